@@ -1,0 +1,36 @@
+# One command each: `make demo` sets up the runtime and runs the first-minute demo;
+# `make test` sets up everything (training extra included) and runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: setup setup-runtime test lint demo clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e '.[service]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e '.[service,train,bench,dev]'
+	touch $(VENV)/.runtime $@
+
+setup-runtime: $(VENV)/.runtime
+setup: $(VENV)/.dev
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+demo: setup-runtime
+	$(VENV)/bin/linepatrol demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

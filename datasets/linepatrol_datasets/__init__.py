@@ -1,0 +1,1 @@
+"""Dataset tools: readers, converters, splits, statistics and slicing for detection datasets."""

@@ -1,0 +1,3 @@
+from linepatrol.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""The ``linepatrol`` command.
+
+The core owns the command and its own subcommands (``detect``, ``info``); the other packages of
+the distribution contribute theirs through the ``linepatrol.commands`` entry-point group
+(``data``, ``train``, ``serve`` …). Each contributor's ``register(subparsers)`` must stay cheap:
+heavy imports (torch, FastAPI) happen inside the command's handler, so ``linepatrol --help``
+is fast and a runtime install without the ``train`` extra still works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+
+from linepatrol import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+log = logging.getLogger("linepatrol")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linepatrol",
+        description="Find defects and external-damage hazards in UAV photos of power lines.",
+    )
+    parser.add_argument("--version", action="version", version=f"linepatrol {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    from linepatrol.cli import detect, info
+
+    detect.register(sub)
+    info.register(sub)
+    for ep in sorted(entry_points(group="linepatrol.commands"), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # a package whose extra is not installed
+            log.debug("commands %r unavailable: %s", ep.name, exc)
+            continue
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except UserError as exc:
+        print(f"linepatrol: error: {exc}", file=sys.stderr)
+        return 2
+
+
+class UserError(Exception):
+    """An error the user can fix (bad argument, missing model); printed without a traceback."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""``linepatrol detect PATH...``: detections for photos and folders, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from linepatrol.cli import UserError
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "detect",
+        help="detect defects and hazards in photos",
+        description="Run the detection model on photos (files or folders, searched recursively). "
+        "Unreadable files are reported and skipped; the exit code is 0 unless every file failed.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photo files or folders")
+    p.add_argument("--model", help="ONNX model file or bundled model name (default: bundled)")
+    p.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
+    p.add_argument(
+        "--class-conf", action="append", default=[], metavar="CLASS=C",
+        help="per-class confidence threshold, e.g. insulator_missing_cap=0.4 (repeatable)",
+    )
+    p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold (0.45)")
+    p.add_argument(
+        "--tile", default="auto",
+        help="tiled inference for large photos: auto (default), off, or a tile side in pixels",
+    )
+    p.add_argument("--json", metavar="OUT", help="write results as JSON to OUT ('-' = stdout)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def _class_conf(items: list[str]) -> dict[str, float]:
+    from linepatrol import taxonomy
+
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--class-conf wants CLASS=CONF, got {item!r}")
+        try:
+            taxonomy.get(key)
+            out[key] = float(value)
+        except (taxonomy.UnknownClassError, ValueError) as exc:
+            raise UserError(f"--class-conf {item!r}: {exc}") from None
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from linepatrol.detector import DetectorConfig, parse_tile
+    from linepatrol.images import iter_image_paths
+    from linepatrol.model_store import ModelNotFoundError
+    from linepatrol.pipeline import detect_files, open_detector
+    from linepatrol.runtime.model_info import ModelLoadError
+    from linepatrol.runtime.providers import ProviderError
+
+    try:
+        config = DetectorConfig(
+            conf=args.conf, iou=args.iou, class_conf=_class_conf(args.class_conf),
+            tile=parse_tile(args.tile),
+        )
+        detector = open_detector(args.model, config=config)
+    except (ModelNotFoundError, ModelLoadError, ProviderError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    files = iter_image_paths(args.paths)
+    if not files:
+        raise UserError("no photos found in " + ", ".join(args.paths))
+    show = not args.no_progress and len(files) > 1 and sys.stderr.isatty()
+    results = []
+    for result in tqdm(detect_files(detector, files), total=len(files), disable=not show,
+                       unit="photo", desc="detect"):
+        results.append(result)
+        if result.error:
+            print(f"{result.name}: {result.error}", file=sys.stderr)
+    records = [r.to_json() for r in results]
+    if args.json:
+        text = json.dumps(records, ensure_ascii=False, indent=1)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.json != "-":
+        _print_table(records)
+    failed = sum(1 for r in results if r.error)
+    return 1 if failed == len(results) else 0
+
+
+def _print_table(records: list[dict[str, Any]]) -> None:
+    from collections import Counter
+
+    from linepatrol import taxonomy
+
+    for rec in records:
+        if rec["error"]:
+            continue
+        counts = Counter(d["class"] for d in rec["detections"])
+        summary = ", ".join(
+            f"{n} {taxonomy.BY_KEY[k].label if k in taxonomy.BY_KEY else k}"
+            for k, n in counts.most_common()
+        )
+        print(f"{rec['image']}: {summary or 'nothing found'}")

@@ -1,0 +1,73 @@
+"""``linepatrol info``: version, providers and the model that would run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from linepatrol.cli import UserError
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "info",
+        help="show version, execution providers and the model",
+        description="Load the model on this machine's best execution provider and report what "
+        "ONNX Runtime actually activated (a GPU build falls back to the CPU without CUDA).",
+    )
+    p.add_argument("--model", help="ONNX model file or bundled model name (default: bundled)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run)
+
+
+def collect(model: str | None) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    from linepatrol import __version__
+    from linepatrol.model_store import ModelNotFoundError, bundled_models, resolve_model
+    from linepatrol.runtime.session import OrtSession
+    from linepatrol.settings import CoreSettings
+
+    settings = CoreSettings()
+    out: dict[str, Any] = {
+        "version": __version__,
+        "onnxruntime": ort.__version__,
+        "available_providers": ort.get_available_providers(),
+        "bundled_models": sorted(bundled_models()),
+    }
+    try:
+        path = resolve_model(model or settings.model)
+    except ModelNotFoundError as exc:
+        out["model"] = None
+        out["model_error"] = str(exc)
+        return out
+    session = OrtSession(path, providers=settings.providers, warmup=False)
+    out["model"] = session.describe()
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from linepatrol.runtime.model_info import ModelLoadError
+    from linepatrol.runtime.providers import ProviderError
+
+    try:
+        info = collect(args.model)
+    except (ModelLoadError, ProviderError) as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    print(f"linepatrol {info['version']} (onnxruntime {info['onnxruntime']})")
+    print(f"available providers: {', '.join(info['available_providers'])}")
+    model = info["model"]
+    if model is None:
+        print(f"model: none — {info['model_error']}")
+        return 0
+    print(f"model: {model['path']}")
+    print(f"  classes: {', '.join(model['classes'])}")
+    print(f"  input size: {model['input_size'][1]}x{model['input_size'][0]} ({model['input_dtype']})")
+    print(f"  active providers: {', '.join(model['active_providers'])}")
+    if model["fallback"]:
+        print(f"  note: {model['fallback']}")
+    return 0

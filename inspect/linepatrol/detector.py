@@ -1,0 +1,238 @@
+"""The detector: letterbox, batched inference, YOLO decoding, NMS, and tiled inference.
+
+A UAV photo is 12–48 MP and a missing insulator cap is tens of pixels wide: at the model's
+640 px input it would vanish. Large photos are therefore cut into overlapping tiles (pure
+geometry in :mod:`linepatrol.slicing`), the tiles are batched through the session, their boxes
+shifted back into the photo and merged across tile borders by intersection-over-smaller, and an
+optional whole-photo pass at low resolution adds the large objects (cranes, towers) that no tile
+contains whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from linepatrol import boxes as box_ops
+from linepatrol.detections import Detections
+from linepatrol.runtime.model_info import ModelInfo, OutputLayout
+from linepatrol.runtime.session import ModelSession
+from linepatrol.slicing import Tile, should_tile, tile_grid
+
+TileSetting = Literal["auto", "off"] | int
+LETTERBOX_FILL = 114  # the grey ultralytics pads with; models are trained on it
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    conf: float = 0.25
+    iou: float = 0.45
+    class_conf: Mapping[str, float] = field(default_factory=dict)
+    tile: TileSetting = "auto"  # tile side in photo pixels, or auto/off
+    tile_overlap: float = 0.2
+    merge_ios: float = 0.5  # boxes from different tiles with IoS >= this are one object
+    full_pass: bool = True  # add a whole-photo pass when tiling
+    batch_size: int = 8
+    max_det: int = 300
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.conf <= 1.0:
+            raise ValueError(f"confidence threshold must be in [0, 1], got {self.conf}")
+        if isinstance(self.tile, int) and self.tile < 32:
+            raise ValueError(f"tile size must be at least 32 px, got {self.tile}")
+        if self.tile not in ("auto", "off") and not isinstance(self.tile, int):
+            raise ValueError(f"tile must be 'auto', 'off' or a size in pixels, got {self.tile!r}")
+
+    @property
+    def min_conf(self) -> float:
+        return min([self.conf, *self.class_conf.values()])
+
+
+def parse_tile(value: str) -> TileSetting:
+    """``--tile`` argument: ``auto``, ``off`` or a tile side in pixels."""
+    v = value.strip().lower()
+    if v in ("auto", "off"):
+        return v  # type: ignore[return-value]
+    try:
+        size = int(v)
+    except ValueError:
+        raise ValueError(f"--tile must be auto, off or a size in pixels, not {value!r}") from None
+    if size < 32:
+        raise ValueError(f"--tile size must be at least 32 px, not {size}")
+    return size
+
+
+# --- preprocessing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How a crop was fitted into the model input: ``input = crop * scale + pad``."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+
+
+def letterbox(
+    image: npt.NDArray[np.uint8], height: int, width: int
+) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+    """Resize keeping the aspect ratio, centred on grey padding (the ultralytics convention)."""
+    h, w = image.shape[:2]
+    scale = min(height / h, width / w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    if (new_w, new_h) != (w, h):
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        image = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    pad_x, pad_y = (width - new_w) / 2, (height - new_h) / 2
+    top, left = round(pad_y - 0.1), round(pad_x - 0.1)
+    out = cv2.copyMakeBorder(
+        image, top, height - new_h - top, left, width - new_w - left,
+        cv2.BORDER_CONSTANT, value=(LETTERBOX_FILL,) * 3,
+    )
+    return out, Letterbox(scale, float(left), float(top))
+
+
+def to_blob(images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
+    """Letterboxed BGR uint8 images -> NCHW RGB float32 in [0, 1], in one OpenCV call."""
+    blob = cv2.dnn.blobFromImages(list(images), scalefactor=1.0 / 255.0, swapRB=True, crop=False)
+    return np.asarray(blob, dtype=np.float32)
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def decode(
+    output: npt.NDArray[Any], info: ModelInfo, conf: float, iou: float, max_det: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """One image's raw output -> boxes (model-input pixels), scores, classes after NMS."""
+    out = np.asarray(output, dtype=np.float32)
+    if info.layout is OutputLayout.END2END:
+        rows = out[out[:, 4] >= conf]
+        rows = rows[np.argsort(-rows[:, 4], kind="stable")][:max_det]
+        return rows[:, :4].copy(), rows[:, 4].copy(), rows[:, 5].astype(np.int64)
+    pred = out.T  # (anchors, 4 + classes)
+    class_scores = pred[:, 4:]
+    cls = class_scores.argmax(axis=1)
+    scores = class_scores[np.arange(len(cls)), cls]
+    keep = scores >= conf
+    pred, cls, scores = pred[keep], cls[keep], scores[keep]
+    xyxy = np.empty((len(pred), 4), dtype=np.float32)
+    xyxy[:, 0:2] = pred[:, 0:2] - pred[:, 2:4] / 2
+    xyxy[:, 2:4] = pred[:, 0:2] + pred[:, 2:4] / 2
+    idx = box_ops.nms(xyxy, scores, cls, iou)[:max_det]
+    return xyxy[idx], scores[idx], cls[idx].astype(np.int64)
+
+
+# --- the detector ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    image: int  # which photo of the batch
+    source: int  # which crop of that photo (tiles and the whole-photo pass)
+    offset: tuple[int, int]
+    box: Letterbox
+    crop_scale: float  # photo pixels per decoded pixel (reduced-size decodes)
+
+
+class Detector:
+    """Detection on photos of any size through a :class:`ModelSession`."""
+
+    def __init__(self, session: ModelSession, config: DetectorConfig | None = None) -> None:
+        self.session = session
+        self.config = config or DetectorConfig()
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.session.info
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.info.names
+
+    def tiles_for(self, width: int, height: int) -> list[Tile] | None:
+        """The tiles a photo of this size is cut into, or None for one whole-photo pass."""
+        tile = self.config.tile
+        size = self.info.input_size
+        if tile == "off":
+            return None
+        if tile == "auto":
+            if not should_tile(width, height, size):
+                return None
+            tile = 2 * size  # a tile is downscaled 2x: the scale of the training photos
+        if max(width, height) <= tile:
+            return None
+        return tile_grid(width, height, tile, self.config.tile_overlap)
+
+    def detect(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> Detections:
+        """Detect in one BGR photo; boxes in photo pixels (``scale`` = photo px per array px)."""
+        return self.detect_many([image], [scale])[0]
+
+    def detect_many(
+        self, images: Sequence[npt.NDArray[np.uint8]], scales: Sequence[float] | None = None
+    ) -> list[Detections]:
+        """Detect in several photos, batching their crops through the session together."""
+        scales = list(scales) if scales is not None else [1.0] * len(images)
+        info = self.info
+        jobs: list[_Job] = []
+        crops: list[npt.NDArray[np.uint8]] = []
+        tiled = [False] * len(images)
+        for i, (img, sc) in enumerate(zip(images, scales, strict=True)):
+            h, w = img.shape[:2]
+            tiles = self.tiles_for(round(w * sc), round(h * sc))
+            regions: list[tuple[int, int, int, int]] = []
+            if tiles is None or self.config.full_pass:
+                regions.append((0, 0, w, h))
+            if tiles is not None:
+                tiled[i] = True
+                for t in tiles:
+                    regions.append((int(t.x1 / sc), int(t.y1 / sc), int(t.x2 / sc),
+                                    int(t.y2 / sc)))
+            for source, (x1, y1, x2, y2) in enumerate(regions):
+                boxed, lb = letterbox(img[y1:y2, x1:x2], info.input_height, info.input_width)
+                crops.append(boxed)
+                jobs.append(_Job(i, source, (x1, y1), lb, sc))
+        parts: list[list[tuple[Detections, int]]] = [[] for _ in images]
+        bs = max(1, self.config.batch_size)
+        for start in range(0, len(crops), bs):
+            outputs = self.session.run(to_blob(crops[start : start + bs]))[0]
+            for job, out in zip(jobs[start : start + bs], outputs, strict=True):
+                parts[job.image].append((self._to_photo(out, job), job.source))
+        results = []
+        for i, image_parts in enumerate(parts):
+            h, w = images[i].shape[:2]
+            results.append(self._combine(image_parts, tiled[i], w * scales[i], h * scales[i]))
+        return results
+
+    def _to_photo(self, output: npt.NDArray[Any], job: _Job) -> Detections:
+        cfg = self.config
+        xyxy, scores, cls = decode(output, self.info, cfg.min_conf, cfg.iou, cfg.max_det)
+        lb = job.box
+        xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, dtype=np.float32)) / lb.scale
+        xyxy += np.array(job.offset * 2, dtype=np.float32)
+        xyxy *= job.crop_scale
+        return Detections(xyxy, scores, cls, self.names)
+
+    def _combine(
+        self, parts: list[tuple[Detections, int]], tiled: bool, width: float, height: float
+    ) -> Detections:
+        if not parts:
+            return Detections.empty(self.names)
+        merged = Detections.merge([d for d, _ in parts])
+        if tiled and len(merged):
+            sources = np.concatenate([np.full(len(d), s) for d, s in parts])
+            xyxy, conf, cls = box_ops.greedy_merge(
+                merged.xyxy, merged.confidence, merged.class_id, self.config.merge_ios,
+                box_ops.MatchMetric.IOS, merge=True, sources=sources,
+            )
+            merged = Detections(xyxy, conf, cls, self.names)
+        merged = merged.clipped(width, height).filter_confidence(
+            self.config.conf, dict(self.config.class_conf)
+        )
+        return merged.sorted_by_confidence()[: self.config.max_det]

@@ -1,0 +1,1 @@
+"""Geotagging: camera pose from EXIF/XMP, pixel-to-ground projection, towers, spans, reports."""

@@ -1,0 +1,53 @@
+"""Where models are found: a path, a bundled name, or the default.
+
+One decision lives here: which model runs when the user names none. The shipped models are
+``models/*.onnx`` in a source checkout and ``linepatrol/bundled_models/`` in a wheel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Models in order of preference when none is named: the first one installed wins.
+# The corridor model (hazards + line defects) comes first once it ships.
+DEFAULT_MODELS = ("linepatrol-corridor-v1", "linepatrol-cplid-v1")
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No model at the given path or name, or no bundled model installed."""
+
+
+def bundled_dirs() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    return [here / "bundled_models", here.parent.parent / "models"]
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundled model name -> path, for every ``*.onnx`` shipped with this install."""
+    found: dict[str, Path] = {}
+    for folder in bundled_dirs():
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.onnx")):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def resolve_model(spec: str | None) -> Path:
+    """The model file for ``spec``: an existing path, a bundled name, or (None) the default."""
+    available = bundled_models()
+    if spec is None:
+        for name in DEFAULT_MODELS:
+            if name in available:
+                return available[name]
+        raise ModelNotFoundError(
+            "no model is installed: this install ships no bundled model yet. Pass --model "
+            "FILE.onnx (or set LINEPATROL_MODEL), or train one with 'linepatrol train'."
+        )
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    name = spec.removesuffix(".onnx")
+    if name in available:
+        return available[name]
+    known = ", ".join(sorted(available)) or "none"
+    raise ModelNotFoundError(f"model {spec!r} is neither a file nor a bundled model ({known})")

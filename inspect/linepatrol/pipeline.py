@@ -1,0 +1,97 @@
+"""From photo files to detections: the one path that the CLI, reports and the service share.
+
+Decoding runs in a small thread pool ahead of inference (JPEG decoding releases the GIL), so
+the model never waits for the next photo; a bad file becomes a per-file error and the run
+goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linepatrol.detections import Detections
+from linepatrol.detector import Detector, DetectorConfig
+from linepatrol.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, read_image
+from linepatrol.model_store import resolve_model
+from linepatrol.runtime.session import OrtSession
+from linepatrol.settings import CoreSettings
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    name: str  # the path as the user gave it
+    path: Path
+    width: int | None
+    height: int | None
+    detections: Detections | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "image": self.name,
+            "width": self.width,
+            "height": self.height,
+            "detections": self.detections.records() if self.detections is not None else [],
+            "error": self.error,
+        }
+
+
+def open_detector(
+    model: str | None = None,
+    settings: CoreSettings | None = None,
+    config: DetectorConfig | None = None,
+) -> Detector:
+    """A detector on the named (or default) model with this machine's providers."""
+    settings = settings or CoreSettings()
+    path = resolve_model(model or settings.model)
+    session = OrtSession(
+        path,
+        providers=settings.providers,
+        intra_op_threads=settings.intra_op_threads,
+        cache_dir=settings.cache_dir,
+    )
+    return Detector(session.load(), config)
+
+
+def _load(path: Path, max_pixels: int) -> LoadedImage | ImageError:
+    try:
+        return read_image(path, max_pixels=max_pixels)
+    except ImageError as exc:
+        return exc
+
+
+def detect_files(
+    detector: Detector,
+    files: Iterable[tuple[str, Path]],
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    prefetch: int = 2,
+    decode_threads: int = 2,
+) -> Iterator[PhotoResult]:
+    """Detect in each file, in order, decoding up to ``prefetch`` photos ahead."""
+    items = list(files)
+    with ThreadPoolExecutor(max_workers=max(1, decode_threads)) as pool:
+        pending: list[tuple[str, Path, Future[LoadedImage | ImageError]]] = []
+        it = iter(items)
+
+        def refill() -> None:
+            while len(pending) < max(1, prefetch) + 1:
+                try:
+                    name, path = next(it)
+                except StopIteration:
+                    return
+                pending.append((name, path, pool.submit(_load, path, max_pixels)))
+
+        refill()
+        while pending:
+            name, path, fut = pending.pop(0)
+            refill()
+            loaded = fut.result()
+            if isinstance(loaded, ImageError):
+                yield PhotoResult(name, path, None, None, None, loaded.reason)
+                continue
+            dets = detector.detect(loaded.pixels, 1.0 / loaded.scale)
+            yield PhotoResult(name, path, loaded.width, loaded.height, dets, None)

@@ -1,0 +1,156 @@
+"""What a detection model is, read from its ONNX file: classes, input size, output layout."""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from linepatrol import taxonomy
+
+log = logging.getLogger(__name__)
+
+
+class ModelLoadError(ValueError):
+    """The file is not a usable ONNX detection model; the message names the file and the fault."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+class OutputLayout(str, Enum):
+    # Ultralytics YOLOv8/v11 export: (batch, 4 + classes, anchors), centre-xywh then scores.
+    RAW = "raw"
+    # End-to-end exports (YOLOv10/26, or nms=True): (batch, max_det, 6) as x1 y1 x2 y2 score cls.
+    END2END = "end2end"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    input_name: str
+    input_height: int
+    input_width: int
+    input_dtype: str  # "float32" or "float16"
+    dynamic_batch: bool
+    names: tuple[str, ...]  # taxonomy keys where the model's names map onto the taxonomy
+    stride: int
+    layout: OutputLayout
+    metadata: dict[str, str]
+
+    @property
+    def input_size(self) -> int:
+        return max(self.input_height, self.input_width)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "classes": list(self.names),
+            "input_size": [self.input_height, self.input_width],
+            "input_dtype": self.input_dtype,
+            "layout": self.layout.value,
+            "stride": self.stride,
+        }
+
+
+def _parse_names(raw: str | None, n_classes: int | None, path: str) -> tuple[str, ...]:
+    if raw is None:
+        raise ModelLoadError(path, "no 'names' in the model metadata (export with class names)")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ModelLoadError(path, f"unreadable 'names' metadata: {raw[:80]!r}") from None
+    if isinstance(value, dict):
+        try:
+            items = sorted((int(k), str(v)) for k, v in value.items())
+        except (TypeError, ValueError):
+            raise ModelLoadError(path, "'names' metadata keys are not class indices") from None
+        if [k for k, _ in items] != list(range(len(items))):
+            raise ModelLoadError(path, "'names' metadata indices are not 0..n-1")
+        names = [v for _, v in items]
+    elif isinstance(value, list | tuple):
+        names = [str(v) for v in value]
+    else:
+        raise ModelLoadError(path, "'names' metadata is neither a dict nor a list")
+    if n_classes is not None and len(names) != n_classes:
+        raise ModelLoadError(
+            path, f"metadata names {len(names)} classes but the output carries {n_classes}"
+        )
+    for name in names:
+        if name not in taxonomy.BY_KEY:
+            log.warning("%s: class %r is not a LinePatrol class; reported as is", path, name)
+    return tuple(names)
+
+
+def _dim(value: Any) -> int | None:
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def read_model_info(session: Any, path: Path | str) -> ModelInfo:
+    """Check that an ONNX Runtime session is a detection model we can decode, and describe it."""
+    path = str(path)
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        raise ModelLoadError(path, f"expected one image input, found {len(inputs)}")
+    inp = inputs[0]
+    shape = list(inp.shape)
+    if len(shape) != 4:
+        raise ModelLoadError(path, f"input {inp.name!r} has shape {shape}, expected NCHW")
+    if inp.type not in ("tensor(float)", "tensor(float16)"):
+        raise ModelLoadError(path, f"input type {inp.type} is not float32/float16")
+    meta: dict[str, str] = dict(session.get_modelmeta().custom_metadata_map)
+    h, w = _dim(shape[2]), _dim(shape[3])
+    if (h is None or w is None) and "imgsz" in meta:
+        try:
+            size = ast.literal_eval(meta["imgsz"])
+            h, w = (int(size[0]), int(size[1])) if isinstance(size, list | tuple) else (
+                int(size), int(size))
+        except (ValueError, SyntaxError, TypeError, IndexError):
+            pass
+    if h is None or w is None:
+        raise ModelLoadError(path, "input size is neither fixed in the graph nor in 'imgsz'")
+    if shape[1] != 3:
+        raise ModelLoadError(path, f"input has {shape[1]} channels, expected 3")
+    if not outputs:
+        raise ModelLoadError(path, "the model has no outputs")
+    out_shape = list(outputs[0].shape)
+    if len(out_shape) != 3:
+        raise ModelLoadError(
+            path, f"output {outputs[0].name!r} has shape {out_shape}; expected a YOLO detection "
+            "output (batch, 4+classes, anchors) or (batch, boxes, 6)"
+        )
+    d1, d2 = _dim(out_shape[1]), _dim(out_shape[2])
+    if d2 == 6 and (d1 is None or d1 > 6):
+        layout, n_classes = OutputLayout.END2END, None
+    elif d1 is not None and d1 > 4:
+        layout, n_classes = OutputLayout.RAW, d1 - 4
+    else:
+        raise ModelLoadError(path, f"cannot decode output shape {out_shape}")
+    names = _parse_names(meta.get("names"), n_classes, path)
+    stride = 32
+    if "stride" in meta:
+        try:
+            stride = int(ast.literal_eval(meta["stride"]))
+        except (ValueError, SyntaxError, TypeError):
+            pass
+    return ModelInfo(
+        path=path,
+        input_name=inp.name,
+        input_height=h,
+        input_width=w,
+        input_dtype="float16" if inp.type == "tensor(float16)" else "float32",
+        dynamic_batch=not isinstance(shape[0], int),
+        names=names,
+        stride=stride,
+        layout=layout,
+        metadata=meta,
+    )

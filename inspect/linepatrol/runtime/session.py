@@ -1,0 +1,174 @@
+"""One protocol over inference sessions, and its ONNX Runtime implementation.
+
+After immich's ``ModelSession``: the detector talks to ``ModelSession`` only, so tests and other
+backends slot in; the ONNX Runtime session is made lazily, under a lock, on first use; provider
+choice is the pure :func:`resolve_providers`; and what ONNX Runtime really activated is compared
+with what was asked for, so a CUDA fallback to the CPU is logged once and reported, never silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from linepatrol.runtime.model_info import ModelInfo, ModelLoadError, read_model_info
+from linepatrol.runtime.providers import fallback_note, probe_usable, resolve_providers
+
+log = logging.getLogger(__name__)
+
+
+class ModelSession(Protocol):
+    """What the detector needs from an inference backend."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def run(self, batch: npt.NDArray[Any]) -> list[npt.NDArray[Any]]: ...
+
+
+def _provider_options(provider: str, cache_dir: str | None) -> dict[str, str]:
+    if provider == "TensorrtExecutionProvider":
+        cache = cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "linepatrol", "trt")
+        return {
+            "trt_engine_cache_enable": "True",
+            "trt_engine_cache_path": cache,
+            "trt_timing_cache_enable": "True",
+            "trt_fp16_enable": "True",
+        }
+    if provider == "CUDAExecutionProvider":
+        return {"cudnn_conv_algo_search": "HEURISTIC"}
+    return {}
+
+
+class OrtSession:
+    """An ONNX Runtime session for one detection model file.
+
+    The file is checked and the session made on first use (``info``, ``run``, ``load``), once,
+    under a lock: a service can construct it at start-up and a request thread pays the load.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        providers: list[str] | None = None,
+        intra_op_threads: int = 0,
+        cache_dir: str | None = None,
+        warmup: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self._requested_setting = providers
+        self._threads = intra_op_threads
+        self._cache_dir = cache_dir
+        self._warmup = warmup
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._info: ModelInfo | None = None
+        self.requested_providers: list[str] = []
+        self.active_providers: list[str] = []
+        self.fallback: str | None = None
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def load(self) -> OrtSession:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._load()
+        return self
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+
+        if not self.path.is_file():
+            raise ModelLoadError(self.path, "no such file")
+        if self.path.stat().st_size == 0:
+            raise ModelLoadError(self.path, "the file is empty")
+        available = ort.get_available_providers()
+        self.requested_providers = resolve_providers(
+            available, self._requested_setting, probe_usable(available)
+        )
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        # The GPU build logs its CUDA/cuDNN probing as errors on machines without them; we
+        # report the outcome ourselves below, so keep ORT's own log to real errors.
+        options.log_severity_level = 3
+        provider_list = [
+            (p, _provider_options(p, self._cache_dir)) for p in self.requested_providers
+        ]
+        try:
+            session = ort.InferenceSession(
+                str(self.path), sess_options=options, providers=provider_list
+            )
+        except Exception as exc:  # ORT raises its own untyped errors for bad files
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(self.path, f"not a loadable ONNX model ({first})") from exc
+        self._info = read_model_info(session, self.path)
+        self.active_providers = list(session.get_providers())
+        self.fallback = fallback_note(self.requested_providers, self.active_providers)
+        if self.fallback:
+            log.warning("%s: %s", self.path.name, self.fallback)
+        self._session = session
+        if self._warmup:
+            self._run(np.zeros(self._input_shape(1), dtype=self._input_dtype()))
+
+    # --- inference ----------------------------------------------------------------------------
+
+    @property
+    def info(self) -> ModelInfo:
+        self.load()
+        assert self._info is not None
+        return self._info
+
+    @property
+    def on_gpu(self) -> bool:
+        self.load()
+        return bool(self.active_providers) and self.active_providers[0] in (
+            "CUDAExecutionProvider",
+            "TensorrtExecutionProvider",
+        )
+
+    def _input_shape(self, batch: int) -> tuple[int, int, int, int]:
+        info = self.info
+        return (batch, 3, info.input_height, info.input_width)
+
+    def _input_dtype(self) -> type[np.floating[Any]]:
+        return np.float16 if self.info.input_dtype == "float16" else np.float32
+
+    def run(self, batch: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+        """Run a preprocessed NCHW batch; models with a fixed batch of 1 are run image by image."""
+        self.load()
+        batch = batch.astype(self._input_dtype(), copy=False)
+        if self.info.dynamic_batch or len(batch) == 1:
+            return self._run(batch)
+        parts = [self._run(batch[i : i + 1]) for i in range(len(batch))]
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+    def _run(self, batch: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+        session = self._session
+        if self.on_gpu:
+            # IO binding: the input is copied to the device once and outputs come back without
+            # ORT's intermediate allocations per call.
+            binding = session.io_binding()
+            binding.bind_cpu_input(self.info.input_name, np.ascontiguousarray(batch))
+            for out in session.get_outputs():
+                binding.bind_output(out.name, "cpu")
+            session.run_with_iobinding(binding)
+            return list(binding.copy_outputs_to_cpu())
+        return list(session.run(None, {self.info.input_name: batch}))
+
+    def describe(self) -> dict[str, Any]:
+        self.load()
+        return {
+            **self.info.describe(),
+            "requested_providers": self.requested_providers,
+            "active_providers": self.active_providers,
+            "fallback": self.fallback,
+        }

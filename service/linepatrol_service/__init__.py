@@ -1,0 +1,1 @@
+"""The LinePatrol web service: flights, processing workers, defect review queue, reports."""
