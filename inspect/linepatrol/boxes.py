@@ -10,7 +10,7 @@ dependencies); it is written here, vectorised, for the few hundred boxes a photo
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import cv2
 import numpy as np
@@ -20,7 +20,7 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 
-class MatchMetric(str, Enum):
+class MatchMetric(StrEnum):
     IOU = "iou"  # intersection over union
     IOS = "ios"  # intersection over the smaller box: a box cut by a tile border vs its whole
 
@@ -40,10 +40,8 @@ def overlap_matrix(
     wh = np.clip(rb - lt, 0.0, None)
     inter = wh[..., 0] * wh[..., 1]
     area_a, area_b = areas(a64)[:, None], areas(b64)[None, :]
-    if metric is MatchMetric.IOU:
-        denom = area_a + area_b - inter
-    else:
-        denom = np.minimum(area_a, area_b)
+    iou = metric is MatchMetric.IOU
+    denom = area_a + area_b - inter if iou else np.minimum(area_a, area_b)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(denom > 0, inter / denom, 0.0)
     return np.asarray(out, dtype=np.float64)
@@ -64,14 +62,14 @@ def nms(
     boxes = [tuple(map(float, row)) for row in xywh]
     confs = [float(s) for s in scores]
     if class_ids is None:
-        keep = cv2.dnn.NMSBoxes(boxes, confs, -np.inf, float(iou_threshold))
+        keep = cv2.dnn.NMSBoxes(boxes, confs, 0.0, float(iou_threshold))
     else:
         keep = cv2.dnn.NMSBoxesBatched(
-            boxes, confs, [int(c) for c in class_ids], -np.inf, float(iou_threshold)
+            boxes, confs, [int(c) for c in class_ids], 0.0, float(iou_threshold)
         )
-    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
-    order = np.argsort(-np.asarray(scores, dtype=np.float64)[keep], kind="stable")
-    return np.asarray(keep[order], dtype=np.int64)
+    kept = np.asarray(keep, dtype=np.int64).reshape(-1)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64)[kept], kind="stable")
+    return np.asarray(kept[order], dtype=np.int64)
 
 
 def greedy_merge(

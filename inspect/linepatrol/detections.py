@@ -46,7 +46,10 @@ class Detections:
 
     @classmethod
     def empty(cls, names: Sequence[str] = ()) -> Detections:
-        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64), tuple(names))
+        return cls(
+            np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64),
+            tuple(names),
+        )
 
     def __len__(self) -> int:
         return len(self.confidence)

@@ -88,14 +88,14 @@ def letterbox(
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     if (new_w, new_h) != (w, h):
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        image = cv2.resize(image, (new_w, new_h), interpolation=interp)
+        image = np.asarray(cv2.resize(image, (new_w, new_h), interpolation=interp), np.uint8)
     pad_x, pad_y = (width - new_w) / 2, (height - new_h) / 2
     top, left = round(pad_y - 0.1), round(pad_x - 0.1)
     out = cv2.copyMakeBorder(
         image, top, height - new_h - top, left, width - new_w - left,
         cv2.BORDER_CONSTANT, value=(LETTERBOX_FILL,) * 3,
     )
-    return out, Letterbox(scale, float(left), float(top))
+    return np.asarray(out, np.uint8), Letterbox(scale, float(left), float(top))
 
 
 def to_blob(images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:

@@ -45,7 +45,7 @@ class LoadedImage:
     @property
     def scale(self) -> float:
         """Decoded size over full size (1.0 unless a reduced decode was asked for)."""
-        return self.pixels.shape[1] / self.width
+        return float(self.pixels.shape[1]) / self.width
 
 
 def sniff_format(head: bytes) -> str | None:

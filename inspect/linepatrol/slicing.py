@@ -30,7 +30,7 @@ class Tile:
 def _starts(length: int, tile: int, overlap: float) -> list[int]:
     if length <= tile:
         return [0]
-    step = max(1, int(round(tile * (1.0 - overlap))))
+    step = max(1, round(tile * (1.0 - overlap)))
     count = math.ceil((length - tile) / step) + 1
     starts = [min(i * step, length - tile) for i in range(count)]
     return sorted(set(starts))

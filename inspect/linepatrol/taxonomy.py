@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """What a class is: a defect of the line, an external-damage hazard, or a plain component."""
 
     LINE_DEFECT = "line_defect"
@@ -24,7 +24,7 @@ class Category(str, Enum):
     COMPONENT = "component"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Defect grade, most urgent first."""
 
     CRITICAL = "critical"  # 危急

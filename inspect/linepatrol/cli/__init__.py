@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(int(args.verbose), 2)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        level=level,
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler | None = getattr(args, "handler", None)

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"model: {model['path']}")
     print(f"  classes: {', '.join(model['classes'])}")
-    print(f"  input size: {model['input_size'][1]}x{model['input_size'][0]} ({model['input_dtype']})")
+    h, w = model["input_size"]
+    print(f"  input size: {w}x{h} ({model['input_dtype']})")
     print(f"  active providers: {', '.join(model['active_providers'])}")
     if model["fallback"]:
         print(f"  note: {model['fallback']}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ class ModelLoadError(ValueError):
         self.reason = reason
 
 
-class OutputLayout(str, Enum):
+class OutputLayout(StrEnum):
     # Ultralytics YOLOv8/v11 export: (batch, 4 + classes, anchors), centre-xywh then scores.
     RAW = "raw"
     # End-to-end exports (YOLOv10/26, or nms=True): (batch, max_det, 6) as x1 y1 x2 y2 score cls.
@@ -138,10 +139,8 @@ def read_model_info(session: Any, path: Path | str) -> ModelInfo:
     names = _parse_names(meta.get("names"), n_classes, path)
     stride = 32
     if "stride" in meta:
-        try:
+        with contextlib.suppress(ValueError, SyntaxError, TypeError):
             stride = int(ast.literal_eval(meta["stride"]))
-        except (ValueError, SyntaxError, TypeError):
-            pass
     return ModelInfo(
         path=path,
         input_name=inp.name,

@@ -45,13 +45,15 @@ def resolve_providers(
 
     ``available`` is what the installed ONNX Runtime lists (``get_available_providers()``: the
     GPU build lists CUDA and TensorRT even on a machine without them — whether they really run
-    is only known after the session is made, see :class:`OrtSession`). ``requested`` comes
-    from settings (``LINEPATROL_PROVIDERS``) and may use short names. ``usable`` narrows the
-    automatic choice to providers whose hardware and libraries were found on this machine (see
-    :func:`probe_usable`), so a CPU laptop with the GPU build does not try CUDA at every start. Requested providers that
-    this build does not have are an error naming what it has; the CPU is appended as the last
-    resort unless the request names only providers and explicitly leaves it out with
-    ``'!cpu'``.
+    is only known after the session is made, see :class:`OrtSession`).
+
+    ``requested`` comes from settings (``LINEPATROL_PROVIDERS``) and may use short names;
+    requested providers that this build lacks are an error naming what it has, and the CPU is
+    appended as the last resort unless the request says ``'!cpu'``.
+
+    ``usable`` narrows the automatic choice to providers whose hardware and libraries were
+    found on this machine (:func:`probe_usable`), so a CPU laptop with the GPU build does not
+    try CUDA at every start.
     """
     have = list(available)
     if not requested:

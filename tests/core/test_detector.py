@@ -1,0 +1,137 @@
+"""Decoding, letterboxing and tiled inference, without a trained model.
+
+``BlobSession`` is a real :class:`ModelSession`: it "detects" bright rectangles in whatever crop
+it is given (connected components on the letterboxed input) and answers in the raw ultralytics
+layout, so the whole path — letterbox, batching, decode, shift back, cross-tile merge — is
+exercised against objects at known positions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from linepatrol.detector import Detector, DetectorConfig, decode, letterbox, parse_tile
+from linepatrol.runtime.model_info import ModelInfo, OutputLayout
+
+
+def _info(size: int = 64, names: tuple[str, ...] = ("insulator", "bird_nest"),
+          layout: OutputLayout = OutputLayout.RAW) -> ModelInfo:
+    return ModelInfo("fake.onnx", "images", size, size, "float32", True, names, 32, layout, {})
+
+
+class BlobSession:
+    def __init__(self, size: int = 64, anchors: int = 32) -> None:
+        self._info = _info(size)
+        self.anchors = anchors
+        self.batches: list[int] = []
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def run(self, batch: np.ndarray[Any, Any]) -> list[np.ndarray[Any, Any]]:
+        self.batches.append(len(batch))
+        out = np.zeros((len(batch), 4 + 2, self.anchors), np.float32)
+        for i, img in enumerate(batch):
+            mask = (img.mean(axis=0) > 0.9).astype(np.uint8)
+            n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+            for k in range(1, min(n, self.anchors + 1)):
+                x, y, w, h, _ = stats[k]
+                out[i, 0:4, k - 1] = (x + w / 2, y + h / 2, w, h)
+                out[i, 4, k - 1] = 0.8
+        return [out]
+
+
+def test_decode_raw_hand_case() -> None:
+    info = _info()
+    out = np.zeros((6, 4), np.float32)
+    out[:, 0] = (10, 10, 4, 4, 0.9, 0.1)  # class 0 at 0.9
+    out[:, 1] = (11, 10, 4, 4, 0.8, 0.0)  # duplicate of the first: suppressed
+    out[:, 2] = (40, 40, 10, 20, 0.2, 0.7)  # class 1
+    out[:, 3] = (50, 50, 4, 4, 0.1, 0.1)  # below threshold
+    xyxy, scores, cls = decode(out, info, 0.25, 0.45, 300)
+    assert xyxy.tolist() == [[8, 8, 12, 12], [35, 30, 45, 50]]
+    assert scores.tolist() == pytest.approx([0.9, 0.7]) and cls.tolist() == [0, 1]
+
+
+def test_decode_end2end() -> None:
+    info = _info(layout=OutputLayout.END2END)
+    out = np.zeros((300, 6), np.float32)
+    out[0] = (1, 2, 3, 4, 0.5, 1)
+    out[1] = (5, 6, 7, 8, 0.1, 0)
+    xyxy, _, cls = decode(out, info, 0.25, 0.45, 300)
+    assert xyxy.tolist() == [[1, 2, 3, 4]] and cls.tolist() == [1]
+
+
+def test_letterbox_maps_back() -> None:
+    img = np.zeros((100, 200, 3), np.uint8)
+    out, lb = letterbox(img, 64, 64)
+    assert out.shape == (64, 64, 3)
+    assert lb.scale == pytest.approx(0.32) and lb.pad_x == 0 and lb.pad_y == 16
+    assert out[0, 0, 0] == 114 and out[32, 32, 0] == 0
+
+
+def _scene(w: int, h: int, rects: list[tuple[int, int, int, int]]) -> np.ndarray[Any, Any]:
+    img = np.zeros((h, w, 3), np.uint8)
+    for x1, y1, x2, y2 in rects:
+        img[y1:y2, x1:x2] = 255
+    return img
+
+
+def test_whole_image_pass_finds_boxes_in_photo_pixels() -> None:
+    det = Detector(BlobSession(), DetectorConfig(tile="off"))
+    img = _scene(128, 96, [(20, 30, 60, 70)])
+    d = det.detect(img)
+    assert len(d) == 1
+    assert d.xyxy[0] == pytest.approx([20, 30, 60, 70], abs=2.5)
+
+
+def test_object_straddling_tiles_comes_back_as_one_box() -> None:
+    session = BlobSession()
+    det = Detector(session, DetectorConfig(tile=128, tile_overlap=0.25, full_pass=False,
+                                           batch_size=4))
+    # 400x300 photo, 128 px tiles with step 96: a 70x40 object across the border at x=128.
+    truth = [(100, 100, 170, 140), (300, 220, 330, 250)]
+    d = det.detect(_scene(400, 300, truth))
+    tiles = det.tiles_for(400, 300)
+    assert tiles is not None and len(tiles) > 4
+    assert sum(session.batches) == len(tiles) and max(session.batches) == 4
+    got = sorted(d.xyxy.tolist())
+    assert len(got) == 2, got
+    for box, want in zip(got, sorted(truth), strict=True):
+        assert box == pytest.approx(want, abs=3)
+
+
+def test_auto_tiling_adds_whole_pass_and_keeps_one_box_per_object() -> None:
+    det = Detector(BlobSession(), DetectorConfig(tile="auto"))
+    truth = [(150, 150, 200, 190)]
+    d = det.detect(_scene(400, 300, truth))  # 400 > 2.5 * 64: tiles of 128 plus whole pass
+    assert det.tiles_for(400, 300) is not None
+    assert len(d) == 1 and d.xyxy[0] == pytest.approx(truth[0], abs=4)
+
+
+def test_reduced_decode_scale_maps_to_full_resolution() -> None:
+    det = Detector(BlobSession(), DetectorConfig(tile="off"))
+    half = _scene(128, 96, [(20, 30, 60, 70)])
+    d = det.detect(half, scale=2.0)  # the array is a 1/2-size decode of a 256x192 photo
+    assert d.xyxy[0] == pytest.approx([40, 60, 120, 140], abs=5)
+
+
+def test_detect_many_batches_photos_together() -> None:
+    session = BlobSession()
+    det = Detector(session, DetectorConfig(tile="off", batch_size=8))
+    res = det.detect_many([_scene(64, 64, [(5, 5, 20, 20)]), _scene(64, 64, [])])
+    assert session.batches == [2]
+    assert [len(r) for r in res] == [1, 0]
+
+
+def test_config_validation() -> None:
+    assert parse_tile("auto") == "auto" and parse_tile("1024") == 1024
+    with pytest.raises(ValueError, match="auto, off"):
+        parse_tile("big")
+    with pytest.raises(ValueError):
+        DetectorConfig(conf=1.5)
