@@ -170,6 +170,16 @@ class Detector:
             return None
         return tile_grid(width, height, tile, self.config.tile_overlap)
 
+    def decode_size(self, width: int, height: int) -> tuple[int, int] | None:
+        """How many pixels a photo of this size needs decoded: None (all) when it is tiled,
+        else just enough for the model input — a 12 MP JPEG for a 640 px whole-photo pass is
+        decoded at 1/4 scale straight from its DCT coefficients, 16x fewer pixels."""
+        if self.tiles_for(width, height) is not None:
+            return None
+        side = self.info.input_size
+        long_side = max(width, height)
+        return (-(-side * width // long_side), -(-side * height // long_side))
+
     def detect(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> Detections:
         """Detect in one BGR photo; boxes in photo pixels (``scale`` = photo px per array px)."""
         return self.detect_many([image], [scale])[0]

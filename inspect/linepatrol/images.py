@@ -11,6 +11,7 @@ for 20 MP photos, measured on this project's machines), which can also decode at
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,9 @@ DEFAULT_MAX_PIXELS = 200_000_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 _ORIENTATION_TAG = 0x0112
+
+# (width, height) -> smallest (width, height) the caller needs, or None for full resolution.
+SizeRule = Callable[[int, int], tuple[int, int] | None]
 
 
 class ImageError(ValueError):
@@ -76,12 +80,14 @@ def _apply_orientation(pixels: npt.NDArray[np.uint8], orientation: int) -> npt.N
 def decode_image(
     data: bytes,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    min_size: tuple[int, int] | None = None,
+    min_size: tuple[int, int] | SizeRule | None = None,
 ) -> LoadedImage:
     """Decode an encoded photo.
 
-    ``min_size`` (width, height) allows a JPEG to be decoded at a reduced DCT scale that is
-    still at least that large; other formats are always decoded in full.
+    ``min_size`` (width, height), or a rule giving it from the photo's size once the header is
+    read, allows a JPEG to be decoded at a reduced DCT scale (1/2, 1/4, 1/8) that is still at
+    least that large; other formats are always decoded in full. Sizes are of the photo as
+    stored (before EXIF orientation).
     """
     if not data:
         raise ImageError("empty file (0 bytes)")
@@ -103,7 +109,8 @@ def decode_image(
             f"image too large: {width}x{height} = {width * height / 1e6:.0f} MP exceeds the "
             f"{max_pixels / 1e6:.0f} MP limit (decompression-bomb guard)"
         )
-    pixels = _decode_pixels(data, fmt, min_size)
+    wanted = min_size(width, height) if callable(min_size) else min_size
+    pixels = _decode_pixels(data, fmt, wanted)
     pixels = _apply_orientation(pixels, orientation)
     full_w, full_h = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     return LoadedImage(pixels=pixels, width=full_w, height=full_h, format=fmt)
@@ -141,7 +148,7 @@ def _decode_pixels(
 def read_image(
     path: Path | str,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    min_size: tuple[int, int] | None = None,
+    min_size: tuple[int, int] | SizeRule | None = None,
 ) -> LoadedImage:
     """Read and decode a photo file; :class:`ImageError` for anything that is not a usable one."""
     p = Path(path)

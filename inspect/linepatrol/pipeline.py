@@ -57,9 +57,9 @@ def open_detector(
     return Detector(session.load(), config)
 
 
-def _load(path: Path, max_pixels: int) -> LoadedImage | ImageError:
+def _load(path: Path, max_pixels: int, detector: Detector) -> LoadedImage | ImageError:
     try:
-        return read_image(path, max_pixels=max_pixels)
+        return read_image(path, max_pixels=max_pixels, min_size=detector.decode_size)
     except ImageError as exc:
         return exc
 
@@ -83,7 +83,7 @@ def detect_files(
                     name, path = next(it)
                 except StopIteration:
                     return
-                pending.append((name, path, pool.submit(_load, path, max_pixels)))
+                pending.append((name, path, pool.submit(_load, path, max_pixels, detector)))
 
         refill()
         while pending:

@@ -98,3 +98,21 @@ def test_help_lists_commands() -> None:
     out = subprocess.run([sys.executable, "-m", "linepatrol", "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "detect" in out and "info" in out
+
+
+def test_whole_photo_pass_decodes_reduced_but_reports_full_pixels(model: Path, tmp_path: Path) -> None:
+    from linepatrol.pipeline import detect_files, open_detector
+
+    big = tmp_path / "big.jpg"
+    cv2.imwrite(str(big), np.full((768, 1024, 3), 90, np.uint8))
+    detector = open_detector(str(model))
+    assert detector.decode_size(1024, 768) is None  # auto: this photo is tiled at full res
+    from linepatrol.detector import DetectorConfig
+
+    detector.config = DetectorConfig(tile="off")
+    assert detector.decode_size(1024, 768) == (64, 48)
+    [result] = list(detect_files(detector, [("big.jpg", big)]))
+    assert (result.width, result.height) == (1024, 768)
+    assert result.detections is not None
+    # decoded at 1/8 (128x96), box mapped back by 8: the same place as a full decode would give
+    assert result.detections.xyxy[0].tolist() == pytest.approx([384, 320, 640, 448], abs=1)
