@@ -1,10 +1,233 @@
-"""Subcommands contributed to ``linepatrol`` (placeholder until this package's commands land)."""
+"""``linepatrol geo locate`` and ``linepatrol report``: geotagging from the command line.
+
+``register`` imports nothing heavy; each handler imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linepatrol.cli import UserError
+
+if TYPE_CHECKING:
+    from linepatrol.geo.locate import Defect, GeoConfig
 
 
-def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
-    """Add this package's subcommands; imports nothing heavy."""
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``geo locate`` and ``report``; imports nothing heavy."""
+    geo = subparsers.add_parser(
+        "geo", help="geotagging tools (camera pose, pixel to map position)",
+        description="Geotagging tools for DJI photos.",
+    )
+    geo_sub = geo.add_subparsers(dest="geo_command", metavar="COMMAND")
+    geo.set_defaults(handler=lambda _args: _help(geo))
+    loc = geo_sub.add_parser(
+        "locate",
+        help="map positions of pixels of a photo",
+        description="Read a photo's camera pose (EXIF GPS + DJI XMP) and print, as JSON, the "
+        "pose and where each given pixel's viewing ray meets the ground. Altitudes are in the "
+        "photo's own vertical datum (see camera.altitude_datum).",
+    )
+    loc.add_argument("image", metavar="IMAGE", help="a JPEG with DJI metadata")
+    loc.add_argument(
+        "--pixel", nargs=2, type=float, action="append", metavar=("X", "Y"),
+        help="pixel (x, y), pixel centres on integers; repeatable (default: the image centre)",
+    )
+    _ground_args(loc)
+    loc.set_defaults(handler=run_locate)
+
+    rep = subparsers.add_parser(
+        "report",
+        help="defect report of a flight: detect, geotag, merge; GeoJSON, KML, CSV",
+        description="Detect defects and hazards in a folder of DJI photos, place each on its "
+        "tower, span or ground position, merge repeated sightings into one defect, and write "
+        "report.geojson, report.kml (or .kmz) and defects.csv to --out.",
+    )
+    rep.add_argument("folder", metavar="FOLDER", help="folder of photos (searched recursively)")
+    rep.add_argument("--ledger", help="tower ledger, .csv or .geojson (line, tower, lat, lon...)")
+    rep.add_argument("--model", help="ONNX model file or bundled model name")
+    rep.add_argument("--out", required=True, help="output folder (created if needed)")
+    rep.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
+    rep.add_argument("--merge-distance", type=float, default=15.0, metavar="M",
+                     help="merge same-class detections within M metres on the ground (15)")
+    rep.add_argument("--hazard-critical", type=float, default=10.0, metavar="M",
+                     help="a hazard closer than M metres to the line is critical (10)")
+    rep.add_argument("--hazard-serious", type=float, default=30.0, metavar="M",
+                     help="a hazard closer than M metres to the line is at least serious (30)")
+    rep.add_argument("--include-components", action="store_true",
+                     help="also report plain components (insulators, dampers), not only defects")
+    rep.add_argument("--kmz", action="store_true", help="write report.kmz instead of report.kml")
+    _ground_args(rep)
+    rep.set_defaults(handler=run_report)
+
+
+def _ground_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--ground-alt", type=float, metavar="METRES",
+                   help="constant ground elevation, in the photos' datum "
+                   "(default: the take-off point's elevation)")
+    g.add_argument("--dem", metavar="GEOTIFF", help="ground from a DEM GeoTIFF (needs rasterio)")
+
+
+def _help(p: argparse.ArgumentParser) -> int:
+    p.print_help()
+    return 2
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> GeoConfig:
+    from linepatrol.geo.locate import GeoConfig
+
+    dem = Path(args.dem) if getattr(args, "dem", None) else None
+    if dem is not None and not dem.is_file():
+        raise UserError(f"DEM {dem} does not exist")
+    return GeoConfig(ground_alt=args.ground_alt, dem_path=dem, **extra)
+
+
+def run_locate(args: argparse.Namespace) -> int:
+    from linepatrol.geo.ground import GroundError
+    from linepatrol.geo.locate import locate_pixels, make_ground
+    from linepatrol.geo.pose import PoseError, read_pose
+
+    if not Path(args.image).is_file():
+        raise UserError(f"{args.image} is not a file")
+    config = _config(args)
+    try:
+        ground = make_ground(config)
+    except GroundError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        pose = read_pose(args.image)
+    except PoseError as exc:
+        pixels = args.pixel or []
+        print(json.dumps({
+            "camera": None, "error": exc.reason,
+            "points": [{"pixel": list(p), "lat": None, "lon": None, "alt": None,
+                        "reason": exc.reason} for p in pixels],
+        }, ensure_ascii=False, indent=1))
+        print(f"{args.image}: no camera pose: {exc.reason}", file=sys.stderr)
+        return 1
+    pixels = args.pixel or [[(pose.width - 1) / 2.0, (pose.height - 1) / 2.0]]
+    placements = locate_pixels(pose, pixels, config, ground)
+    camera = pose.to_json()
+    camera["ground"] = ground.description if ground else (
+        f"take-off ground at {pose.takeoff_alt:.2f} m" if pose.takeoff_alt is not None
+        else "take-off ground (relative altitude)"
+    )
+    points = []
+    for px, pl in zip(pixels, placements, strict=True):
+        point: dict[str, Any] = {"pixel": [float(px[0]), float(px[1])], "lat": pl.lat,
+                                 "lon": pl.lon, "alt": pl.alt}
+        if pl.lat is None:
+            point["reason"] = pl.reason
+        else:
+            point["range_m"] = round(pl.range_m or 0.0, 2)
+            point["uncertainty_m"] = None if pl.uncertainty_m is None else round(
+                pl.uncertainty_m, 2)
+        points.append(point)
+    print(json.dumps({"camera": camera, "points": points}, ensure_ascii=False, indent=1))
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from linepatrol.detector import DetectorConfig
+    from linepatrol.geo.export import to_csv, to_geojson_text, to_kml
+    from linepatrol.geo.ground import GroundError
+    from linepatrol.geo.ledger import Ledger, LedgerError
+    from linepatrol.geo.locate import Observation, locate_flight
+    from linepatrol.geo.pose import PoseError, read_pose
+    from linepatrol.images import iter_image_paths
+    from linepatrol.model_store import ModelNotFoundError
+    from linepatrol.pipeline import detect_files, open_detector
+    from linepatrol.runtime.model_info import ModelLoadError
+    from linepatrol.runtime.providers import ProviderError
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder")
+    config = _config(
+        args, merge_distance_m=args.merge_distance, hazard_critical_m=args.hazard_critical,
+        hazard_serious_m=args.hazard_serious, include_components=args.include_components,
+    )
+    ledger = None
+    if args.ledger:
+        try:
+            ledger = Ledger.load(args.ledger)
+        except LedgerError as exc:
+            raise UserError(f"ledger: {exc}") from None
+    try:
+        detector = open_detector(args.model, config=DetectorConfig(conf=args.conf))
+    except (ModelNotFoundError, ModelLoadError, ProviderError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    files = iter_image_paths([str(folder)])
+    if not files:
+        raise UserError(f"no photos found in {folder}")
+    named = [(_relative(folder, Path(path)), Path(path)) for _name, path in files]
+    observations = []
+    failed: list[str] = []
+    no_pose: list[str] = []
+    show = len(named) > 1 and sys.stderr.isatty()
+    for result in tqdm(detect_files(detector, named), total=len(named), disable=not show,
+                       unit="photo", desc="report"):
+        if result.error or result.detections is None:
+            failed.append(result.name)
+            print(f"{result.name}: {result.error}", file=sys.stderr)
+            continue
+        pose, pose_error = None, None
+        try:
+            pose = read_pose(result.path)
+        except PoseError as exc:
+            pose_error = exc.reason
+            no_pose.append(result.name)
+            print(f"{result.name}: no camera pose: {exc.reason}", file=sys.stderr)
+        observations.append(Observation(result.name, pose, pose_error, result.width,
+                                        result.height, result.detections))
+    try:
+        defects = locate_flight(observations, ledger, config)
+    except GroundError as exc:
+        raise UserError(str(exc)) from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.geojson").write_text(to_geojson_text(defects), encoding="utf-8")
+    kml_name = "report.kmz" if args.kmz else "report.kml"
+    (out / kml_name).write_bytes(to_kml(defects, kmz=args.kmz, name=f"LinePatrol {folder.name}"))
+    (out / "defects.csv").write_text(to_csv(defects), encoding="utf-8")
+    _summary(len(named), failed, no_pose, defects, out, kml_name)
+    return 1 if len(failed) == len(named) else 0
+
+
+def _relative(folder: Path, path: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _summary(
+    photos: int, failed: list[str], no_pose: list[str], defects: list[Defect], out: Path,
+    kml_name: str,
+) -> None:
+    placed = sum(1 for d in defects if d.lat is not None)
+    grades = Counter(d.severity or "ungraded" for d in defects)
+    print(f"{photos} photos: {photos - len(failed)} read, {len(failed)} unreadable, "
+          f"{len(no_pose)} without a camera pose")
+    print(f"{len(defects)} defects ({placed} placed on the map): "
+          + (", ".join(f"{n} {g}" for g, n in grades.most_common()) or "none"))
+    for d in defects[:10]:
+        where = (f"line {d.line} tower {d.tower}" if d.tower and d.placement == "tower"
+                 else f"line {d.line} span {d.span}" if d.span and d.placement == "span"
+                 else f"{d.lat:.6f}, {d.lon:.6f}" if d.lat is not None and d.lon is not None
+                 else f"not placed ({d.geo_reason})")
+        extra = (f", {d.distance_to_line_m:.0f} m from line {d.line}"
+                 if d.distance_to_line_m is not None else "")
+        print(f"  {d.defect_id} {d.severity or '-':8} {d.name_zh} ({d.class_key}) at {where}"
+              f"{extra}; {len(d.evidence)} sighting(s)")
+    if len(defects) > 10:
+        print(f"  ... {len(defects) - 10} more in defects.csv")
+    print(f"wrote {out / 'report.geojson'}, {out / kml_name}, {out / 'defects.csv'}")

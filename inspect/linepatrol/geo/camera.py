@@ -1,0 +1,235 @@
+"""Pinhole camera maths for DJI-style poses: pure numpy in, numpy out, no I/O.
+
+Conventions (measured for this project, see ``shared/docs/rendering.md``; the synthetic-scene
+renderer uses the same ones, so its round-trip tests hold this module to them):
+
+* World frame: local East-North-Up (ENU), metres. A camera pose is placed in a frame whose
+  origin the caller chooses (usually the camera itself, see :mod:`linepatrol.geo.geodesy`).
+* Intrinsics: OpenCV's K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]; pixel *centres* sit on
+  integer coordinates, so the centre of a W-pixel-wide image is at x = (W - 1) / 2.
+* Camera axes: x right, y down, z forward (OpenCV).
+* Orientation from DJI gimbal angles, in degrees: yaw clockwise from true north (−180…180),
+  pitch 0 = horizon and −90 = nadir, roll about the optical axis (positive = right side down)::
+
+      R = Rz(-yaw) · Rx(pitch) · R0 · Rz(roll)
+
+  where R0 maps camera (right, down, forward) to (east, −up, north). ``R`` maps camera
+  coordinates to ENU: ``d_world = R @ d_camera``. This is the same rotation as the aerospace
+  yaw-pitch-roll (Z-Y-X) sequence in a north-east-down frame with the camera looking along the
+  body's x axis; the tests check the two formulations against each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+# camera (right, down, forward) -> (east, -up, north): the columns are the images of the axes.
+_R0 = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """A pinhole camera's K in pixels, for an image of ``width`` x ``height`` pixels."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    @property
+    def matrix(self) -> FloatArray:
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+
+def _rz(deg: float) -> FloatArray:
+    a = np.radians(deg)
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _rx(deg: float) -> FloatArray:
+    a = np.radians(deg)
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+
+def rotation_camera_to_enu(yaw: float, pitch: float, roll: float) -> FloatArray:
+    """The 3x3 rotation taking camera (right, down, forward) vectors into ENU (see module doc)."""
+    rotation: FloatArray = _rz(-yaw) @ _rx(pitch) @ _R0 @ _rz(roll)
+    return rotation
+
+
+def pixel_to_ray(
+    intrinsics: Intrinsics, rotation: FloatArray, pixels: npt.ArrayLike
+) -> FloatArray:
+    """Unit viewing rays in ENU for pixels ``(N, 2)`` given as (x, y), pixel centres on integers.
+
+    Lens distortion is not modelled: DJI's JPEGs from the inspection payloads (Zenmuse H20/H30,
+    M3E/M30 wide and zoom) are already undistorted in camera, and their ``Calibrated*`` fields
+    describe that undistorted image.
+    """
+    px = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+    cam = np.stack(
+        [
+            (px[:, 0] - intrinsics.cx) / intrinsics.fx,
+            (px[:, 1] - intrinsics.cy) / intrinsics.fy,
+            np.ones(len(px)),
+        ],
+        axis=1,
+    )
+    world: FloatArray = cam @ rotation.T
+    unit: FloatArray = world / np.linalg.norm(world, axis=1, keepdims=True)
+    return unit
+
+
+def project_world_to_pixel(
+    intrinsics: Intrinsics, rotation: FloatArray, centre: npt.ArrayLike, points: npt.ArrayLike
+) -> FloatArray:
+    """Pixels ``(N, 2)`` of ENU points ``(N, 3)`` seen from a camera at ``centre`` (ENU).
+
+    Points at or behind the camera plane get NaN: they have no image.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    c = np.asarray(centre, dtype=np.float64).reshape(3)
+    cam = (pts - c) @ rotation  # R^T (X - C), row-wise
+    z = cam[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = intrinsics.fx * cam[:, 0] / z + intrinsics.cx
+        v = intrinsics.fy * cam[:, 1] / z + intrinsics.cy
+    out = np.stack([u, v], axis=1)
+    out[z <= 1e-9] = np.nan
+    return out
+
+
+def ray_plane_distance(origin: npt.ArrayLike, dirs: npt.ArrayLike, height: float) -> FloatArray:
+    """Distance along each unit ray ``(N, 3)`` to the horizontal plane ``up == height``.
+
+    NaN where the ray runs level or upward, or the plane is behind the origin: no intersection.
+    """
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    d = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t: FloatArray = (height - o[2]) / d[:, 2]
+    t[~(t > 0) | (d[:, 2] >= 0)] = np.nan
+    return t
+
+
+def ray_to_vertical_axis(
+    origin: npt.ArrayLike,
+    dirs: npt.ArrayLike,
+    axis_xy: npt.ArrayLike,
+    z_range: tuple[float, float],
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Closest approach between rays and the vertical segment of a tower's axis.
+
+    ``origin`` (3,), unit ``dirs`` (N, 3); the axis stands at ``axis_xy`` (2,) from
+    ``z_range[0]`` (its foot) to ``z_range[1]`` (its top). Returns, per ray, the distance between
+    ray and axis segment, the distance along the ray ``t`` (≥ 0) and the height ``z`` of the
+    closest point on the axis. A ray that looks straight down the axis still gets a sensible
+    answer (horizontal offset) because the horizontal and vertical parts are solved separately:
+    the horizontal closest approach fixes ``t``; the axis height is then the ray's height there,
+    clamped to the segment.
+    """
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    d = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
+    a = np.asarray(axis_xy, dtype=np.float64).reshape(2)
+    dh = d[:, :2]
+    rel = a - o[:2]
+    hh = np.einsum("ij,ij->i", dh, dh)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(hh > 1e-12, (dh @ rel) / hh, 0.0)
+    t = np.maximum(t, 0.0)
+    z_on_ray = o[2] + t * d[:, 2]
+    z = np.clip(z_on_ray, z_range[0], z_range[1])
+    # where the ray passes above or below the segment, the closest point moves along the ray too
+    clamped = z != z_on_ray
+    if np.any(clamped):
+        # solve the full 3D closest approach of ray to the point (axis_xy, z) for clamped rays
+        p = np.stack([np.full_like(z, a[0]), np.full_like(z, a[1]), z], axis=1)
+        t_pt = np.maximum(np.einsum("ij,ij->i", p - o, d), 0.0)
+        t = np.where(clamped, t_pt, t)
+    closest = o + t[:, None] * d
+    axis_pt = np.stack([np.full_like(z, a[0]), np.full_like(z, a[1]), z], axis=1)
+    dist = np.linalg.norm(closest - axis_pt, axis=1)
+    return dist, t, z
+
+
+def ray_curtain_hit(
+    origin: npt.ArrayLike,
+    dirs: npt.ArrayLike,
+    a_xy: npt.ArrayLike,
+    b_xy: npt.ArrayLike,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Where rays cross the vertical plane through the points ``a_xy`` and ``b_xy`` (a span).
+
+    Returns ``t`` (distance along the ray, NaN if the ray runs parallel or the plane is behind),
+    ``s`` (position between a = 0 and b = 1 of the crossing) and the crossing height ``z``.
+    A conductor hangs in this "curtain" between its two towers, so the crossing is where a
+    conductor object seen along the ray must be.
+    """
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    d = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
+    a = np.asarray(a_xy, dtype=np.float64).reshape(2)
+    b = np.asarray(b_xy, dtype=np.float64).reshape(2)
+    seg = b - a
+    normal = np.array([-seg[1], seg[0]])
+    denom = d[:, :2] @ normal
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = ((a - o[:2]) @ normal) / denom
+    t[~(t > 0) | (np.abs(denom) < 1e-12)] = np.nan
+    hit: FloatArray = o[:2] + t[:, None] * d[:, :2]
+    length2 = float(seg @ seg)
+    s = ((hit - a) @ seg) / length2 if length2 > 0 else np.full(len(t), np.nan)
+    z = o[2] + t * d[:, 2]
+    return t, s, z
+
+
+def point_segment_distance_2d(
+    points: npt.ArrayLike, a_xy: npt.ArrayLike, b_xy: npt.ArrayLike
+) -> FloatArray:
+    """Horizontal distance from points ``(N, 2)`` to the segment a–b (a span's centre line)."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    a = np.asarray(a_xy, dtype=np.float64).reshape(2)
+    b = np.asarray(b_xy, dtype=np.float64).reshape(2)
+    seg = b - a
+    length2 = float(seg @ seg)
+    s = np.zeros(len(p)) if length2 == 0 else np.clip(((p - a) @ seg) / length2, 0.0, 1.0)
+    nearest = a + s[:, None] * seg
+    dist: FloatArray = np.linalg.norm(p - nearest, axis=1)
+    return dist
+
+
+def flat_ground_uncertainty(
+    height_above_ground: float,
+    dirs: npt.ArrayLike,
+    sigma_height_m: float,
+    sigma_angle_deg: float,
+) -> FloatArray:
+    """1-sigma horizontal error (m) of flat-ground points, from altitude and angle errors.
+
+    First-order propagation on a flat plane: with the ray's depression angle θ below the horizon
+    and horizontal range r = h / tan θ, an altitude error moves the point by σh / tan θ along the
+    ray's azimuth, an elevation-angle error by h σθ / sin² θ, and a heading error by r σθ across
+    it. The three are independent and added in quadrature. NaN for rays that miss the ground.
+    """
+    d = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
+    horiz = np.linalg.norm(d[:, :2], axis=1)
+    down = -d[:, 2]
+    sig = np.radians(sigma_angle_deg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tan_t = down / horiz
+        sin_t = down
+        rng = height_above_ground / tan_t
+        along_h = sigma_height_m / tan_t
+        along_a = height_above_ground * sig / sin_t**2
+        across = rng * sig
+        out = np.sqrt(along_h**2 + along_a**2 + across**2)
+    out[~(down > 0)] = np.nan
+    return np.asarray(out, dtype=np.float64)

@@ -1,0 +1,410 @@
+"""Placing detections: pixels to points on the ground, on a tower, or on a span.
+
+Per photo (:func:`locate_pixels`, :func:`place_detections`) everything happens in the camera's
+own ENU frame (so "north" is the camera's true north); across a flight (:func:`locate_flight`)
+placed detections are merged into defects (:mod:`linepatrol.geo.merge`).
+
+Which pixel of a box is placed:
+
+* objects on the line (insulator defects, nests, dampers...) — the box centre;
+* everything else (hazards on the ground) — the bottom centre of the box, where a crane or an
+  excavator stands on the ground (its box centre would land far beyond it in an oblique view).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from linepatrol import taxonomy
+from linepatrol.detections import Detections
+from linepatrol.geo.camera import (
+    flat_ground_uncertainty,
+    pixel_to_ray,
+    ray_curtain_hit,
+    ray_to_vertical_axis,
+)
+from linepatrol.geo.geodesy import LocalFrame
+from linepatrol.geo.ground import DemGround, FlatGround, Ground, cast_rays, ground_clearance
+from linepatrol.geo.ledger import Ledger, Span, Tower
+from linepatrol.geo.pose import CameraPose
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class GeoConfig:
+    """Every knob of geotagging, with the defaults the CLI and the service use.
+
+    Ground: a DEM when ``dem_path`` is set, else a constant ``ground_alt`` when set, else flat
+    ground at the take-off point's elevation (the photo's absolute minus relative altitude).
+    """
+
+    ground_alt: float | None = None
+    dem_path: Path | None = None
+    max_range_m: float = 3000.0
+    march_step_m: float = 20.0  # flat ground; a DEM is marched at dem_step_m
+    dem_step_m: float = 5.0
+    merge_distance_m: float = 15.0
+    tower_max_distance_m: float = 25.0  # viewing ray to tower axis, to assign a tower
+    default_tower_height_m: float = 50.0  # when the ledger gives none
+    span_margin_m: float = 15.0  # slack around the span's "curtain" when assigning a span
+    hazard_critical_m: float = 10.0  # hazards closer than this to a conductor: critical
+    hazard_serious_m: float = 30.0  # ...closer than this: at least serious
+    sigma_alt_m: float = 2.0  # altitude error without RTK fix (barometer, take-off ground)
+    sigma_alt_rtk_m: float = 0.3
+    sigma_angle_deg: float = 1.0  # gimbal angle error (yaw dominates)
+    include_components: bool = False
+
+    @property
+    def ground_mode(self) -> str:
+        return "dem" if self.dem_path else "constant" if self.ground_alt is not None else "takeoff"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One photo of a flight: its pose (or why there is none) and its detections."""
+
+    image_id: str
+    pose: CameraPose | None
+    pose_error: str | None
+    width: int | None
+    height: int | None
+    detections: Detections
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one pixel / detection landed. ``lat`` is None when it could not be placed."""
+
+    lat: float | None
+    lon: float | None
+    alt: float | None
+    kind: str  # "tower", "span", "ground" or "none"
+    reason: str | None = None  # why not placed, or a note (e.g. no tower near the ray)
+    uncertainty_m: float | None = None
+    range_m: float | None = None  # camera to the placed point
+    line: str | None = None
+    tower: str | None = None
+    span: str | None = None
+    tower_distance_m: float | None = None  # viewing ray to the tower axis
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One detection in one photo that supports a defect."""
+
+    image_id: str
+    xyxy: tuple[float, float, float, float]
+    confidence: float
+    pixel: tuple[float, float]  # the pixel that was placed
+    placement: Placement
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.placement
+        return {
+            "image": self.image_id,
+            "xyxy": [round(v, 1) for v in self.xyxy],
+            "confidence": round(self.confidence, 4),
+            "pixel": [round(v, 1) for v in self.pixel],
+            "lat": p.lat, "lon": p.lon, "alt": _r(p.alt, 2),
+            "placement": p.kind, "range_m": _r(p.range_m, 1),
+            "uncertainty_m": _r(p.uncertainty_m, 1), "note": p.reason,
+        }
+
+
+@dataclass
+class Defect:
+    """One physical object, with every detection of it across the flight, best view first."""
+
+    defect_id: str
+    class_key: str
+    category: str | None
+    name_zh: str
+    name_en: str
+    severity: str | None
+    confidence: float
+    lat: float | None
+    lon: float | None
+    alt: float | None
+    alt_datum: str | None
+    geo_reason: str | None
+    placement: str
+    uncertainty_m: float | None
+    line: str | None
+    tower: str | None
+    span: str | None
+    distance_to_line_m: float | None
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def severity_zh(self) -> str | None:
+        return taxonomy.Severity(self.severity).zh if self.severity else None
+
+    def properties(self) -> dict[str, Any]:
+        """Flat properties, as GeoJSON, CSV and the service show them."""
+        return {
+            "id": self.defect_id,
+            "class": self.class_key,
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "category": self.category,
+            "severity": self.severity,
+            "severity_zh": self.severity_zh,
+            "confidence": round(self.confidence, 4),
+            "line": self.line,
+            "tower": self.tower,
+            "span": self.span,
+            "distance_to_line_m": _r(self.distance_to_line_m, 1),
+            "placement": self.placement,
+            "lat": self.lat,
+            "lon": self.lon,
+            "alt_m": _r(self.alt, 2),
+            "alt_datum": self.alt_datum,
+            "uncertainty_m": _r(self.uncertainty_m, 1),
+            "geo_reason": self.geo_reason,
+            "photos": len({e.image_id for e in self.evidence}),
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+
+def _r(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# --- one photo ---------------------------------------------------------------------------
+
+
+class PhotoGeometry:
+    """A photo's camera placed in its own ENU frame, with the ground under it.
+
+    Raises nothing: when the pose cannot be used with the configured ground, ``error`` says why
+    and every placement is "none" with that reason.
+    """
+
+    def __init__(self, pose: CameraPose, config: GeoConfig, ground: Ground | None = None) -> None:
+        self.pose = pose
+        self.config = config
+        self.error: str | None = None
+        self.datum = pose.altitude_datum
+        cam_alt = pose.abs_alt
+        mode = config.ground_mode
+        if mode == "takeoff":
+            if pose.rel_alt is None:
+                self.error = ("no drone-dji:RelativeAltitude, so the take-off ground is unknown; "
+                              "give a ground altitude or a DEM")
+            elif cam_alt is None:
+                # heights relative to the take-off point: enough for flat take-off ground
+                cam_alt, self.datum = pose.rel_alt, "takeoff"
+                ground = FlatGround(0.0, "take-off")
+            else:
+                ground = ground or FlatGround(cam_alt - pose.rel_alt, "take-off")
+        elif cam_alt is None:
+            self.error = f"no absolute altitude in the photo, which {mode} ground needs"
+        self.ground = ground or FlatGround(float(config.ground_alt or 0.0))
+        self.cam_alt = float(cam_alt) if cam_alt is not None else 0.0
+        self.frame = LocalFrame(pose.lat, pose.lon, self.cam_alt)
+        self.rotation = pose.rotation
+        self.origin = np.zeros(3)
+
+    @cached_property
+    def height_above_ground(self) -> float:
+        under = self.ground.elevation(np.array([self.pose.lat]), np.array([self.pose.lon]))[0]
+        return float(self.cam_alt - under) if np.isfinite(under) else float("nan")
+
+    def rays(self, pixels: npt.ArrayLike) -> FloatArray:
+        return pixel_to_ray(self.pose.intrinsics, self.rotation, pixels)
+
+    def ground_points(self, pixels: npt.ArrayLike) -> list[Placement]:
+        """Each pixel's ray cast onto the ground."""
+        px = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+        if self.error:
+            return [Placement(None, None, None, "none", self.error) for _ in px]
+        dirs = self.rays(px)
+        is_dem = isinstance(self.ground, DemGround)
+        step = self.config.dem_step_m if is_dem else self.config.march_step_m
+        enu, reasons = cast_rays(
+            self.origin, dirs, ground_clearance(self.frame, self.ground),
+            self.config.max_range_m, step,
+        )
+        sigma_alt = (self.config.sigma_alt_rtk_m if self.pose.rtk_flag == 50
+                     else self.config.sigma_alt_m)
+        sigma = flat_ground_uncertainty(
+            self.height_above_ground, dirs, sigma_alt, self.config.sigma_angle_deg
+        )
+        geo = self.frame.to_geodetic(enu)
+        out = []
+        for i, reason in enumerate(reasons):
+            if reason is not None:
+                out.append(Placement(None, None, None, "none", reason))
+                continue
+            out.append(Placement(
+                float(geo[i, 0]), float(geo[i, 1]), float(geo[i, 2]), "ground",
+                uncertainty_m=float(sigma[i]) if np.isfinite(sigma[i]) else None,
+                range_m=float(np.linalg.norm(enu[i])),
+            ))
+        return out
+
+    # --- the line ------------------------------------------------------------------------
+
+    def _tower_enu(self, tower: Tower) -> tuple[FloatArray, float, float]:
+        """(ENU of the tower's foot, foot height, top height) in this photo's frame."""
+        base = tower.ground_elev
+        if base is None:
+            base = float(self.ground.elevation(np.array([tower.lat]), np.array([tower.lon]))[0])
+            if not np.isfinite(base):
+                base = self.cam_alt - self.height_above_ground
+        foot = self.frame.to_enu(tower.lat, tower.lon, base)[0]
+        height = tower.height or self.config.default_tower_height_m
+        return foot, float(foot[2]), float(foot[2] + height)
+
+    def on_tower(self, pixel: tuple[float, float], ledger: Ledger) -> Placement | None:
+        """The tower whose axis the pixel's ray passes closest to, if within the limit."""
+        if self.error:
+            return None
+        d = self.rays([pixel])
+        best: tuple[float, float, float, Tower, FloatArray] | None = None
+        for tower in ledger.towers:
+            foot, z0, z1 = self._tower_enu(tower)
+            if np.linalg.norm(foot[:2]) > self.config.max_range_m:
+                continue
+            dist, t, z = ray_to_vertical_axis(self.origin, d, foot[:2], (z0, z1 + 5.0))
+            if best is None or dist[0] < best[0]:
+                best = (float(dist[0]), float(t[0]), float(z[0]), tower, foot)
+        if best is None or best[0] > self.config.tower_max_distance_m:
+            return None
+        best_dist, best_t, best_z, tower, foot = best
+        alt = float(self.frame.to_geodetic([[foot[0], foot[1], best_z]])[0, 2])
+        return Placement(
+            tower.lat, tower.lon, alt, "tower", line=tower.line, tower=tower.tower,
+            range_m=best_t, tower_distance_m=best_dist, uncertainty_m=None,
+        )
+
+    def on_span(self, pixel: tuple[float, float], ledger: Ledger) -> Placement | None:
+        """Where the pixel's ray crosses the vertical "curtain" of a span, nearest first."""
+        if self.error:
+            return None
+        d = self.rays([pixel])
+        margin = self.config.span_margin_m
+        best: tuple[float, Span, FloatArray] | None = None
+        for span in ledger.spans:
+            fa, za0, za1 = self._tower_enu(span.a)
+            fb, zb0, zb1 = self._tower_enu(span.b)
+            t, s, z = ray_curtain_hit(self.origin, d, fa[:2], fb[:2])
+            if not np.isfinite(t[0]) or t[0] > self.config.max_range_m:
+                continue
+            length = float(np.linalg.norm(fb[:2] - fa[:2])) or 1.0
+            slack = margin / length
+            if not -slack <= s[0] <= 1 + slack:
+                continue
+            if not min(za0, zb0) - margin <= z[0] <= max(za1, zb1) + margin:
+                continue
+            if best is None or t[0] < best[0]:
+                best = (float(t[0]), span, self.origin + t[0] * d[0])
+        if best is None:
+            return None
+        best_t, span, point = best
+        lat, lon, alt = self.frame.to_geodetic(point[None, :])[0]
+        return Placement(float(lat), float(lon), float(alt), "span", line=span.line,
+                         span=span.name, range_m=best_t)
+
+
+def locate_pixels(pose: CameraPose, pixels: npt.ArrayLike, config: GeoConfig | None = None,
+                  ground: Ground | None = None) -> list[Placement]:
+    """Ground positions of ``pixels`` (x, y) in a photo with ``pose`` — what ``geo locate`` does."""
+    config = config or GeoConfig()
+    return PhotoGeometry(pose, config, ground or make_ground(config)).ground_points(pixels)
+
+
+def make_ground(config: GeoConfig) -> Ground | None:
+    """The configured ground model; None for take-off ground (it differs per photo)."""
+    if config.dem_path is not None:
+        return DemGround(Path(config.dem_path))
+    if config.ground_alt is not None:
+        return FlatGround(float(config.ground_alt))
+    return None
+
+
+def _anchor_pixel(xyxy: FloatArray, on_line: bool) -> tuple[float, float]:
+    x0, y0, x1, y1 = (float(v) for v in xyxy)
+    return ((x0 + x1) / 2.0, (y0 + y1) / 2.0) if on_line else ((x0 + x1) / 2.0, y1)
+
+
+def place_detections(
+    obs: Observation, ledger: Ledger | None, config: GeoConfig, ground: Ground | None = None
+) -> list[tuple[str, Evidence]]:
+    """(class key, evidence) for each reportable detection of one photo, placed."""
+    dets = obs.detections
+    rows: list[tuple[str, Evidence]] = []
+    if not len(dets):
+        return rows
+    geom = PhotoGeometry(obs.pose, config, ground) if obs.pose is not None else None
+    keys = dets.class_keys
+    for i, key in enumerate(keys):
+        info = taxonomy.BY_KEY.get(key)
+        if info is not None and info.category is taxonomy.Category.COMPONENT and not (
+            config.include_components
+        ):
+            continue
+        on_line = bool(info and info.on_line)
+        xyxy = dets.xyxy[i].astype(np.float64)
+        pixel = _anchor_pixel(xyxy, on_line)
+        placement = _place_one(geom, obs, pixel, info, ledger)
+        box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
+        rows.append((key, Evidence(obs.image_id, box, float(dets.confidence[i]), pixel, placement)))
+    return rows
+
+
+def _place_one(
+    geom: PhotoGeometry | None,
+    obs: Observation,
+    pixel: tuple[float, float],
+    info: taxonomy.ClassInfo | None,
+    ledger: Ledger | None,
+) -> Placement:
+    if geom is None:
+        return Placement(None, None, None, "none", obs.pose_error or "no camera pose")
+    if geom.error:
+        return Placement(None, None, None, "none", geom.error)
+    note = None
+    if info is not None and info.on_line:
+        if ledger is None:
+            note = "on the line but no tower ledger: projected to the ground under it"
+        else:
+            placed = geom.on_span(pixel, ledger) if info.on_conductor else None
+            placed = placed or geom.on_tower(pixel, ledger)
+            if placed is not None:
+                return placed
+            note = "no ledger tower or span near the viewing ray: projected to the ground"
+    ground = geom.ground_points([pixel])[0]
+    if note and ground.lat is not None:
+        return Placement(ground.lat, ground.lon, ground.alt, "ground", note,
+                         ground.uncertainty_m, ground.range_m)
+    return ground
+
+
+def locate_flight(
+    observations: Sequence[Observation], ledger: Ledger | None, config: GeoConfig | None = None
+) -> list[Defect]:
+    """Defects of a flight: every photo's detections placed, then merged per physical object.
+
+    Photos without a pose keep their detections, as defects with ``lat=None`` and the reason.
+    Raises :class:`linepatrol.geo.ground.GroundError` only for an unusable configured DEM.
+    """
+    from linepatrol.geo.merge import merge_evidence
+
+    config = config or GeoConfig()
+    ground = make_ground(config)
+    placed: list[tuple[str, Evidence, str | None]] = []
+    for obs in observations:
+        datum = None
+        if obs.pose is not None:
+            datum = obs.pose.altitude_datum if obs.pose.abs_alt is not None else "takeoff"
+        placed.extend((key, ev, datum) for key, ev in place_detections(obs, ledger, config, ground))
+    return merge_evidence(placed, ledger, config)

@@ -1,0 +1,181 @@
+"""One defect per physical object: merging placed detections across a flight's photos.
+
+Rules, in one place:
+
+* on a tower: same class, same line and tower -> one defect, at the tower;
+* on a span: same class, same span, within ``merge_distance_m`` of the group's best view;
+* on the ground: same class within ``merge_distance_m`` (horizontal) of the group's best view —
+  measured from the best view rather than chained from member to member, so a row of cranes
+  along a road does not melt into one;
+* not placed (no pose, ray missed the ground): each detection stays its own defect.
+
+Best view first: highest confidence, then the larger box (more pixels on the object).
+Hazards get the horizontal distance from their position to the nearest span's centre line (the
+ledger's tower-to-tower segment) and are escalated by it (``GeoConfig.hazard_*_m``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from linepatrol import taxonomy
+from linepatrol.geo.camera import point_segment_distance_2d
+from linepatrol.geo.geodesy import LocalFrame
+from linepatrol.geo.ledger import Ledger
+from linepatrol.geo.locate import Defect, Evidence, GeoConfig
+
+
+@dataclass
+class _Group:
+    key: str
+    kind: str
+    datum: str | None
+    members: list[Evidence] = field(default_factory=list)
+    seed: np.ndarray | None = None  # ENU of the best view, in the flight frame
+
+
+def _score(ev: Evidence) -> tuple[float, float]:
+    x0, y0, x1, y1 = ev.xyxy
+    return ev.confidence, max(0.0, x1 - x0) * max(0.0, y1 - y0)
+
+
+def merge_evidence(
+    placed: Sequence[tuple[str, Evidence, str | None]], ledger: Ledger | None, config: GeoConfig
+) -> list[Defect]:
+    ordered = sorted(placed, key=lambda item: _score(item[1]), reverse=True)
+    anchor = next((ev.placement for _, ev, _ in ordered if ev.placement.lat is not None), None)
+    frame = None
+    if anchor is not None and anchor.lat is not None and anchor.lon is not None:
+        frame = LocalFrame(anchor.lat, anchor.lon, 0.0)
+    groups: list[_Group] = []
+    by_exact: dict[tuple[str, str | None, str | None], _Group] = {}
+    for key, ev, datum in ordered:
+        p = ev.placement
+        if p.kind == "tower":
+            exact = (key, p.line, p.tower)
+            group = by_exact.get(exact)
+            if group is None:
+                group = by_exact[exact] = _Group(key, "tower", datum)
+                groups.append(group)
+            group.members.append(ev)
+            continue
+        if p.lat is None or p.lon is None or frame is None:
+            groups.append(_Group(key, "none", datum, [ev]))
+            continue
+        pos = frame.to_enu(p.lat, p.lon, 0.0)[0]
+        match = None
+        for group in groups:
+            if group.kind != p.kind or group.key != key or group.seed is None:
+                continue
+            if p.kind == "span" and group.members[0].placement.span != p.span:
+                continue
+            if float(np.linalg.norm(group.seed[:2] - pos[:2])) <= config.merge_distance_m:
+                match = group
+                break
+        if match is None:
+            match = _Group(key, p.kind, datum, seed=pos)
+            groups.append(match)
+        match.members.append(ev)
+    defects = [_defect(g, frame, ledger, config) for g in groups]
+    defects.sort(key=_defect_order)
+    for i, d in enumerate(defects, start=1):
+        d.defect_id = f"D{i:04d}"
+    return defects
+
+
+def _defect_order(d: Defect) -> tuple[int, str, str, str, str]:
+    rank = taxonomy.Severity(d.severity).rank if d.severity else 9
+    return rank, d.line or "~", d.tower or d.span or "~", d.class_key, d.evidence[0].image_id
+
+
+def _defect(
+    group: _Group, frame: LocalFrame | None, ledger: Ledger | None, config: GeoConfig
+) -> Defect:
+    info = taxonomy.BY_KEY.get(group.key)
+    best = group.members[0]
+    p = best.placement
+    lat, lon, alt, uncertainty = p.lat, p.lon, p.alt, p.uncertainty_m
+    placed = [e.placement for e in group.members
+              if e.placement.lat is not None and e.placement.lon is not None]
+    alts = [q.alt for q in placed if q.alt is not None]
+    if alts:
+        alt = float(np.mean(alts))
+    if group.kind in ("ground", "span") and frame is not None and len(placed) > 1:
+        enu = frame.to_enu([q.lat or 0.0 for q in placed], [q.lon or 0.0 for q in placed], 0.0)
+        w = np.array([e.confidence for e in group.members if e.placement.lat is not None])
+        mean = (enu * w[:, None]).sum(axis=0) / w.sum()
+        lat, lon = (float(v) for v in frame.to_geodetic(mean[None, :])[0, :2])
+        spread = float(np.sqrt(np.mean(np.sum((enu[:, :2] - mean[:2]) ** 2, axis=1))))
+        sigmas = [q.uncertainty_m for q in placed if q.uncertainty_m is not None]
+        uncertainty = float(np.hypot(min(sigmas), spread)) if sigmas else spread
+    severity = info.severity if info else None
+    line, tower, span, distance = p.line, p.tower, p.span, None
+    is_hazard = info is not None and info.category is taxonomy.Category.HAZARD
+    if is_hazard and ledger is not None and frame is not None and lat is not None:
+        line, tower, span, distance = _nearest_line(frame, ledger, lat, lon or 0.0)
+        severity = _escalate(severity, distance, config)
+    reason = p.reason if lat is None else None
+    notes = {e.placement.reason for e in group.members if e.placement.lat is not None}
+    if lat is not None and any(notes):
+        reason = "; ".join(sorted(n for n in notes if n))
+    return Defect(
+        defect_id="",
+        class_key=group.key,
+        category=info.category.value if info else None,
+        name_zh=info.zh if info else group.key,
+        name_en=info.en if info else group.key,
+        severity=severity.value if severity else None,
+        confidence=best.confidence,
+        lat=lat, lon=lon, alt=alt if lat is not None else None,
+        alt_datum=group.datum if lat is not None else None,
+        geo_reason=reason,
+        placement=group.kind,
+        uncertainty_m=uncertainty if group.kind != "tower" else None,
+        line=line, tower=tower, span=span,
+        distance_to_line_m=distance,
+        evidence=list(group.members),
+    )
+
+
+def _nearest_line(
+    frame: LocalFrame, ledger: Ledger, lat: float, lon: float
+) -> tuple[str | None, str | None, str | None, float | None]:
+    """(line, nearer tower, span, horizontal metres) of the span nearest to a ground point."""
+    point = frame.to_enu(lat, lon, 0.0)[0, :2]
+    best: tuple[float, str | None, str | None, str | None] | None = None
+    for span in ledger.spans:
+        a, b = frame.to_enu([span.a.lat, span.b.lat], [span.a.lon, span.b.lon], 0.0)[:, :2]
+        dist = float(point_segment_distance_2d(point, a, b)[0])
+        nearer = span.a if np.linalg.norm(point - a) <= np.linalg.norm(point - b) else span.b
+        if best is None or dist < best[0]:
+            best = (dist, span.line, nearer.tower, span.name)
+    if best is None:  # towers but no spans: single-tower lines
+        for tower in ledger.towers:
+            t = frame.to_enu(tower.lat, tower.lon, 0.0)[0, :2]
+            dist = float(np.linalg.norm(point - t))
+            if best is None or dist < best[0]:
+                best = (dist, tower.line, tower.tower, None)
+    if best is None:
+        return None, None, None, None
+    return best[1], best[2], best[3], best[0]
+
+
+def _escalate(
+    severity: taxonomy.Severity | None, distance: float | None, config: GeoConfig
+) -> taxonomy.Severity | None:
+    """Raise a hazard's grade by its distance to the line; never lower it."""
+    if distance is None:
+        return severity
+    wanted = None
+    if distance < config.hazard_critical_m:
+        wanted = taxonomy.Severity.CRITICAL
+    elif distance < config.hazard_serious_m:
+        wanted = taxonomy.Severity.SERIOUS
+    if wanted is None:
+        return severity
+    if severity is None or wanted.rank < severity.rank:
+        return wanted
+    return severity

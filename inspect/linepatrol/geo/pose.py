@@ -1,0 +1,337 @@
+"""A photo's camera pose: where the camera was, where it looked, and its intrinsics.
+
+Read from EXIF (through exifread) and DJI's XMP ``drone-dji:`` fields (through
+:mod:`linepatrol.geo.dji_meta`, parsed with defusedxml). Anything missing, garbled or hostile
+becomes a :class:`PoseError` whose ``reason`` says what, never another exception.
+
+Assumptions, in one place:
+
+* Position: ``drone-dji:GpsLatitude/GpsLongitude`` (more digits) win over EXIF GPS; (0, 0) is
+  DJI's "no fix" and counts as missing.
+* Orientation: the *gimbal's* yaw, pitch and roll (the aircraft's yaw is recorded but not used:
+  the gimbal turns independently of the airframe).
+* Altitudes: ``RelativeAltitude`` is above the take-off point (barometric).
+  ``AbsoluteAltitude``'s datum is ambiguous: DJI states that its RTK aircraft (RtkFlag 50 =
+  fixed solution) write WGS84 ellipsoidal height, while without RTK the value comes from GNSS /
+  barometer and is treated as mean-sea-level (EGM96) height. ``altitude_datum`` records which
+  was assumed ("ellipsoid" or "egm96"), or "exif" when only EXIF GPSAltitude was there (EXIF
+  defines it above sea level). LinePatrol never converts between datums (no geoid grid is
+  shipped or downloaded): ground elevations you give (``--ground-alt``, ledger, DEM) must be in
+  the same datum as the photos, and output altitudes are in that datum too.
+* Intrinsics: ``CalibratedFocalLength`` (pixels) and ``CalibratedOpticalCenterX/Y`` (pixels
+  from the top-left corner) when present; else EXIF FocalLength with FocalPlaneXResolution;
+  else FocalLengthIn35mmFilm (over the 43.27 mm full-frame diagonal); principal point at the
+  image centre when not calibrated.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linepatrol.geo.camera import Intrinsics, rotation_camera_to_enu
+
+FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
+# A pose file larger than this is not a photo a drone wrote; refuse before reading it all.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+class PoseError(ValueError):
+    """The photo's metadata cannot give a usable camera pose; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CameraPose:
+    """Everything needed to turn a pixel into a ray on the Earth.
+
+    Angles in degrees with DJI's conventions (see :mod:`linepatrol.geo.camera`); ``abs_alt`` in
+    ``altitude_datum``; ``rel_alt`` above the take-off point. ``fx``/``fy``/``cx``/``cy`` in
+    pixels of the full ``width`` x ``height`` image.
+    """
+
+    lat: float
+    lon: float
+    abs_alt: float | None
+    rel_alt: float | None
+    yaw: float
+    pitch: float
+    roll: float
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+    altitude_datum: str = "egm96"
+    flight_yaw: float | None = None
+    rtk_flag: int | None = None
+    intrinsics_source: str = "calibrated"
+    make: str | None = None
+    model: str | None = None
+    lrf: Mapping[str, float] = field(default_factory=dict)  # laser rangefinder, when present
+
+    @property
+    def intrinsics(self) -> Intrinsics:
+        return Intrinsics(self.fx, self.fy, self.cx, self.cy, self.width, self.height)
+
+    @property
+    def rotation(self) -> Any:
+        """Camera-to-ENU rotation (3x3 numpy array)."""
+        return rotation_camera_to_enu(self.yaw, self.pitch, self.roll)
+
+    @property
+    def takeoff_alt(self) -> float | None:
+        """Take-off point's altitude (in ``altitude_datum``): absolute minus relative altitude."""
+        if self.abs_alt is None or self.rel_alt is None:
+            return None
+        return self.abs_alt - self.rel_alt
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["lrf"] = dict(self.lrf)
+        out["takeoff_alt"] = self.takeoff_alt
+        return out
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def read_pose(source: str | Path | bytes) -> CameraPose:
+    """The camera pose of a photo (path or its bytes); :class:`PoseError` when it has none."""
+    data = _read_bytes(source)
+    from linepatrol.geo import dji_meta
+
+    exif = _read_exif(data)
+    try:
+        xmp = dji_meta.read_dji_xmp(data)
+    except dji_meta.XmpError as exc:
+        raise PoseError(exc.reason) from None
+    width, height = _image_size(data, exif)
+    return pose_from_metadata(exif, xmp, width, height)
+
+
+def _read_bytes(source: str | Path | bytes) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise PoseError(f"file is {size} bytes, more than a photo ({MAX_FILE_BYTES})")
+        return path.read_bytes()
+    except OSError as exc:
+        raise PoseError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _read_exif(data: bytes) -> dict[str, Any]:
+    """EXIF tags by exifread name (``GPS GPSLatitude`` ...), as plain Python values."""
+    import exifread
+
+    try:
+        tags = exifread.process_file(
+            io.BytesIO(data), details=False, extract_thumbnail=False, builtin_types=True
+        )
+    except Exception as exc:  # exifread raises many types on garbled input; none is fatal here
+        raise PoseError(f"unreadable EXIF: {type(exc).__name__}: {exc}") from None
+    return dict(tags or {})
+
+
+def _image_size(data: bytes, exif: Mapping[str, Any]) -> tuple[int, int]:
+    """Pixel size from the image header (Pillow reads the header only, no pixels)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+    except Exception:  # not an image Pillow knows, or a decompression bomb: fall back to EXIF
+        exif_w = _as_int(exif.get("EXIF ExifImageWidth"))
+        exif_h = _as_int(exif.get("EXIF ExifImageLength"))
+        if not exif_w or not exif_h:
+            raise PoseError("cannot read the image size (not a readable photo)") from None
+        width, height = exif_w, exif_h
+    orientation = _as_int(exif.get("Image Orientation"))
+    if orientation not in (None, 1):
+        raise PoseError(
+            f"EXIF Orientation {orientation} rotates the photo; geotagging rotated photos is "
+            "not supported (DJI cameras write 1)"
+        )
+    return int(width), int(height)
+
+
+def pose_from_metadata(
+    exif: Mapping[str, Any], xmp: Mapping[str, str], width: int, height: int
+) -> CameraPose:
+    """Combine EXIF tags (exifread names) and drone-dji XMP fields into a pose."""
+    if width <= 0 or height <= 0:
+        raise PoseError(f"image size {width}x{height} is not usable")
+    lat, lon = _position(exif, xmp)
+    yaw = _xmp_float(xmp, "GimbalYawDegree", -360.0, 360.0)
+    pitch = _xmp_float(xmp, "GimbalPitchDegree", -180.0, 180.0)
+    roll = _xmp_float(xmp, "GimbalRollDegree", -180.0, 180.0)
+    if yaw is None or pitch is None:
+        named = (("GimbalYawDegree", yaw), ("GimbalPitchDegree", pitch))
+        missing = [n for n, v in named if v is None]
+        raise PoseError("no camera orientation: drone-dji:" + ", ".join(missing) + " missing")
+    yaw = (yaw + 180.0) % 360.0 - 180.0
+    rtk = _xmp_float(xmp, "RtkFlag", 0, 255)
+    abs_alt = _xmp_float(xmp, "AbsoluteAltitude", -1000.0, 20000.0)
+    datum = "ellipsoid" if rtk == 50 else "egm96"
+    if abs_alt is None:
+        abs_alt = _exif_altitude(exif)
+        datum = "exif" if abs_alt is not None else "unknown"
+    rel_alt = _xmp_float(xmp, "RelativeAltitude", -1000.0, 20000.0)
+    fx, fy, cx, cy, source = _intrinsics(exif, xmp, width, height)
+    lrf = {
+        k: v
+        for k in ("LRFStatus", "LRFTargetDistance", "LRFTargetLon", "LRFTargetLat",
+                  "LRFTargetAlt", "LRFTargetAbsAlt")
+        if (v := _xmp_float(xmp, k, -1e7, 1e7, strict=False)) is not None
+    }
+    return CameraPose(
+        lat=lat, lon=lon, abs_alt=abs_alt, rel_alt=rel_alt,
+        yaw=yaw, pitch=pitch, roll=roll or 0.0,
+        fx=fx, fy=fy, cx=cx, cy=cy, width=width, height=height,
+        altitude_datum=datum,
+        flight_yaw=_xmp_float(xmp, "FlightYawDegree", -360.0, 360.0, strict=False),
+        rtk_flag=int(rtk) if rtk is not None else None,
+        intrinsics_source=source,
+        make=_as_str(exif.get("Image Make")), model=_as_str(exif.get("Image Model")),
+        lrf=lrf,
+    )
+
+
+def _position(exif: Mapping[str, Any], xmp: Mapping[str, str]) -> tuple[float, float]:
+    lat = _xmp_float(xmp, "GpsLatitude", -90.0, 90.0)
+    lon = _xmp_float(xmp, "GpsLongitude", -180.0, 180.0)
+    if lat is None or lon is None:
+        # DJI spells it GPSLatitude on some models
+        lat = _xmp_float(xmp, "GPSLatitude", -90.0, 90.0)
+        lon = _xmp_float(xmp, "GPSLongitude", -180.0, 180.0)
+    if lat is None or lon is None:
+        lat = _exif_degrees(exif, "GPS GPSLatitude", "GPS GPSLatitudeRef", "NS", 90.0)
+        lon = _exif_degrees(exif, "GPS GPSLongitude", "GPS GPSLongitudeRef", "EW", 180.0)
+    if lat is None or lon is None:
+        raise PoseError("no GPS position (neither drone-dji:GpsLatitude/Longitude nor EXIF GPS)")
+    if lat == 0.0 and lon == 0.0:
+        raise PoseError("GPS position is 0, 0 (the aircraft had no satellite fix)")
+    return lat, lon
+
+
+def _intrinsics(
+    exif: Mapping[str, Any], xmp: Mapping[str, str], width: int, height: int
+) -> tuple[float, float, float, float, str]:
+    centre_x, centre_y = (width - 1) / 2.0, (height - 1) / 2.0
+    f_px = _xmp_float(xmp, "CalibratedFocalLength", 1.0, 1e6)
+    if f_px is not None:
+        cx = _xmp_float(xmp, "CalibratedOpticalCenterX", -width, 2.0 * width)
+        cy = _xmp_float(xmp, "CalibratedOpticalCenterY", -height, 2.0 * height)
+        return f_px, f_px, centre_x if cx is None else cx, centre_y if cy is None else cy, (
+            "calibrated"
+        )
+    f_mm = _as_float(exif.get("EXIF FocalLength"))
+    xres = _as_float(exif.get("EXIF FocalPlaneXResolution"))
+    yres = _as_float(exif.get("EXIF FocalPlaneYResolution"))
+    unit = _as_int(exif.get("EXIF FocalPlaneResolutionUnit")) or 2
+    unit_mm = {2: 25.4, 3: 10.0, 4: 1.0}.get(unit)
+    if f_mm and f_mm > 0 and xres and xres > 0 and unit_mm:
+        fx = f_mm * xres / unit_mm
+        fy = f_mm * (yres if yres and yres > 0 else xres) / unit_mm
+        return fx, fy, centre_x, centre_y, "exif_focal_plane"
+    f35 = _as_float(exif.get("EXIF FocalLengthIn35mmFilm"))
+    if f35 and f35 > 0:
+        f = f35 / FULL_FRAME_DIAGONAL_MM * math.hypot(width, height)
+        return f, f, centre_x, centre_y, "exif_35mm_equivalent"
+    raise PoseError(
+        "no camera intrinsics: neither drone-dji:CalibratedFocalLength, EXIF FocalLength with "
+        "FocalPlaneXResolution, nor FocalLengthIn35mmFilm"
+    )
+
+
+# --- value parsing: every garbled value becomes None or a PoseError, never a crash ------------
+
+
+def _xmp_float(
+    xmp: Mapping[str, str], key: str, lo: float, hi: float, strict: bool = True
+) -> float | None:
+    """A drone-dji field as a float in [lo, hi]; None when absent.
+
+    ``strict``: a present but garbled or out-of-range value is a :class:`PoseError` (the photo's
+    metadata lies, so no position derived from it can be trusted); otherwise it is ignored.
+    """
+    raw = xmp.get(key)
+    if raw is None:
+        return None
+    try:
+        value = float(str(raw).strip()[:64])
+    except ValueError:
+        if strict:
+            raise PoseError(f"drone-dji:{key} is not a number: {str(raw)[:40]!r}") from None
+        return None
+    if not math.isfinite(value) or not lo <= value <= hi:
+        if strict:
+            raise PoseError(f"drone-dji:{key} = {value} is outside [{lo}, {hi}]")
+        return None
+    return value
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, list | tuple):
+        value = value[0] if len(value) == 1 else None
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        num = value.numerator / value.denominator if hasattr(value, "denominator") else value
+        out = float(num)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _as_int(value: Any) -> int | None:
+    f = _as_float(value)
+    return int(f) if f is not None and f.is_integer() else None
+
+
+def _as_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    text = str(value).strip().strip("\x00")
+    return text[:64] or None
+
+
+def _exif_degrees(
+    exif: Mapping[str, Any], key: str, ref_key: str, refs: str, limit: float
+) -> float | None:
+    raw = exif.get(key)
+    if not isinstance(raw, list | tuple) or len(raw) != 3:
+        return None
+    parts = [_as_float(v) for v in raw]
+    if any(p is None for p in parts):
+        return None
+    deg, minutes, sec = (float(p) for p in parts if p is not None)
+    value = deg + minutes / 60.0 + sec / 3600.0
+    ref = _as_str(exif.get(ref_key)) or refs[0]
+    if ref.upper().startswith(refs[1]):
+        value = -value
+    return value if abs(value) <= limit else None
+
+
+def _exif_altitude(exif: Mapping[str, Any]) -> float | None:
+    alt = _as_float(exif.get("GPS GPSAltitude"))
+    if alt is None or not -1000.0 <= alt <= 20000.0:
+        return None
+    ref = _as_int(exif.get("GPS GPSAltitudeRef"))
+    if ref is None:
+        raw = exif.get("GPS GPSAltitudeRef")
+        ref = raw[0] if isinstance(raw, bytes) and raw else 0
+    return -alt if ref == 1 else alt
