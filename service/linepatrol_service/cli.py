@@ -1,10 +1,186 @@
-"""Subcommands contributed to ``linepatrol`` (placeholder until this package's commands land)."""
+"""``linepatrol serve``, ``linepatrol worker`` and ``linepatrol token``.
+
+``register`` imports nothing heavy; FastAPI, uvicorn and Celery load inside the handlers.
+"""
 
 from __future__ import annotations
 
 import argparse
+import socket
+from pathlib import Path
 from typing import Any
 
 
-def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None, metavar="DIR",
+                   help="data directory (database and photos); default $LINEPATROL_DATA_DIR "
+                   "or ./linepatrol-data")
+    p.add_argument("--database-url", default=None,
+                   help="SQLAlchemy URL (default: SQLite in the data directory)")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this package's subcommands; imports nothing heavy."""
+    serve = subparsers.add_parser("serve", help="run the web service (API and embedded worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _data_arg(serve)
+    serve.add_argument("--model", default=None, help="ONNX model file or bundled model name")
+    serve.add_argument("--queue", choices=("embedded", "celery"), default=None,
+                       help="processing mode (default: embedded)")
+    serve.set_defaults(handler=_serve)
+
+    worker = subparsers.add_parser("worker", help="run a Celery worker for the scale-out mode")
+    _data_arg(worker)
+    worker.add_argument("--model", default=None)
+    worker.add_argument("--broker", default=None,
+                        help="broker URL (default $LINEPATROL_BROKER_URL)")
+    worker.add_argument("--name", default=None,
+                        help="node name (default linepatrol@HOST); keep it across restarts so "
+                        "the worker takes back its own unfinished photos at once")
+    worker.add_argument("--pool", choices=("solo", "threads"), default="solo")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--loglevel", default="INFO")
+    worker.set_defaults(handler=_worker)
+
+    token = subparsers.add_parser("token", help="create, list and revoke API tokens")
+    tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = tsub.add_parser("create", help="print a new token (shown only once)")
+    create.add_argument("--role", choices=("uploader", "reviewer", "admin"), required=True)
+    create.add_argument("--name", required=True)
+    _data_arg(create)
+    create.set_defaults(handler=_token_create)
+    lst = tsub.add_parser("list", help="list tokens (never their secrets)")
+    _data_arg(lst)
+    lst.set_defaults(handler=_token_list)
+    revoke = tsub.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id", type=int)
+    _data_arg(revoke)
+    revoke.set_defaults(handler=_token_revoke)
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Any:
+    from linepatrol_service.settings import ServiceSettings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data", None) is not None:
+        overrides["data_dir"] = args.data
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    if getattr(args, "model", None):
+        overrides["model"] = args.model
+    if getattr(args, "queue", None):
+        overrides["queue"] = args.queue
+    if getattr(args, "broker", None):
+        overrides["broker_url"] = args.broker
+    overrides.update(extra)
+    return ServiceSettings(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from linepatrol_service.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings)
+    print(f"LinePatrol serving on http://{args.host}:{args.port}/api/v1 "
+          f"(data {settings.data_dir.resolve()}, queue {settings.queue})", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import threading
+
+    from linepatrol_service.celery_app import QUEUE, CeleryDispatcher, make_celery, register_tasks
+    from linepatrol_service.processing import reset_claims, resumable_flights
+    from linepatrol_service.services import Services
+
+    settings = _settings(args, queue="celery")
+    name = args.name or f"linepatrol@{socket.gethostname()}"
+    # Take back what this worker's previous life left half done, and queue every unfinished
+    # flight again (redundant deliveries are harmless: processing is idempotent).
+    boot = Services(settings)
+    freed = reset_claims(boot, name)
+    dispatcher = CeleryDispatcher(settings)
+    resumed = resumable_flights(boot)
+    for flight_id, todo in resumed:
+        dispatcher.dispatch(flight_id, max(todo, 1))
+    dispatcher.stop()
+    boot.close()
+    print(f"worker {name}: {freed} photos reclaimed, {len(resumed)} flights resumed", flush=True)
+
+    app = make_celery(settings)
+    lock = threading.Lock()
+    holder: dict[str, Services] = {}
+
+    def services() -> Services:
+        with lock:
+            if "s" not in holder:
+                holder["s"] = Services(settings, run_migrations=False)
+            return holder["s"]
+
+    register_tasks(app, services, name)
+    app.worker_main([
+        "worker", "--pool", args.pool, "--concurrency", str(args.concurrency), "-n", name,
+        "-Q", QUEUE, "--loglevel", args.loglevel, "--without-gossip", "--without-mingle",
+    ])
+    return 0
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from linepatrol_service.services import Services
+
+    return Services(_settings(args))
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from linepatrol_service.auth import Role, create_token
+
+    services = _open(args)
+    try:
+        with services.sessions.begin() as s:
+            row, secret = create_token(s, Role(args.role), args.name)
+            print(secret)
+            import sys
+
+            print(f"token {row.id} ({args.role}, {args.name}) created; it is shown only once",
+                  file=sys.stderr)
+    finally:
+        services.close()
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from linepatrol_service.models import Token
+
+    services = _open(args)
+    try:
+        with services.sessions() as s:
+            for t in s.scalars(select(Token).order_by(Token.id)):
+                state = "revoked" if t.revoked_at else "active"
+                print(f"{t.id}\t{t.role}\t{state}\t{t.name}\t{t.created_at:%Y-%m-%d %H:%M}")
+    finally:
+        services.close()
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from linepatrol.cli import UserError
+    from linepatrol_service.models import Token, utcnow
+
+    services = _open(args)
+    try:
+        with services.sessions.begin() as s:
+            row = s.get(Token, args.id)
+            if row is None:
+                raise UserError(f"no token {args.id}")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+        print(f"token {args.id} revoked")
+    finally:
+        services.close()
+    return 0

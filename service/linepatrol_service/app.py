@@ -1,0 +1,133 @@
+"""The app factory: everything is built from the settings passed in, nothing at import time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from linepatrol_service import __version__
+from linepatrol_service.metrics import Metrics, MetricsMiddleware
+from linepatrol_service.routers import defects, flights, images, lines, system, tokens
+from linepatrol_service.services import Services
+from linepatrol_service.settings import ServiceSettings
+
+API_PREFIX = "/api/v1"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``limit`` bytes with 413, by the declared Content-Length
+    up front and by counting while streaming (for chunked uploads without one)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.limit:
+                    await self._refuse(send)
+                    return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(
+            {"detail": f"request body larger than the {self.limit} byte limit"}
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def make_dispatcher(services: Services) -> None:
+    if services.settings.queue == "celery":
+        from linepatrol_service.celery_app import CeleryDispatcher
+
+        services.dispatcher = CeleryDispatcher(services.settings)
+    else:
+        from linepatrol_service.embedded import EmbeddedDispatcher
+
+        services.dispatcher = EmbeddedDispatcher(services)
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (flights, defects, images, lines, tokens, system):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: ServiceSettings | None = None, services: Services | None = None,
+               extra_routers: tuple[APIRouter, ...] = ()) -> FastAPI:
+    """Build the app. ``extra_routers`` (e.g. a web UI) are mounted beside the API."""
+    settings = settings or ServiceSettings()
+    services = services or Services(settings)
+    if services.dispatcher is None:
+        make_dispatcher(services)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert services.dispatcher is not None
+        services.dispatcher.start()
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(
+        title="LinePatrol",
+        version=__version__,
+        description="Upload a UAV patrol flight's photos, get a geotagged defect report, and "
+        "review the defect queue. Every data endpoint needs `Authorization: Bearer <token>`.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.metrics = Metrics(services)
+    app.include_router(api_router())
+    for extra in extra_routers:
+        app.include_router(extra)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

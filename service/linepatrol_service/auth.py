@@ -1,0 +1,87 @@
+"""Bearer tokens and roles.
+
+A token is shown once when created and stored only as its SHA-256 (tokens are 256-bit random
+strings, so a plain hash is enough: there is nothing to brute-force that a salt would protect).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from linepatrol_service.models import Token, utcnow
+
+TOKEN_PREFIX = "lp_"
+
+
+class Role(StrEnum):
+    UPLOADER = "uploader"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    FLIGHTS_WRITE = "flights:write"  # create, upload to, submit and cancel flights
+    FLIGHTS_READ = "flights:read"  # flights, their reports and photos
+    DEFECTS_READ = "defects:read"
+    DEFECTS_WRITE = "defects:write"
+    ADMIN = "admin"  # tokens and ledgers
+
+
+# The one place that decides who may do what.
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.UPLOADER: frozenset({Permission.FLIGHTS_WRITE, Permission.FLIGHTS_READ}),
+    Role.REVIEWER: frozenset(
+        {Permission.FLIGHTS_READ, Permission.DEFECTS_READ, Permission.DEFECTS_WRITE}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    name: str
+    role: Role
+
+    def can(self, permission: Permission) -> bool:
+        return permission in GRANTS[self.role]
+
+    @property
+    def sees_only_own_flights(self) -> bool:
+        """Uploaders read the flights they created; reviewers and admins read all."""
+        return self.role is Role.UPLOADER
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: Role, name: str) -> tuple[Token, str]:
+    """A new token row and the secret, which is not stored and cannot be shown again."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = Token(name=name, role=role.value, token_hash=hash_token(secret))
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def authenticate(session: Session, secret: str) -> Principal | None:
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(secret)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    last = row.last_used_at
+    if last is None or now - _aware(last) > dt.timedelta(minutes=1):  # don't write every call
+        row.last_used_at = now
+    return Principal(row.id, row.name, Role(row.role))
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

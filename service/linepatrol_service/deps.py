@@ -1,0 +1,71 @@
+"""FastAPI dependencies: the services of this app, a database session, the caller's token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from linepatrol_service.auth import Permission, Principal, authenticate
+from linepatrol_service.services import Services
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `linepatrol token create`")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with services.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with services.sessions.begin() as session:
+        principal = authenticate(session, credentials.credentials)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid or revoked token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.can(permission):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"the {principal.role.value} role may not do this (needs {permission.value})",
+            )
+        return principal
+
+    return check
+
+
+FlightWriter = Annotated[Principal, Depends(require(Permission.FLIGHTS_WRITE))]
+FlightReader = Annotated[Principal, Depends(require(Permission.FLIGHTS_READ))]
+DefectReader = Annotated[Principal, Depends(require(Permission.DEFECTS_READ))]
+DefectWriter = Annotated[Principal, Depends(require(Permission.DEFECTS_WRITE))]
+Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]

@@ -1,0 +1,96 @@
+"""The embedded dispatcher: worker threads inside the service process share one model session.
+
+Bounded concurrency: ``worker_threads`` flights at once (default 1, so the model is never
+oversubscribed); photos of a flight go through the detector in batches. On start it takes back
+what a previous life of this process left claimed and queues every unfinished flight again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+from typing import Any
+
+from linepatrol_service.processing import reset_claims, resumable_flights, run_flight
+from linepatrol_service.services import Services
+
+log = logging.getLogger(__name__)
+_STOP = -1
+
+
+class EmbeddedDispatcher:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.name = f"embedded@{socket.gethostname()}:{services.settings.data_dir.resolve()}"
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._pending: set[int] = set()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0
+
+    def start(self) -> None:
+        reset_claims(self.services, self.name)
+        for i in range(self.services.settings.worker_threads):
+            t = threading.Thread(target=self._loop, name=f"linepatrol-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        for flight_id, _ in resumable_flights(self.services):
+            self.dispatch(flight_id, 0)
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for t in self._threads:
+            t.join(timeout=30)
+        self._threads.clear()
+
+    def dispatch(self, flight_id: int, photos: int) -> None:
+        with self._lock:
+            if flight_id in self._pending:
+                return
+            self._pending.add(flight_id)
+        self._queue.put(flight_id)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending and self._busy == 0
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until nothing is queued or running (tests and ``linepatrol demo`` use it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.idle():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _loop(self) -> None:
+        while True:
+            flight_id = self._queue.get()
+            if flight_id == _STOP:
+                return
+            with self._lock:
+                self._pending.discard(flight_id)
+                self._busy += 1
+            try:
+                outcome = run_flight(self.services, flight_id, self.name)
+                if outcome.state == "waiting":
+                    threading.Timer(outcome.retry_in, self.dispatch, (flight_id, 0)).start()
+            except Exception:  # run_flight records failures; this is a last resort
+                log.exception("embedded worker: flight %s", flight_id)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+
+    def health(self) -> dict[str, Any]:
+        alive = sum(t.is_alive() for t in self._threads)
+        return {
+            "mode": "embedded",
+            "ok": alive == len(self._threads) and alive > 0,
+            "threads": alive,
+            "queued": self._queue.qsize(),
+            "busy": self._busy,
+        }

@@ -1,0 +1,145 @@
+"""The service's tables (SQLAlchemy 2 declarative); Alembic migrations mirror them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Flight(Base):
+    __tablename__ = "flights"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line: Mapped[str] = mapped_column(String(200), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    team: Mapped[str] = mapped_column(String(200), default="")
+    drone: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Image(Base):
+    """One photo of one flight; the bytes live in the content-addressed store under ``sha256``."""
+
+    __tablename__ = "images"
+    __table_args__ = (
+        UniqueConstraint("flight_id", "sha256", name="uq_images_flight_sha256"),
+        Index("ix_images_flight_status", "flight_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(10))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    pose: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pose_error: Mapped[str | None] = mapped_column(Text)
+    # pending -> claimed -> done | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    detections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_count: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Defect(Base):
+    __tablename__ = "defects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flight_id: Mapped[int] = mapped_column(
+        ForeignKey("flights.id", ondelete="CASCADE"), index=True
+    )
+    class_key: Mapped[str] = mapped_column(String(100), index=True)
+    detected_class: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(30), index=True)
+    severity: Mapped[str | None] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    alt: Mapped[float | None] = mapped_column(Float)
+    geo_reason: Mapped[str | None] = mapped_column(Text)
+    line: Mapped[str | None] = mapped_column(String(200), index=True)
+    tower: Mapped[str | None] = mapped_column(String(100), index=True)
+    span: Mapped[str | None] = mapped_column(String(200))
+    distance_to_line_m: Mapped[float | None] = mapped_column(Float)
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
+    xyxy: Mapped[list[float] | None] = mapped_column(JSON)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DefectEvent(Base):
+    """One change to a defect: who, when, which fields from what to what, and a note."""
+
+    __tablename__ = "defect_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    defect_id: Mapped[int] = mapped_column(
+        ForeignKey("defects.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Ledger(Base):
+    """A line's tower ledger as uploaded (CSV or GeoJSON); parsed by linepatrol.geo when used."""
+
+    __tablename__ = "ledgers"
+
+    line: Mapped[str] = mapped_column(String(200), primary_key=True)
+    format: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    towers: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,245 @@
+"""Processing a flight: the one code path that the embedded worker and Celery tasks both run.
+
+A flight's photos are claimed in batches (an atomic ``UPDATE ... WHERE status = 'pending'``), so
+any number of workers can share a flight; each batch is decoded, run through the detector as one
+batch, and its results committed in one transaction that only lands while the claim is still
+the worker's own. A worker that dies leaves its claims behind; they return to the pool when the
+same worker restarts (``reset_claims``) or after ``claim_lease_s`` for anybody else. When no photo
+is left, one worker wins the ``processing -> done`` transition and, in the same transaction,
+stores the flight's defects — so a crash at any point leaves either no defects or all of them,
+and a photo's results are committed at most once (``processed_count`` counts it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+
+from linepatrol.images import ImageError, LoadedImage, read_image
+from linepatrol_service.geotag import DetectedPhoto, LedgerText, locate
+from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
+from linepatrol_service.services import Services
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "processing")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: ``done``, ``cancelled``, ``failed``, ``skipped`` (nothing to do), or
+    ``waiting`` (other workers hold live claims; run again after ``retry_in`` seconds)."""
+
+    state: str
+    retry_in: float = 0.0
+
+
+def reset_claims(services: Services, worker: str) -> int:
+    """Return the claims a previous life of this worker left behind to the pool."""
+    with services.sessions.begin() as s:
+        result = s.execute(
+            update(Image)
+            .where(Image.status == "claimed", Image.claimed_by.like(f"{worker}:%"))
+            .values(status="pending", claimed_by=None, claimed_at=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def resumable_flights(services: Services) -> list[tuple[int, int]]:
+    """(flight id, photos not yet processed) for each queued or half-done flight."""
+    with services.sessions() as s:
+        rows = s.execute(
+            select(Flight.id, func.count(Image.id))
+            .outerjoin(Image, (Image.flight_id == Flight.id) & (Image.status != "done")
+                       & (Image.status != "failed"))
+            .where(Flight.status.in_(ACTIVE))
+            .group_by(Flight.id)
+            .order_by(Flight.id)
+        ).all()
+    return [(int(i), int(n)) for i, n in rows]
+
+
+def _stale_before(services: Services) -> dt.datetime:
+    return utcnow() - dt.timedelta(seconds=services.settings.claim_lease_s)
+
+
+def claim_batch(services: Services, flight_id: int, worker: str) -> tuple[str, list[int]]:
+    claim = f"{worker}:{uuid.uuid4().hex[:12]}"
+    stale = _stale_before(services)
+    claimable = (Image.status == "pending") | (
+        (Image.status == "claimed") & (Image.claimed_at < stale)
+    )
+    with services.sessions.begin() as s:
+        ids = s.scalars(
+            select(Image.id)
+            .where(Image.flight_id == flight_id, claimable)
+            .order_by(Image.id)
+            .limit(services.settings.batch_size)
+        ).all()
+        if not ids:
+            return claim, []
+        # Re-checking the condition in the UPDATE makes the claim atomic: a concurrent worker
+        # that picked the same ids finds them taken once this transaction commits.
+        s.execute(
+            update(Image)
+            .where(Image.id.in_(ids), claimable)
+            .values(status="claimed", claimed_by=claim, claimed_at=utcnow())
+        )
+    with services.sessions() as s:
+        mine = s.scalars(
+            select(Image.id).where(Image.id.in_(ids), Image.claimed_by == claim).order_by(Image.id)
+        ).all()
+    return claim, list(mine)
+
+
+def _live_foreign_claims(services: Services, flight_id: int) -> dt.datetime | None:
+    """The oldest live claim on this flight, if any (another worker is still on it)."""
+    with services.sessions() as s:
+        oldest: dt.datetime | None = s.scalar(
+            select(func.min(Image.claimed_at)).where(
+                Image.flight_id == flight_id, Image.status == "claimed"
+            )
+        )
+    return oldest
+
+
+def _load(services: Services, image: Image) -> LoadedImage | ImageError:
+    try:
+        return read_image(
+            services.store.path_for(image.sha256), max_pixels=services.settings.max_pixels
+        )
+    except ImageError as exc:
+        return exc
+
+
+def process_batch(services: Services, claim: str, ids: list[int]) -> int:
+    """Decode, detect and commit one claimed batch; returns the photos committed."""
+    with services.sessions() as s:
+        images = list(s.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # JPEG decoding releases the GIL
+        loaded = list(pool.map(lambda im: _load(services, im), images))
+    good = [(im, li) for im, li in zip(images, loaded, strict=True)
+            if isinstance(li, LoadedImage)]
+    results: dict[int, dict[str, Any]] = {}
+    if good:
+        detector = services.detector.get()
+        dets = detector.detect_many(
+            [li.pixels for _, li in good], [1.0 / li.scale for _, li in good]
+        )
+        for (im, li), d in zip(good, dets, strict=True):
+            results[im.id] = {
+                "status": "done", "error": None, "detections": d.records(),
+                "width": li.width, "height": li.height,
+            }
+    for im, li in zip(images, loaded, strict=True):
+        if isinstance(li, ImageError):
+            results[im.id] = {"status": "failed", "error": li.reason, "detections": None}
+    committed = 0
+    with services.sessions.begin() as s:
+        now = utcnow()
+        for image_id, values in results.items():
+            result = s.execute(
+                update(Image)
+                .where(Image.id == image_id, Image.claimed_by == claim,
+                       Image.status == "claimed")
+                .values(**values, claimed_by=None, claimed_at=None, processed_at=now,
+                        processed_count=Image.processed_count + 1)
+            )
+            committed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return committed
+
+
+def finalize(services: Services, flight_id: int) -> bool:
+    """Store the flight's defects and mark it done, in one transaction; False if another
+    worker did it first or the flight was cancelled meanwhile."""
+    with services.sessions() as s:
+        flight = s.get(Flight, flight_id)
+        if flight is None:
+            return False
+        images = s.scalars(
+            select(Image).where(Image.flight_id == flight_id, Image.status == "done")
+        ).all()
+        photos = [
+            DetectedPhoto(im.id, services.store.path_for(im.sha256), im.width or 0,
+                          im.height or 0, list(im.detections or []))
+            for im in images
+        ]
+        ledger_row = s.get(Ledger, flight.line)
+        ledger = LedgerText(ledger_row.text, ledger_row.format) if ledger_row else None
+        line = flight.line
+    rows = locate(photos, line, ledger)
+    with services.sessions.begin() as s:
+        won = s.execute(
+            update(Flight)
+            .where(Flight.id == flight_id, Flight.status == "processing")
+            .values(status="done", finished_at=utcnow(), error=None)
+        )
+        if not won.rowcount:  # type: ignore[attr-defined]
+            s.rollback()
+            return False
+        # Machine-made defects of this flight that nobody has touched are replaced; there are
+        # none unless the flight is being reprocessed.
+        s.execute(delete(Defect).where(Defect.flight_id == flight_id, Defect.status == "new"))
+        now = utcnow()
+        for row in rows:
+            s.add(Defect(flight_id=flight_id, status="new", detected_at=now, updated_at=now,
+                         **row))
+    return True
+
+
+def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
+    """Work on a flight until it is done, cancelled, or only other workers' claims remain."""
+    with services.sessions.begin() as s:
+        flight = s.get(Flight, flight_id)
+        if flight is None or flight.status not in ACTIVE:
+            return Outcome("skipped")
+        if flight.status == "queued":
+            flight.status = "processing"
+            flight.started_at = utcnow()
+    try:
+        while True:
+            with services.sessions() as s:
+                status = s.scalar(select(Flight.status).where(Flight.id == flight_id))
+            if status == "cancelled":
+                return Outcome("cancelled")
+            if status != "processing":
+                return Outcome("skipped")
+            claim, ids = claim_batch(services, flight_id, worker)
+            if ids:
+                process_batch(services, claim, ids)
+                if services.settings.throttle_s:
+                    time.sleep(services.settings.throttle_s)
+                continue
+            oldest = _live_foreign_claims(services, flight_id)
+            if oldest is not None:
+                age = (utcnow() - _aware(oldest)).total_seconds()
+                wait = max(0.5, services.settings.claim_lease_s - age)
+                return Outcome("waiting", retry_in=min(wait, 30.0))
+            return Outcome("done" if finalize(services, flight_id) else "skipped")
+    except Exception as exc:
+        log.exception("flight %s failed", flight_id)
+        with services.sessions.begin() as s:
+            s.execute(
+                update(Flight)
+                .where(Flight.id == flight_id, Flight.status.in_(ACTIVE))
+                .values(status="failed", error=f"{type(exc).__name__}: {exc}",
+                        finished_at=utcnow())
+            )
+            s.execute(
+                update(Image)
+                .where(Image.flight_id == flight_id, Image.status == "claimed",
+                       or_(Image.claimed_by.like(f"{worker}:%")))
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            )
+        return Outcome("failed")
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

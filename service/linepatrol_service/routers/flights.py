@@ -1,0 +1,224 @@
+"""Flights: create, upload photos, submit, cancel, follow progress, download the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func, select
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+
+from linepatrol_service import reports
+from linepatrol_service.deps import FlightReader, FlightWriter, ServicesDep, SessionDep
+from linepatrol_service.models import Defect, Flight, Image, utcnow
+from linepatrol_service.schemas import (
+    FlightCreate,
+    FlightOut,
+    FlightStatus,
+    ImageOut,
+    Page,
+    UploadResult,
+)
+from linepatrol_service.uploads import Ingest
+from linepatrol_service.views import flight_for, flights_out, image_out
+
+router = APIRouter(prefix="/flights", tags=["flights"])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "Photos (JPEG/PNG/TIFF) and zip archives of photos",
+                        }
+                    },
+                    "required": ["files"],
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_flight(body: FlightCreate, session: SessionDep, who: FlightWriter) -> FlightOut:
+    flight = Flight(line=body.line, date=body.date, team=body.team, drone=body.drone,
+                    notes=body.notes, status="draft", created_by=who.token_id)
+    session.add(flight)
+    session.commit()
+    return flights_out(session, [flight])[0]
+
+
+@router.get("")
+def list_flights(
+    session: SessionDep,
+    who: FlightReader,
+    status_: Annotated[FlightStatus | None, Query(alias="status")] = None,
+    line: str | None = None,
+    team: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[FlightOut]:
+    query = select(Flight)
+    if who.sees_only_own_flights:
+        query = query.where(Flight.created_by == who.token_id)
+    if status_:
+        query = query.where(Flight.status == status_)
+    if line:
+        query = query.where(Flight.line == line)
+    if team:
+        query = query.where(Flight.team == team)
+    if date_from:
+        query = query.where(Flight.date >= date_from)
+    if date_to:
+        query = query.where(Flight.date <= date_to)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Flight.date.desc(), Flight.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return Page[FlightOut](items=flights_out(session, rows), total=total, offset=offset,
+                           limit=limit)
+
+
+@router.get("/{flight_id}")
+def get_flight(flight_id: int, session: SessionDep, who: FlightReader) -> FlightOut:
+    return flights_out(session, [flight_for(session, who, flight_id)])[0]
+
+
+@router.get("/{flight_id}/images")
+def list_flight_images(
+    flight_id: int,
+    session: SessionDep,
+    who: FlightReader,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Page[ImageOut]:
+    flight_for(session, who, flight_id)
+    query = select(Image).where(Image.flight_id == flight_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Image.id).offset(offset).limit(limit)).all()
+    return Page[ImageOut](items=[image_out(i) for i in rows], total=total, offset=offset,
+                          limit=limit)
+
+
+@router.post(
+    "/{flight_id}/images",
+    openapi_extra=_UPLOAD_BODY,
+    responses={413: {"description": "Request larger than the upload limit"},
+               409: {"description": "The flight is no longer a draft"}},
+)
+async def upload_images(
+    flight_id: int, request: Request, services: ServicesDep, session: SessionDep,
+    who: FlightWriter,
+) -> UploadResult:
+    """Photos and zip archives, many per request; each file is answered on its own."""
+    flight = flight_for(session, who, flight_id)
+    if flight.status != "draft":
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"flight {flight_id} is {flight.status}; photos go to draft flights")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            "send the files as multipart/form-data")
+    try:
+        form = await request.form(max_files=services.settings.max_files_per_request,
+                                  max_fields=100)
+    except MultiPartException as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad multipart body: {exc}") from None
+    try:
+        uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
+        if not uploads:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                "no files: send them in the 'files' field")
+        ingest = Ingest(services, session, flight)
+        for up in uploads:
+            await run_in_threadpool(ingest.add_upload, up.filename or "", up.file)
+        await run_in_threadpool(session.commit)
+    finally:
+        await form.close()
+    items = ingest.items
+    return UploadResult(
+        flight_id=flight_id, files=items,
+        accepted=sum(i.status == "accepted" for i in items),
+        duplicates=sum(i.status == "duplicate" for i in items),
+        rejected=sum(i.status == "rejected" for i in items),
+    )
+
+
+@router.post("/{flight_id}/submit", responses={409: {"description": "Nothing to submit"}})
+def submit_flight(flight_id: int, services: ServicesDep, session: SessionDep,
+                  who: FlightWriter) -> FlightOut:
+    """Queue the flight for processing (a cancelled or failed flight may be submitted again:
+    photos already processed are kept)."""
+    flight = flight_for(session, who, flight_id, lock=True)
+    if flight.status not in ("draft", "cancelled", "failed"):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight_id} is {flight.status}")
+    todo = session.scalar(
+        select(func.count()).where(Image.flight_id == flight_id,
+                                   Image.status.in_(("pending", "claimed")))
+    ) or 0
+    photos = session.scalar(select(func.count()).where(Image.flight_id == flight_id)) or 0
+    if photos == 0:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the flight has no photos")
+    flight.status = "queued"
+    flight.submitted_at = utcnow()
+    flight.started_at = flight.finished_at = None
+    flight.error = None
+    session.commit()
+    if services.dispatcher is not None:
+        services.dispatcher.dispatch(flight_id, int(todo))
+    return flights_out(session, [flight])[0]
+
+
+@router.post("/{flight_id}/cancel", responses={409: {"description": "Already finished"}})
+def cancel_flight(flight_id: int, session: SessionDep, who: FlightWriter) -> FlightOut:
+    """Stop processing after the batch in hand; photos done so far keep their results."""
+    flight = flight_for(session, who, flight_id, lock=True)
+    if flight.status not in ("draft", "queued", "processing"):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight_id} is {flight.status}")
+    flight.status = "cancelled"
+    flight.finished_at = utcnow()
+    session.commit()
+    return flights_out(session, [flight])[0]
+
+
+@router.get(
+    "/{flight_id}/report",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in reports.FORMATS.values()},
+                     "description": "The report in the asked format"},
+               409: {"description": "The flight is not processed yet"}},
+)
+def flight_report(
+    flight_id: int,
+    request: Request,
+    session: SessionDep,
+    who: FlightReader,
+    format: Literal["json", "geojson", "kml", "csv", "html"] = "json",
+    include_rejected: bool = False,
+) -> Response:
+    flight = flight_for(session, who, flight_id)
+    if flight.status != "done":
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"flight {flight_id} is {flight.status}; the report comes when done")
+    query = select(Defect).where(Defect.flight_id == flight_id)
+    if not include_rejected:
+        query = query.where(Defect.status != "rejected")
+    defects = session.scalars(query.order_by(Defect.id)).all()
+    summary = flights_out(session, [flight])[0].model_dump(mode="json")
+    base = str(request.base_url).rstrip("/") + "/api/v1"
+    body = reports.render(format, summary, defects, base)
+    headers = {}
+    if format in ("kml", "csv", "geojson"):
+        headers["Content-Disposition"] = f'attachment; filename="flight-{flight_id}.{format}"'
+    return Response(body, media_type=reports.FORMATS[format], headers=headers)

@@ -1,0 +1,99 @@
+"""Tower ledgers per line (CSV or GeoJSON), used to name the tower and span of a defect."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi.concurrency import run_in_threadpool
+
+from linepatrol_service.deps import Admin, DefectReader, SessionDep
+from linepatrol_service.models import Ledger, utcnow
+from linepatrol_service.schemas import LedgerOut
+from linepatrol_service.views import _utc
+
+router = APIRouter(prefix="/lines", tags=["lines"])
+MAX_LEDGER_BYTES = 20 * 1024 * 1024
+LineName = Annotated[str, Path(min_length=1, max_length=200)]
+
+_LEDGER_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The tower ledger: CSV with a header row, or a GeoJSON FeatureCollection",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/geo+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _format(content_type: str, text: str) -> str:
+    ct = content_type.split(";")[0].strip().lower()
+    if ct in ("application/geo+json", "application/json"):
+        return "geojson"
+    if ct in ("text/csv", "text/plain", "application/csv"):
+        return "csv"
+    return "geojson" if text.lstrip().startswith("{") else "csv"
+
+
+def _parse_ledger(text: str, fmt: str) -> int:
+    """Tower count of a valid ledger; ValueError with the reason otherwise."""
+    try:
+        from linepatrol.geo import Ledger as GeoLedger
+        from linepatrol.geo import LedgerError
+    except ImportError:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "geotagging (linepatrol.geo) is not available") from None
+    try:
+        ledger = GeoLedger.parse(text, fmt)
+    except LedgerError as exc:
+        raise ValueError(str(exc)) from None
+    towers = getattr(ledger, "towers", None)
+    return len(towers) if towers is not None else len(ledger)
+
+
+@router.put(
+    "/{line}/ledger",
+    openapi_extra=_LEDGER_BODY,
+    responses={413: {"description": "Ledger too large"}, 422: {"description": "Invalid ledger"}},
+)
+async def put_ledger(line: LineName, request: Request, session: SessionDep,
+                     who: Admin) -> LedgerOut:
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_LEDGER_BYTES:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "ledger too large")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "the ledger must be UTF-8 text") from None
+    fmt = _format(request.headers.get("content-type", ""), text)
+    try:
+        towers = await run_in_threadpool(_parse_ledger, text, fmt)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"invalid {fmt} ledger: {exc}") from None
+    row = session.get(Ledger, line)
+    if row is None:
+        row = Ledger(line=line)
+        session.add(row)
+    row.format, row.text, row.towers = fmt, text, towers
+    row.updated_at, row.updated_by = utcnow(), who.name
+    session.commit()
+    return LedgerOut(line=row.line, format=row.format, towers=row.towers,
+                     updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+                     updated_by=row.updated_by)
+
+
+@router.get("/{line}/ledger")
+def get_ledger(line: LineName, session: SessionDep, who: DefectReader) -> LedgerOut:
+    row = session.get(Ledger, line)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ledger for line {line!r}")
+    return LedgerOut(line=row.line, format=row.format, towers=row.towers,
+                     updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+                     updated_by=row.updated_by)

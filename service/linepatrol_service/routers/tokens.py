@@ -1,0 +1,43 @@
+"""Token management for admins (the CLI does the same from a shell)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from linepatrol_service.auth import Role, create_token
+from linepatrol_service.deps import Admin, SessionDep
+from linepatrol_service.models import Token, utcnow
+from linepatrol_service.schemas import TokenCreate, TokenCreated, TokenOut
+from linepatrol_service.views import _utc
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+
+def token_out(t: Token) -> TokenOut:
+    return TokenOut(id=t.id, name=t.name, role=t.role,
+                    created_at=_utc(t.created_at),  # type: ignore[arg-type]
+                    revoked_at=_utc(t.revoked_at), last_used_at=_utc(t.last_used_at))
+
+
+@router.get("")
+def list_tokens(session: SessionDep, who: Admin) -> list[TokenOut]:
+    return [token_out(t) for t in session.scalars(select(Token).order_by(Token.id))]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def new_token(body: TokenCreate, session: SessionDep, who: Admin) -> TokenCreated:
+    row, secret = create_token(session, Role(body.role), body.name)
+    session.commit()
+    return TokenCreated(**token_out(row).model_dump(), token=secret)
+
+
+@router.delete("/{token_id}")
+def revoke_token(token_id: int, session: SessionDep, who: Admin) -> TokenOut:
+    row = session.get(Token, token_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.commit()
+    return token_out(row)

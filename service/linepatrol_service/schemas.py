@@ -1,0 +1,195 @@
+"""Request and response bodies of the API (the OpenAPI schema is generated from these)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FlightStatus = Literal["draft", "queued", "processing", "done", "failed", "cancelled"]
+DefectStatus = Literal["new", "confirmed", "rejected", "assigned", "fixed", "closed"]
+SeverityName = Literal["critical", "serious", "general"]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+class FlightCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    line: str = Field(min_length=1, max_length=200, description="Line name, e.g. '500kV 某线'")
+    date: dt.date
+    team: str = Field(default="", max_length=200)
+    drone: str = Field(default="", max_length=200)
+    notes: str = Field(default="", max_length=10_000)
+
+    @field_validator("line")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("line must not be blank")
+        return v.strip()
+
+
+class Progress(BaseModel):
+    total: int
+    done: int
+    failed: int
+    pending: int
+
+
+class Timings(BaseModel):
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    queued_s: float | None = Field(description="Seconds between submit and start")
+    processing_s: float | None = Field(description="Seconds between start and finish")
+
+
+class FlightOut(BaseModel):
+    id: int
+    line: str
+    date: dt.date
+    team: str
+    drone: str
+    notes: str
+    status: FlightStatus
+    error: str | None
+    progress: Progress
+    timings: Timings
+    defects: int
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class UploadItem(BaseModel):
+    filename: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+    image_id: int | None = None
+    sha256: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class UploadResult(BaseModel):
+    flight_id: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    files: list[UploadItem]
+
+
+class ImageOut(BaseModel):
+    id: int
+    flight_id: int
+    filename: str
+    sha256: str
+    size: int
+    format: str
+    width: int | None
+    height: int | None
+    status: str
+    error: str | None
+    pose_error: str | None
+    detections: list[dict[str, Any]] | None
+
+
+class Evidence(BaseModel):
+    image_id: int
+    xyxy: list[float]
+    confidence: float
+
+
+class DefectOut(BaseModel):
+    id: int
+    flight_id: int
+    class_key: str
+    class_zh: str | None
+    detected_class: str
+    category: str
+    severity: str | None
+    status: DefectStatus
+    assignee: str | None
+    confidence: float
+    lat: float | None
+    lon: float | None
+    alt: float | None
+    geo_reason: str | None
+    line: str | None
+    tower: str | None
+    span: str | None
+    distance_to_line_m: float | None
+    image_id: int | None
+    xyxy: list[float] | None
+    detected_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DefectDetail(DefectOut):
+    evidence: list[Evidence]
+    flight_date: dt.date
+
+
+class DefectPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: DefectStatus | None = None
+    class_key: str | None = Field(default=None, alias="class", max_length=100)
+    severity: SeverityName | None = None
+    assignee: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class DefectEventOut(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str
+    changes: dict[str, Any]
+    note: str | None
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["uploader", "reviewer", "admin"]
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret; shown only this once")
+
+
+class LedgerOut(BaseModel):
+    line: str
+    format: str
+    towers: int
+    updated_at: dt.datetime
+    updated_by: str
+
+
+class Health(BaseModel):
+    ok: bool
+    database: dict[str, Any]
+    queue: dict[str, Any]
+    model: dict[str, Any]
+    geo: dict[str, Any]
+    version: str

@@ -1,0 +1,88 @@
+"""The service's state, built from settings: database, photo store, detector, dispatcher.
+
+One object per process (the web app keeps it on ``app.state.services``; a Celery worker builds
+its own), never a module-level singleton.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from linepatrol.detector import Detector, DetectorConfig
+from linepatrol_service.db import make_engine, make_session_factory, migrate
+from linepatrol_service.settings import ServiceSettings
+from linepatrol_service.storage import PhotoStore
+
+if TYPE_CHECKING:
+    pass
+
+
+class Dispatcher(Protocol):
+    """Where submitted flights go to be processed."""
+
+    def dispatch(self, flight_id: int, photos: int) -> None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class DetectorHolder:
+    """One model session per process, opened on first use (loading takes a second or two)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._detector: Detector | None = None
+        self.error: str | None = None
+
+    def get(self) -> Detector:
+        with self._lock:
+            if self._detector is None:
+                from linepatrol.pipeline import open_detector
+
+                try:
+                    self._detector = open_detector(
+                        self._settings.model,
+                        self._settings,
+                        DetectorConfig(conf=self._settings.conf,
+                                       batch_size=max(8, self._settings.batch_size)),
+                    )
+                    self.error = None
+                except Exception as exc:
+                    self.error = str(exc)
+                    raise
+            return self._detector
+
+    @property
+    def loaded(self) -> bool:
+        return self._detector is not None
+
+    def describe(self) -> dict[str, Any]:
+        detector = self.get()
+        describe = getattr(detector.session, "describe", None)
+        return describe() if callable(describe) else {"names": list(detector.names)}
+
+
+class Services:
+    def __init__(self, settings: ServiceSettings, run_migrations: bool = True) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = make_engine(settings.resolved_database_url())
+        if run_migrations:
+            migrate(self.engine)
+        self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        self.store = PhotoStore(settings.photo_dir, settings.upload_tmp_dir)
+        self.detector = DetectorHolder(settings)
+        self.dispatcher: Dispatcher | None = None
+
+    def close(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        self.engine.dispose()

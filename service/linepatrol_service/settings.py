@@ -1,0 +1,79 @@
+"""Service settings: the core's settings plus where data lives, the queue, and upload limits.
+
+Read from the environment with the ``LINEPATROL_`` prefix (or passed explicitly to
+``create_app``); nothing else in the service reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from linepatrol.settings import CoreSettings
+
+MiB = 1024 * 1024
+
+
+class ServiceSettings(CoreSettings):
+    data_dir: Path = Field(
+        default=Path("linepatrol-data"),
+        description="Directory holding the SQLite database and the photo store",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; "
+        "default: SQLite (WAL) in the data directory",
+    )
+    queue: Literal["embedded", "celery"] = Field(
+        default="embedded",
+        description="embedded: a worker thread in the service process; celery: tasks on a broker",
+    )
+    broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="Celery broker")
+    celery_visibility_timeout_s: int = Field(
+        default=3600, ge=1,
+        description="Seconds before the broker redelivers an unacknowledged task",
+    )
+    # Processing
+    batch_size: int = Field(default=4, ge=1, le=64, description="Photos per detector batch")
+    worker_threads: int = Field(
+        default=1, ge=1, le=16, description="Embedded mode: flights processed at once"
+    )
+    claim_lease_s: float = Field(
+        default=900.0, gt=0,
+        description="A batch claimed by a worker that has not finished it after this long is "
+        "taken over by another worker (the first one is presumed dead)",
+    )
+    throttle_s: float = Field(
+        default=0.0, ge=0,
+        description="Pause between batches, to leave the CPU to other work on a shared machine",
+    )
+    conf: float = Field(default=0.25, ge=0, le=1, description="Detector confidence threshold")
+    max_pixels: int = Field(default=200_000_000, ge=1, description="Decompression-bomb guard")
+    require_gps: bool = Field(
+        default=False, description="Reject photos without a GPS position at upload"
+    )
+    # Upload limits
+    max_request_bytes: int = Field(default=2048 * MiB, ge=1, description="Largest upload request")
+    max_file_bytes: int = Field(default=200 * MiB, ge=1, description="Largest single photo")
+    max_files_per_request: int = Field(default=2000, ge=1)
+    zip_max_entries: int = Field(default=5000, ge=1)
+    zip_max_total_bytes: int = Field(default=20 * 1024 * MiB, ge=1)
+    zip_max_ratio: float = Field(
+        default=200.0, gt=1, description="Largest uncompressed/compressed ratio of a zip entry"
+    )
+    thumbnail_px: int = Field(default=320, ge=16, le=2048)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'linepatrol.db').resolve()}"
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    @property
+    def upload_tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"

@@ -1,0 +1,139 @@
+"""Rows -> API bodies, and the lookups that several routers share (with access checks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from fastapi import HTTPException, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from linepatrol import taxonomy
+from linepatrol_service.auth import Principal
+from linepatrol_service.models import Defect, Flight, Image
+from linepatrol_service.schemas import (
+    DefectDetail,
+    DefectOut,
+    Evidence,
+    FlightOut,
+    ImageOut,
+    Progress,
+    Timings,
+)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _seconds(a: dt.datetime | None, b: dt.datetime | None) -> float | None:
+    a, b = _utc(a), _utc(b)
+    if a is None or b is None:
+        return None
+    return round((b - a).total_seconds(), 3)
+
+
+def progress_of(session: Session, flight_ids: Sequence[int]) -> dict[int, Progress]:
+    counts: dict[int, dict[str, int]] = {i: {} for i in flight_ids}
+    if flight_ids:
+        for fid, st, n in session.execute(
+            select(Image.flight_id, Image.status, func.count())
+            .where(Image.flight_id.in_(flight_ids))
+            .group_by(Image.flight_id, Image.status)
+        ):
+            counts[fid][st] = int(n)
+    out = {}
+    for fid, c in counts.items():
+        total = sum(c.values())
+        out[fid] = Progress(
+            total=total, done=c.get("done", 0), failed=c.get("failed", 0),
+            pending=c.get("pending", 0) + c.get("claimed", 0),
+        )
+    return out
+
+
+def defect_counts(session: Session, flight_ids: Sequence[int]) -> dict[int, int]:
+    if not flight_ids:
+        return {}
+    rows = session.execute(
+        select(Defect.flight_id, func.count()).where(Defect.flight_id.in_(flight_ids))
+        .group_by(Defect.flight_id)
+    )
+    return {int(f): int(n) for f, n in rows}
+
+
+def flights_out(session: Session, flights: Sequence[Flight]) -> list[FlightOut]:
+    ids = [f.id for f in flights]
+    progress = progress_of(session, ids)
+    defects = defect_counts(session, ids)
+    return [
+        FlightOut(
+            id=f.id, line=f.line, date=f.date, team=f.team, drone=f.drone, notes=f.notes,
+            status=f.status,  # type: ignore[arg-type]
+            error=f.error, progress=progress[f.id], defects=defects.get(f.id, 0),
+            timings=Timings(
+                created_at=_utc(f.created_at),  # type: ignore[arg-type]
+                submitted_at=_utc(f.submitted_at), started_at=_utc(f.started_at),
+                finished_at=_utc(f.finished_at),
+                queued_s=_seconds(f.submitted_at, f.started_at),
+                processing_s=_seconds(f.started_at, f.finished_at),
+            ),
+        )
+        for f in flights
+    ]
+
+
+def flight_for(session: Session, principal: Principal, flight_id: int,
+               lock: bool = False) -> Flight:
+    """The flight, or 404; an uploader gets 403 for a flight another token created."""
+    query = select(Flight).where(Flight.id == flight_id)
+    if lock:
+        query = query.with_for_update()
+    flight = session.scalar(query)
+    if flight is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flight {flight_id}")
+    if principal.sees_only_own_flights and flight.created_by != principal.token_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this flight was created by another token")
+    return flight
+
+
+def image_for(session: Session, principal: Principal, image_id: int) -> Image:
+    image = session.get(Image, image_id)
+    if image is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no image {image_id}")
+    flight_for(session, principal, image.flight_id)
+    return image
+
+
+def image_out(im: Image) -> ImageOut:
+    return ImageOut(
+        id=im.id, flight_id=im.flight_id, filename=im.filename, sha256=im.sha256, size=im.size,
+        format=im.format, width=im.width, height=im.height, status=im.status, error=im.error,
+        pose_error=im.pose_error, detections=im.detections,
+    )
+
+
+def defect_out(d: Defect) -> DefectOut:
+    info = taxonomy.BY_KEY.get(d.class_key)
+    return DefectOut(
+        id=d.id, flight_id=d.flight_id, class_key=d.class_key,
+        class_zh=info.zh if info else None, detected_class=d.detected_class,
+        category=d.category, severity=d.severity,
+        status=d.status,  # type: ignore[arg-type]
+        assignee=d.assignee, confidence=d.confidence, lat=d.lat, lon=d.lon, alt=d.alt,
+        geo_reason=d.geo_reason, line=d.line, tower=d.tower, span=d.span,
+        distance_to_line_m=d.distance_to_line_m, image_id=d.image_id, xyxy=d.xyxy,
+        detected_at=_utc(d.detected_at),  # type: ignore[arg-type]
+        updated_at=_utc(d.updated_at),  # type: ignore[arg-type]
+    )
+
+
+def defect_detail(d: Defect, flight_date: dt.date) -> DefectDetail:
+    return DefectDetail(
+        **defect_out(d).model_dump(),
+        evidence=[Evidence(**e) for e in (d.evidence or [])],
+        flight_date=flight_date,
+    )

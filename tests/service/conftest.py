@@ -1,0 +1,112 @@
+"""Fixtures for the service tests: a tiny real ONNX model, an app per test, role tokens."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from linepatrol_service.app import create_app
+from linepatrol_service.auth import Role, create_token
+from linepatrol_service.services import Services
+from linepatrol_service.settings import ServiceSettings
+from support.tiny_onnx import make_yolo_onnx
+
+NAMES = ["insulator_missing_cap", "bird_nest", "insulator"]
+# (cx, cy, w, h, class, score) in the 64-px model input: two defects and a component
+BOXES = [(20.0, 20.0, 10.0, 10.0, 0, 0.9), (44.0, 40.0, 12.0, 8.0, 1, 0.8),
+         (32.0, 50.0, 8.0, 8.0, 2, 0.7)]
+
+
+def require_server(host: str, port: int, what: str) -> None:
+    """Skip when a local server is down — unless CI=true, where the test must fail instead."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return
+    except OSError as exc:
+        message = f"{what} on {host}:{port} is unreachable ({exc})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI=true forbids skipping", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "tiny.onnx"
+    return make_yolo_onnx(path, NAMES, BOXES, imgsz=64)
+
+
+def make_settings(data_dir: Path, model: Path, **overrides: Any) -> ServiceSettings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir, "model": str(model), "providers": ["cpu"],
+        "intra_op_threads": 1, "batch_size": 2,
+    }
+    values.update(overrides)
+    return ServiceSettings(**values)
+
+
+class Api:
+    """A TestClient with one token per role."""
+
+    def __init__(self, client: TestClient, services: Services) -> None:
+        self.client = client
+        self.services = services
+        self.tokens: dict[str, str] = {}
+        with services.sessions.begin() as s:
+            for role in Role:
+                _, secret = create_token(s, role, f"test-{role.value}")
+                self.tokens[role.value] = secret
+
+    def h(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def get(self, url: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.get("/api/v1" + url, headers=self.h(role), **kw)
+
+    def post(self, url: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.post("/api/v1" + url, headers=self.h(role), **kw)
+
+    def patch(self, url: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.patch("/api/v1" + url, headers=self.h(role), **kw)
+
+    def put(self, url: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.put("/api/v1" + url, headers=self.h(role), **kw)
+
+    def new_flight(self, role: str = "uploader", **kw: Any) -> dict[str, Any]:
+        body = {"line": "500kV 江城线", "date": "2026-11-20", "team": "T1", "drone": "M300"}
+        body.update(kw)
+        r = self.post("/flights", role, json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def upload(self, flight_id: int, files: list[tuple[str, bytes]],
+               role: str = "uploader") -> Any:
+        return self.post(f"/flights/{flight_id}/images", role,
+                         files=[("files", (n, d, "application/octet-stream")) for n, d in files])
+
+    def wait(self, flight_id: int, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.get(f"/flights/{flight_id}").json()
+            if body["status"] in ("done", "failed", "cancelled"):
+                return dict(body)
+            time.sleep(0.1)
+        raise AssertionError(f"flight {flight_id} not finished: {body}")
+
+
+def open_api(settings: ServiceSettings) -> Iterator[Api]:
+    services = Services(settings)
+    app = create_app(settings, services)
+    with TestClient(app) as client:
+        yield Api(client, services)
+
+
+@pytest.fixture
+def api(tmp_path: Path, tiny_model: Path) -> Iterator[Api]:
+    yield from open_api(make_settings(tmp_path / "data", tiny_model))
