@@ -65,7 +65,8 @@ def read_pose_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         pose = geo.read_pose(path)
     except Exception as exc:  # PoseError and anything else a foreign file provokes
         return None, str(exc) or type(exc).__name__
-    return _jsonable(pose), None
+    to_json = getattr(pose, "to_json", None)
+    return _jsonable(to_json() if callable(to_json) else pose), None
 
 
 def _jsonable(obj: Any) -> Any:
@@ -117,7 +118,7 @@ def locate(
             pose, pose_error = None, str(exc) or type(exc).__name__
         observations.append(
             geo.Observation(
-                image_id=p.image_id,
+                image_id=str(p.image_id),
                 pose=pose,
                 pose_error=pose_error,
                 width=p.width,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from linepatrol.detector import Detector, DetectorConfig
+from linepatrol.detector import Detector, DetectorConfig, parse_tile
 from linepatrol_service.db import make_engine, make_session_factory, migrate
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.storage import PhotoStore
@@ -52,6 +52,7 @@ class DetectorHolder:
                         self._settings.model,
                         self._settings,
                         DetectorConfig(conf=self._settings.conf,
+                                       tile=parse_tile(self._settings.tile),
                                        batch_size=max(8, self._settings.batch_size)),
                     )
                     self.error = None

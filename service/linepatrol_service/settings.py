@@ -49,6 +49,9 @@ class ServiceSettings(CoreSettings):
         default=0.0, ge=0,
         description="Pause between batches, to leave the CPU to other work on a shared machine",
     )
+    tile: str = Field(
+        default="auto", description="Tiled inference: auto, off, or a tile side in pixels"
+    )
     conf: float = Field(default=0.25, ge=0, le=1, description="Detector confidence threshold")
     max_pixels: int = Field(default=200_000_000, ge=1, description="Decompression-bomb guard")
     require_gps: bool = Field(

@@ -45,7 +45,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_settings(data_dir: Path, model: Path, **overrides: Any) -> ServiceSettings:
     values: dict[str, Any] = {
         "data_dir": data_dir, "model": str(model), "providers": ["cpu"],
-        "intra_op_threads": 1, "batch_size": 2,
+        "intra_op_threads": 1, "batch_size": 2, "tile": "off",
     }
     values.update(overrides)
     return ServiceSettings(**values)
@@ -66,17 +66,21 @@ class Api:
     def h(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
+    def call(self, method: str, url: str, role: str = "admin", **kw: Any) -> Any:
+        headers = {**self.h(role), **kw.pop("headers", {})}
+        return self.client.request(method, "/api/v1" + url, headers=headers, **kw)
+
     def get(self, url: str, role: str = "admin", **kw: Any) -> Any:
-        return self.client.get("/api/v1" + url, headers=self.h(role), **kw)
+        return self.call("GET", url, role, **kw)
 
     def post(self, url: str, role: str = "admin", **kw: Any) -> Any:
-        return self.client.post("/api/v1" + url, headers=self.h(role), **kw)
+        return self.call("POST", url, role, **kw)
 
     def patch(self, url: str, role: str = "admin", **kw: Any) -> Any:
-        return self.client.patch("/api/v1" + url, headers=self.h(role), **kw)
+        return self.call("PATCH", url, role, **kw)
 
     def put(self, url: str, role: str = "admin", **kw: Any) -> Any:
-        return self.client.put("/api/v1" + url, headers=self.h(role), **kw)
+        return self.call("PUT", url, role, **kw)
 
     def new_flight(self, role: str = "uploader", **kw: Any) -> dict[str, Any]:
         body = {"line": "500kV 江城线", "date": "2026-11-20", "team": "T1", "drone": "M300"}

@@ -86,3 +86,14 @@ def png_bomb_header(width: int = 100_000, height: int = 100_000) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
             + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+
+
+def dji_jpeg(seed: int = 0, lat: float = 30.5, lon: float = 114.3, rel_alt: float = 60.0,
+             yaw: float = 0.0, pitch: float = -90.0, width: int = 320, height: int = 240) -> bytes:
+    """A JPEG with the EXIF and drone-dji XMP a DJI camera writes (via linepatrol.geo)."""
+    from linepatrol.geo import CameraPose, write_dji_metadata
+
+    pose = CameraPose(lat=lat, lon=lon, abs_alt=100.0 + rel_alt, rel_alt=rel_alt, yaw=yaw,
+                      pitch=pitch, roll=0.0, fx=0.9 * width, fy=0.9 * width, cx=width / 2,
+                      cy=height / 2, width=width, height=height)
+    return bytes(write_dji_metadata(jpeg(width, height, seed=seed, gps=None), pose))

@@ -1,0 +1,74 @@
+"""Geotagged reports: DJI photos + a tower ledger -> located defects merged across photos."""
+
+from __future__ import annotations
+
+import json
+
+from .photos import dji_jpeg, jpeg
+
+LEDGER_CSV = """line,tower,lat,lon,ground_elev,height
+500kV 江城线,N12,30.49990,114.30000,100,45
+500kV 江城线,N13,30.50300,114.30000,100,45
+"""
+
+
+def test_dji_flight_is_located_and_merged(api):
+    r = api.put("/lines/500kV 江城线/ledger", content=LEDGER_CSV.encode(),
+                headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert r.json()["towers"] == 2
+    flight = api.new_flight()
+    # Three photos taken a few metres apart looking straight down at the same spot: the same
+    # physical objects, so the defects merge across photos.
+    photos = [(f"DJI_{i:04d}.JPG", dji_jpeg(seed=i, lat=30.5 + i * 1e-6)) for i in range(3)]
+    body = api.upload(flight["id"], photos).json()
+    assert body["accepted"] == 3 and not any(f["warnings"] for f in body["files"])
+    api.post(f"/flights/{flight['id']}/submit", "uploader")
+    done = api.wait(flight["id"])
+    assert done["status"] == "done"
+    report = api.get(f"/flights/{flight['id']}/report?format=json").json()
+    defects = report["defects"]
+    # Two defect classes, each seen in three photos -> two defects with three evidences.
+    assert sorted(d["class"] for d in defects) == ["bird_nest", "insulator_missing_cap"]
+    for d in defects:
+        assert d["lat"] is not None and abs(d["lat"] - 30.5) < 0.001, d
+        assert abs(d["lon"] - 114.3) < 0.001
+        assert len(d["evidence"]) == 3
+        assert {e["image_id"] for e in d["evidence"]} <= {f["image_id"] for f in body["files"]}
+    geo = json.loads(api.get(f"/flights/{flight['id']}/report?format=geojson").text)
+    assert all(f["geometry"]["type"] == "Point" for f in geo["features"])
+    lon, lat = geo["features"][0]["geometry"]["coordinates"][:2]
+    assert abs(lat - 30.5) < 0.001 and abs(lon - 114.3) < 0.001
+    kml = api.get(f"/flights/{flight['id']}/report?format=kml").text
+    assert kml.count("<Placemark") == 2
+
+
+def test_photo_without_gps_is_processed_but_not_located(api):
+    flight = api.new_flight()
+    body = api.upload(flight["id"], [("nogps.jpg", jpeg(seed=5, gps=None))]).json()
+    item = body["files"][0]
+    assert item["status"] == "accepted"
+    assert item["warnings"] and "GPS" in item["warnings"][0]
+    api.post(f"/flights/{flight['id']}/submit", "uploader")
+    assert api.wait(flight["id"])["status"] == "done"
+    defects = api.get(f"/flights/{flight['id']}/report?format=json").json()["defects"]
+    assert defects and all(d["lat"] is None and d["geo_reason"] for d in defects)
+    geo = api.get(f"/flights/{flight['id']}/report?format=geojson").json()
+    assert all(f["geometry"] is None for f in geo["features"])
+
+
+def test_ledger_validation(api):
+    bad = "line,tower,lat,lon\nL,1,95.0,114\n"
+    r = api.put("/lines/L/ledger", content=bad.encode(),
+                headers={"Content-Type": "text/csv"})
+    assert r.status_code == 422 and "ledger" in r.json()["detail"]
+    gj = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.3, 30.5]},
+         "properties": {"line": "L", "tower": "1"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.3, 30.51]},
+         "properties": {"line": "L", "tower": "2"}}]}
+    r = api.put("/lines/L/ledger", json=gj)
+    assert r.status_code == 200, r.text
+    assert r.json()["format"] == "geojson" and r.json()["towers"] == 2
+    assert api.get("/lines/L/ledger", "reviewer").json()["towers"] == 2
+    assert api.get("/lines/nope/ledger", "reviewer").status_code == 404
