@@ -1,1 +1,4 @@
-"""Training, export and evaluation of LinePatrol models: the only code that imports torch/ultralytics."""
+"""Training, export and evaluation of LinePatrol models.
+
+The only package that imports torch and ultralytics.
+"""

@@ -1,10 +1,144 @@
-"""Subcommands contributed to ``linepatrol`` (placeholder until this package's commands land)."""
+"""``linepatrol train / export / evaluate``: the model life cycle, from a config to a card.
+
+register() is cheap: torch and ultralytics are imported inside the handlers only.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
+from linepatrol.cli import UserError
 
-def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
-    """Add this package's subcommands; imports nothing heavy."""
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` with a YAML value (``epochs=3``, ``cos_lr=false``, ``imgsz=320``)."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, not {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from linepatrol_models.config import ConfigError
+    from linepatrol_models.dataset import DatasetError
+    from linepatrol_models.train import TrainError, run_training
+
+    resume: Path | bool = False
+    if args.resume is not None:
+        resume = Path(args.resume) if args.resume else True
+    try:
+        best = run_training(
+            Path(args.config),
+            resume=resume,
+            overrides=dict(args.set or []),
+            data=Path(args.data) if args.data else None,
+            runs_dir=Path(args.runs_dir) if args.runs_dir else None,
+        )
+    except (ConfigError, DatasetError, TrainError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from linepatrol_models.export import ExportError, export_all
+
+    try:
+        report = export_all(
+            Path(args.weights),
+            out=Path(args.out) if args.out else None,
+            imgsz=args.imgsz,
+            half=not args.no_fp16,
+            int8=not args.no_int8,
+            calibration=Path(args.calibration) if args.calibration else None,
+            calibration_images=args.calibration_images,
+        )
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from linepatrol.detector import parse_tile
+    from linepatrol_models.dataset import DatasetError
+    from linepatrol_models.evaluate import EvaluationError, evaluate_model
+
+    try:
+        tile = parse_tile(args.tile)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        result = evaluate_model(
+            args.model, Path(args.data), split=args.split, conf=args.conf, tile=tile,
+            card=Path(args.card) if args.card else None,
+            training_config=Path(args.config) if args.config else None,
+            notes=args.notes, limit=args.limit, variants=args.variant or [],
+        )
+    except (DatasetError, EvaluationError) as exc:
+        raise UserError(str(exc)) from None
+    print(json.dumps(result.summary(), indent=2, ensure_ascii=False))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False),
+                                   encoding="utf-8")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``train``, ``export`` and ``evaluate``; imports nothing heavy."""
+    p = subparsers.add_parser(
+        "train", help="train a detector from a config file (ultralytics, offline)",
+        description="Train a detector described by a config file (models/configs/*.yaml): "
+        "architecture from YAML, fixed seed, no downloads.",
+    )
+    p.add_argument("config", help="training config, e.g. models/configs/cplid-v1.yaml")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
+                   help="resume the interrupted run (its last.pt, or the checkpoint given)")
+    p.add_argument("--data", help="dataset data.yaml or folder (overrides the config)")
+    p.add_argument("--runs-dir", help="where runs are written (overrides the config)")
+    p.add_argument("--set", action="append", type=_parse_override, metavar="KEY=VALUE",
+                   help="override one trainer argument, e.g. --set epochs=3 (repeatable)")
+    p.set_defaults(handler=_train)
+
+    p = subparsers.add_parser(
+        "export", help="export a checkpoint to ONNX (fp32, fp16, INT8) with a parity check",
+        description="Export a .pt checkpoint to ONNX fp32 (class keys and input size in the "
+        "metadata), fp16 for GPUs and static-quantized INT8 for CPUs; checks ONNX Runtime "
+        "against torch on the same inputs.",
+    )
+    p.add_argument("weights", help="ultralytics checkpoint (.pt)")
+    p.add_argument("--out", help="fp32 ONNX path (default: next to the checkpoint)")
+    p.add_argument("--imgsz", type=int, help="input size (default: the training size)")
+    p.add_argument("--no-fp16", action="store_true", help="skip the fp16 model")
+    p.add_argument("--no-int8", action="store_true", help="skip the INT8 model")
+    p.add_argument("--calibration", help="images (folder or data.yaml) to calibrate INT8 on "
+                   "(default: the training split of the checkpoint's dataset)")
+    p.add_argument("--calibration-images", type=int, default=64,
+                   help="how many calibration images (default 64)")
+    p.set_defaults(handler=_export)
+
+    p = subparsers.add_parser(
+        "evaluate", help="mAP and per-class precision/recall of an ONNX model on a dataset",
+        description="Run the model through the LinePatrol detector (as 'linepatrol detect' "
+        "does) on a YOLO dataset split and compute COCO mAP50, mAP50-95 and per-class "
+        "precision/recall at the operating threshold; optionally write a model card.",
+    )
+    p.add_argument("model", help="ONNX model file or bundled model name")
+    p.add_argument("data", help="YOLO dataset folder or data.yaml")
+    p.add_argument("--split", default="val", help="dataset split (default val)")
+    p.add_argument("--conf", type=float, default=0.25,
+                   help="operating confidence threshold for precision/recall (default 0.25)")
+    p.add_argument("--tile", default="auto", help="tiling as in 'detect': auto, off or pixels")
+    p.add_argument("--card", help="write a model card (markdown) here")
+    p.add_argument("--config", help="training config to describe in the card")
+    p.add_argument("--notes", help="markdown file with extra card sections (how trained, limits)")
+    p.add_argument("--variant", action="append", metavar="MODEL",
+                   help="also evaluate this model (e.g. the INT8 one) into the card's table")
+    p.add_argument("--limit", type=int, help="evaluate only the first N images")
+    p.add_argument("--json", help="also write the metrics as JSON here")
+    p.set_defaults(handler=_evaluate)

@@ -1,0 +1,101 @@
+"""Model cards: what a shipped model is, what it was trained on, and how well it does.
+
+Written by ``linepatrol evaluate --card`` from measured numbers only; the free-text sections a
+person must write (how and where it was trained, known limits) come from a notes file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from linepatrol import taxonomy
+
+if TYPE_CHECKING:
+    from linepatrol_models.evaluate import Evaluation
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{100 * x:.1f}"  # NaN-safe
+
+
+def _variant_row(ev: Evaluation) -> str:
+    m = ev.metrics
+    per = " / ".join(_pct(c.ap50) for c in m.per_class)
+    size_mb = ev.model.stat().st_size / 1e6
+    precision = ev.model.stem.rsplit("-", 1)[-1] if ev.model.stem.endswith(
+        ("int8", "fp16")) else "fp32"
+    return (f"| `{ev.model.name}` | {precision} | {size_mb:.1f} MB | {_pct(m.map50)} | "
+            f"{_pct(m.map50_95)} | {per} | {ev.speed_ms:.0f} ms |")
+
+
+def render_card(ev: Evaluation, variants: list[Evaluation], training_config: Path | None,
+                notes: str | None) -> str:
+    from linepatrol_models.evaluate import instance_counts, machine_description
+
+    m = ev.metrics
+    names = ev.dataset.names
+    lines = [f"# {ev.model.stem}", ""]
+    lines += [
+        "| | |", "|---|---|",
+        f"| file | `{ev.model.name}` ({ev.model.stat().st_size / 1e6:.1f} MB, sha256 "
+        f"`{sha256(ev.model)[:16]}…`) |",
+        f"| classes | {', '.join(f'`{n}` ({taxonomy.BY_KEY[n].zh})' if n in taxonomy.BY_KEY else n for n in names)} |",  # noqa: E501
+        f"| input | {ev.input_size[0]}×{ev.input_size[1]} RGB, letterboxed; tiling `{ev.tile}` |",
+        f"| evaluated | {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} |",
+        "",
+        "## Data and split", "",
+        f"Dataset `{ev.dataset.yaml_path}`, split `{ev.split}`.", "",
+        "| split | images | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for split in ("train", "val", "test"):
+        if ev.dataset.splits.get(split):
+            n, counts = instance_counts(ev.dataset, split)
+            lines.append(f"| {split} | {n} | " + " | ".join(str(int(c)) for c in counts) + " |")
+    lines += ["", "## Metrics", "",
+              f"Measured with `linepatrol evaluate` through the LinePatrol detector (the path of "
+              f"`linepatrol detect`: letterbox, tiling `{ev.tile}`, NMS IoU {ev.iou}), COCO "
+              f"metrics by faster-coco-eval over {m.images} images"
+              + (f" ({len(ev.failed)} unreadable)" if ev.failed else "") + ". "
+              f"Precision and recall at the operating threshold conf ≥ {m.conf}.", "",
+              f"**mAP50 {_pct(m.map50)}, mAP50-95 {_pct(m.map50_95)}**", "",
+              "| class | instances | AP50 | AP50-95 | precision | recall | detections |",
+              "|---|---|---|---|---|---|---|"]
+    for c in m.per_class:
+        lines.append(f"| `{c.name}` | {c.instances} | {_pct(c.ap50)} | {_pct(c.ap50_95)} | "
+                     f"{_pct(c.precision)} | {_pct(c.recall)} | {c.detections} |")
+    lines += ["", "### Variants", "",
+              "| model | precision | size | mAP50 | mAP50-95 | AP50 per class ("
+              + " / ".join(names) + ") | CPU time per photo |",
+              "|---|---|---|---|---|---|---|", _variant_row(ev)]
+    lines += [_variant_row(v) for v in variants]
+    lines += ["", "## Speed on this machine", "",
+              f"{ev.speed_ms:.0f} ms per photo (decode + detect, conf {m.conf}, tiling "
+              f"`{ev.tile}`, mean over up to 20 photos after a warm-up) on "
+              f"{machine_description()}; providers {', '.join(ev.providers) or 'n/a'}. "
+              "The machine was shared with a training run, so these are upper bounds.", ""]
+    if training_config is not None and training_config.is_file():
+        lines += ["## Training configuration", "",
+                  f"`{training_config.name}` (in `models/configs/`):", "", "```yaml",
+                  training_config.read_text(encoding="utf-8").rstrip(), "```", ""]
+    if notes:
+        lines += [notes.strip(), ""]
+    return "\n".join(lines)
+
+
+def write_card(path: Path, ev: Evaluation, variants: list[Evaluation],
+               training_config: Path | None, notes: str | None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_card(ev, variants, training_config, notes), encoding="utf-8")
+    return path

@@ -1,0 +1,166 @@
+"""Evaluating an ONNX model as users run it: through the core's detector, on a dataset split.
+
+Photos go through :func:`linepatrol.pipeline.detect_files` (decoding, letterbox, tiling, NMS:
+the exact path of ``linepatrol detect``) with a low confidence floor so the whole
+precision-recall curve is scored; precision and recall are also reported at the operating
+threshold users get by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from linepatrol.detector import DetectorConfig, TileSetting
+from linepatrol.model_store import ModelNotFoundError
+from linepatrol.pipeline import detect_files, open_detector
+from linepatrol.runtime.model_info import ModelLoadError
+from linepatrol_models.dataset import YoloDataset, label_path, load_dataset, read_labels
+from linepatrol_models.metrics import ImageRecord, Metrics, evaluate_records
+
+log = logging.getLogger(__name__)
+
+SCORE_FLOOR = 0.001  # the usual mAP convention: score the whole curve
+
+
+class EvaluationError(RuntimeError):
+    """The model and the dataset do not fit together, or nothing could be evaluated."""
+
+
+@dataclass
+class Evaluation:
+    model: Path
+    dataset: YoloDataset
+    split: str
+    metrics: Metrics
+    tile: TileSetting
+    iou: float
+    speed_ms: float  # per photo, operating threshold, this machine
+    providers: list[str]
+    input_size: tuple[int, int]
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": str(self.model), "data": str(self.dataset.yaml_path), "split": self.split,
+            **self.metrics.as_dict(), "tile": self.tile, "nms_iou": self.iou,
+            "ms_per_photo": round(self.speed_ms, 1), "providers": self.providers,
+            "input_size": list(self.input_size), "failed": self.failed,
+        }
+
+
+def check_classes(model_names: tuple[str, ...], data_names: tuple[str, ...]) -> None:
+    if tuple(model_names) != tuple(data_names):
+        raise EvaluationError(
+            f"the model's classes {list(model_names)} are not the dataset's {list(data_names)} "
+            "(same keys in the same order are needed to score it)"
+        )
+
+
+def evaluate_model(
+    model: str,
+    data: Path,
+    split: str = "val",
+    conf: float = 0.25,
+    tile: TileSetting = "auto",
+    limit: int | None = None,
+    speed_images: int = 20,
+    card: Path | None = None,
+    training_config: Path | None = None,
+    notes: str | None = None,
+    variants: list[str] | None = None,
+) -> Evaluation:
+    """Score ``model`` on a dataset split; optionally write a model card about it."""
+    dataset = load_dataset(data)
+    images = dataset.images(split)[:limit] if limit else dataset.images(split)
+    if not images:
+        raise EvaluationError(f"{dataset.yaml_path}: split '{split}' has no images")
+    result = _evaluate_one(model, dataset, split, images, conf, tile, speed_images)
+    if card is not None:
+        from linepatrol_models.card import write_card
+
+        extra = [_evaluate_one(v, dataset, split, images, conf, tile, speed_images)
+                 for v in variants or []]
+        write_card(card, result, extra, training_config,
+                   Path(notes).read_text(encoding="utf-8") if notes else None)
+    return result
+
+
+def _open(model: str, config: DetectorConfig) -> Any:
+    try:
+        return open_detector(model, config=config)
+    except (ModelLoadError, ModelNotFoundError) as exc:
+        raise EvaluationError(str(exc)) from None
+
+
+def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Path], conf: float,
+                  tile: TileSetting, speed_images: int) -> Evaluation:
+    detector = _open(model, DetectorConfig(conf=SCORE_FLOOR, tile=tile))
+    check_classes(detector.names, dataset.names)
+    records: list[ImageRecord] = []
+    failed: list[tuple[str, str]] = []
+    for res in detect_files(detector, [(str(p), p) for p in images]):
+        if res.error is not None or res.detections is None:
+            failed.append((res.name, res.error or "no result"))
+            log.warning("%s: %s", res.name, res.error)
+            continue
+        assert res.width is not None and res.height is not None
+        gt_boxes, gt_classes = read_labels(label_path(res.path), res.width, res.height)
+        if len(gt_classes) and gt_classes.max() >= len(dataset.names):
+            raise EvaluationError(f"{label_path(res.path)}: class id beyond the dataset's names")
+        d = res.detections
+        records.append(ImageRecord(res.name, res.width, res.height, gt_boxes, gt_classes,
+                                   d.xyxy, d.confidence, d.class_id))
+    if not records:
+        raise EvaluationError("no image of the split could be read")
+    metrics = evaluate_records(records, tuple(dataset.names), conf)
+    speed = measure_speed(model, images[:speed_images], DetectorConfig(conf=conf, tile=tile))
+    session = detector.session
+    providers = list(getattr(session, "active_providers", []) or [])
+    info = detector.info
+    return Evaluation(Path(info.path), dataset, split, metrics, tile, detector.config.iou,
+                      speed, providers, (info.input_height, info.input_width), failed)
+
+
+def measure_speed(model: str, images: list[Path], config: DetectorConfig) -> float:
+    """Mean wall-clock ms per photo (decode + detect) at the operating settings, after warm-up."""
+    detector = _open(model, config)
+    files = [(str(p), p) for p in images]
+    if not files:
+        return float("nan")
+    list(detect_files(detector, files[:1]))  # warm-up: session creation, first-run planning
+    start = time.perf_counter()
+    n = sum(1 for _ in detect_files(detector, files))
+    return (time.perf_counter() - start) * 1000.0 / max(1, n)
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cpu}, {cores} cores available, {platform.system()} {platform.machine()}"
+
+
+def instance_counts(dataset: YoloDataset, split: str) -> tuple[int, np.ndarray]:
+    imgs = dataset.images(split)
+    counts = np.zeros(len(dataset.names), dtype=int)
+    for p in imgs:
+        lp = label_path(p)
+        if lp.is_file():
+            for line in lp.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    counts[int(float(line.split()[0]))] += 1
+    return len(imgs), counts

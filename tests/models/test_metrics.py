@@ -1,0 +1,57 @@
+"""COCO metrics on hand-made records: perfect, missed, false-positive and empty cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from linepatrol_models.metrics import ImageRecord, evaluate_records
+
+NAMES = ("insulator", "insulator_missing_cap")
+
+
+def record(gt: list[tuple[float, float, float, float, int]],
+           pred: list[tuple[float, float, float, float, int, float]]) -> ImageRecord:
+    g = np.array([b[:4] for b in gt], np.float32).reshape(-1, 4)
+    p = np.array([b[:4] for b in pred], np.float32).reshape(-1, 4)
+    return ImageRecord("x.jpg", 200, 100, g, np.array([b[4] for b in gt], np.int64),
+                       p, np.array([b[5] for b in pred], np.float32),
+                       np.array([b[4] for b in pred], np.int64))
+
+
+GT = [(10, 10, 60, 40, 0), (100, 50, 120, 70, 1)]
+
+
+def test_ground_truth_as_predictions_scores_one() -> None:
+    m = evaluate_records([record(GT, [(*b, 0.9) for b in GT])] * 3, NAMES, conf=0.25)
+    assert m.map50 == pytest.approx(1.0)
+    assert m.map50_95 == pytest.approx(1.0)
+    for c in m.per_class:
+        assert (c.ap50, c.precision, c.recall, c.instances) == (1.0, 1.0, 1.0, 3)
+
+
+def test_missed_object_halves_recall_and_false_positive_halves_precision() -> None:
+    good = record(GT, [(*b, 0.9) for b in GT])
+    # second image: the cap is missed, and a confident insulator box lands on background
+    bad = record(GT, [(*GT[0], 0.9), (150, 5, 190, 30, 0, 0.8)])
+    m = evaluate_records([good, bad], NAMES, conf=0.25)
+    ins, cap = m.per_class
+    assert cap.recall == pytest.approx(0.5)
+    assert cap.precision == pytest.approx(1.0)
+    assert ins.recall == pytest.approx(1.0)
+    assert ins.precision == pytest.approx(2 / 3)
+    assert cap.ap50 < 1.0
+    assert m.map50 < 1.0
+
+
+def test_operating_threshold_drops_low_scores() -> None:
+    rec = record(GT, [(*GT[0], 0.9), (*GT[1], 0.1)])
+    m = evaluate_records([rec], NAMES, conf=0.25)
+    assert m.per_class[1].recall == 0.0  # found, but below the threshold
+    assert m.per_class[1].ap50 == pytest.approx(1.0)  # the curve still counts it
+
+
+def test_no_detections_at_all() -> None:
+    m = evaluate_records([record(GT, [])], NAMES, conf=0.25)
+    assert m.map50 == 0.0
+    assert [c.recall for c in m.per_class] == [0.0, 0.0]

@@ -1,0 +1,140 @@
+"""Training (1 epoch of a tiny model), resuming, and export to ONNX fp32/fp16/INT8 with parity."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from linepatrol.cli import main
+from linepatrol.runtime import OrtSession
+from linepatrol_models.config import ConfigError, load_config
+from linepatrol_models.export import export_all
+from linepatrol_models.train import TrainError, run_training
+
+NAMES = ("insulator", "insulator_missing_cap")
+ConfigWriter = Callable[..., Path]
+
+
+def test_training_writes_checkpoint_offline(tiny_checkpoint: Path) -> None:
+    assert tiny_checkpoint.is_file() and tiny_checkpoint.name == "best.pt"
+    run = tiny_checkpoint.parent.parent
+    assert (run / ".ultralytics" / "Ultralytics" / "settings.json").is_file()
+    assert (run / ".ultralytics" / "Arial.ttf").is_file()  # the bundled font, no download
+    assert os.environ["YOLO_OFFLINE"] == "1"
+    import ultralytics.utils.checks as checks
+
+    assert checks.AUTOINSTALL is False
+
+
+def test_unknown_trainer_argument_fails_before_training(
+    tiny_dataset: Path, tmp_path: Path, tiny_config: ConfigWriter
+) -> None:
+    cfg = tiny_config(tmp_path / "c.yaml", tiny_dataset, tmp_path / "runs", epoch=3)
+    with pytest.raises(TrainError, match="epoch"):
+        run_training(cfg)
+
+
+def test_config_rejects_pretrained_weights(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("model: yolov8n.pt\ndata: d.yaml\n")
+    with pytest.raises(ConfigError, match="download"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_dataset_names_must_be_taxonomy_keys(
+    tiny_dataset: Path, tmp_path: Path, tiny_config: ConfigWriter
+) -> None:
+    data = tmp_path / "ds"
+    data.mkdir()
+    (data / "data.yaml").write_text(
+        (tiny_dataset / "data.yaml").read_text().replace("insulator_missing_cap", "defect"))
+    cfg = tiny_config(tmp_path / "c.yaml", data, tmp_path / "runs")
+    with pytest.raises(TrainError, match="defect"):
+        run_training(cfg)
+
+
+def test_resume_without_checkpoint_is_a_user_error(
+    tiny_dataset: Path, tmp_path: Path, tiny_config: ConfigWriter,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = tiny_config(tmp_path / "c.yaml", tiny_dataset, tmp_path / "runs")
+    assert main(["train", str(cfg), "--resume"]) == 2
+    assert "no checkpoint to resume" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_resume_continues_an_interrupted_run(
+    tiny_dataset: Path, tmp_path: Path, tiny_config: ConfigWriter
+) -> None:
+    cfg = tiny_config(tmp_path / "c.yaml", tiny_dataset, tmp_path / "runs", epochs=2,
+                       save_period=1)
+    run_training(cfg)
+    run = tmp_path / "runs" / "tiny"
+    epoch1 = run / "weights" / "epoch0.pt"  # saved after the first epoch (0-based names)
+    assert epoch1.is_file()  # a mid-run checkpoint, with its optimizer state
+    (run / "results.csv").unlink()
+    (run / "weights" / "last.pt").unlink()
+    assert main(["train", str(cfg), "--resume", str(epoch1)]) == 0
+    with (run / "results.csv").open() as f:
+        epochs = [int(float(row["epoch"])) for row in csv.DictReader(f)]
+    assert epochs == [2]  # only the second epoch ran again
+    assert (run / "weights" / "last.pt").is_file()
+    # the run is complete now: resuming it again is a clear error, not a traceback
+    with pytest.raises(TrainError, match="finished"):
+        run_training(cfg, resume=run / "weights" / "epoch1.pt")
+
+
+def test_export_fp32_fp16_int8_with_parity(tiny_checkpoint: Path, tiny_dataset: Path,
+                                           tmp_path: Path) -> None:
+    report = export_all(tiny_checkpoint, tmp_path / "tiny.onnx",
+                        calibration=tiny_dataset / "data.yaml", calibration_images=8)
+    fp32 = Path(report["fp32"])
+    meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
+    assert "insulator_missing_cap" in meta["names"] and meta["imgsz"] == "[64, 64]"
+    parity = {p["model"]: p for p in report["parity"]}
+    assert parity["fp32"]["max_abs_diff"] < 1e-2  # box coordinates are in pixels of 64
+    assert parity["fp32"]["max_score_diff"] < 1e-4
+    assert parity["fp32"]["same_detections"]
+    assert parity["fp16"]["max_score_diff"] < 1e-2
+    # INT8 only approximates: its scores stay close, and the head (DFL) stays float
+    assert parity["int8"]["max_score_diff"] < 0.1
+    q = onnx.load(report["int8"])
+    ops = {n.op_type for n in q.graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    dfl = [n for n in q.graph.node if n.op_type == "Conv" and "/dfl/" in n.name]
+    assert dfl and all("DequantizeLinear" not in _producer(q, n.input[1]) for n in dfl)
+    # every exported model loads in the core runtime with the taxonomy keys and input size
+    for key in ("fp32", "fp16", "int8"):
+        info = OrtSession(report[key], providers=["cpu"]).load().info
+        assert info.names == NAMES and info.input_size == 64
+        out = OrtSession(report[key], providers=["cpu"]).load().run(
+            np.zeros((2, 3, 64, 64), np.float32))[0]
+        assert out.shape[0] == 2  # the batch axis stays dynamic
+
+
+def _producer(model: onnx.ModelProto, tensor: str) -> str:
+    return next((n.op_type for n in model.graph.node if tensor in n.output), "initializer")
+
+
+def test_export_cli_prints_report(tiny_checkpoint: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "m.onnx"), "--no-fp16",
+               "--no-int8"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    report = json.loads(out)  # stdout is the report only; logs go to stderr
+    assert report["fp32"] == str(tmp_path / "m.onnx") and report["imgsz"] == 64
+    assert [p["model"] for p in report["parity"]] == ["fp32"]
+    assert not (tmp_path / "m-int8.onnx").exists()
+
+
+def test_export_missing_checkpoint_is_a_user_error(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(tmp_path / "none.pt")]) == 2
+    assert "none.pt" in capsys.readouterr().err
