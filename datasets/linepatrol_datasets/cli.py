@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,20 @@ unreadable label or image.
 """
 
 
+def _wrap(text: str) -> str:
+    """Descriptions are written as one paragraph; the raw formatter (kept for the epilogs'
+    examples) would print them as one long line."""
+    return textwrap.fill(text, width=88)
+
+
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``linepatrol data ...``; imports nothing heavy."""
     data = subparsers.add_parser(
         "data",
         help="convert, split, describe and tile training datasets",
-        description="Dataset tools: read VOC, COCO, YOLO or LabelMe labels, map class names "
+        description=_wrap("Dataset tools: read VOC, COCO, YOLO or LabelMe labels, map class names "
         "to LinePatrol classes, check them, split train/val without near-duplicate leakage, "
-        "print statistics and cut large photos into training tiles.",
+        "print statistics and cut large photos into training tiles."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=FORMAT_HELP,
     )
@@ -109,11 +116,11 @@ def _add_convert(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "convert",
         help="convert a dataset to the ultralytics YOLO layout (and split it)",
-        description="Read SRC, map its classes to LinePatrol keys, drop bad labels (reported "
+        description=_wrap("Read SRC, map its classes to LinePatrol keys, drop bad labels (reported "
         "per file), split train/val by near-duplicate group and write the ultralytics YOLO "
         "layout: OUT/data.yaml, OUT/images/{train,val}, OUT/labels/{train,val}, "
         "OUT/manifest.json (where each image came from) and OUT/report.json (problems, split, "
-        "statistics).",
+        "statistics)."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example (CPLID, 80/20 split):\n"
         "  linepatrol data convert /work/shared/datasets/cplid --format voc \\\n"
@@ -136,10 +143,12 @@ def _add_split(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "split",
         help="plan a train/val split (near-duplicates kept together) without converting",
-        description="Group near-duplicate images, split the groups train/val with a fixed seed "
-        "and report the result. With --out, write OUT/train.txt and OUT/val.txt (one image path "
-        "per line; ultralytics accepts such lists as train:/val: in a data YAML) and "
-        "OUT/split.json (every image with its group and side).",
+        description=_wrap(
+            "Group near-duplicate images, split the groups train/val with a fixed seed "
+            "and report the result. With --out, write OUT/train.txt and OUT/val.txt (one image "
+            "path per line; ultralytics accepts such lists as train:/val: in a data YAML) and "
+            "OUT/split.json (every image with its group and side)."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  linepatrol data split /work/shared/datasets/cplid -f voc --map cplid "
         "--val 0.2 --seed 0 --out /tmp/cplid-split\n\n" + FORMAT_HELP,
@@ -154,10 +163,11 @@ def _add_stats(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "stats",
         help="count images and boxes per class and describe box sizes",
-        description="Images, boxes per class, images per class, and box sizes relative to the "
-        "image (sqrt of box area / image area, width and height fractions): percentiles and "
+        description=_wrap(
+            "Images, boxes per class, images per class, and box sizes relative to the "
+            "image (sqrt of box area / image area, width and height fractions): percentiles and "
         "a histogram per class. Small relative sizes mean the photo should be tiled "
-        "(linepatrol data slice) or trained at a larger imgsz.",
+        "(linepatrol data slice) or trained at a larger imgsz."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  linepatrol data stats /work/data/cplid-yolo -f yolo --json stats.json"
         "\n\n" + FORMAT_HELP,
@@ -174,10 +184,10 @@ def _add_slice(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "slice",
         help="cut large photos into training tiles with their labels (YOLO layout)",
-        description="Cut every image into TILE x TILE tiles overlapping by OVERLAP (the same "
+        description=_wrap("Cut every image into TILE x TILE tiles overlapping by OVERLAP (the same "
         "grid the detector uses at inference, linepatrol.slicing.tile_grid), clip each box to "
         "the tile and keep it if at least --min-visible of its area is inside. The split is "
-        "made on whole photos before cutting, so tiles of one photo never straddle train/val.",
+        "made on whole photos before cutting, so tiles of one photo never straddle train/val."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  linepatrol data slice /work/data/cplid-yolo -f yolo --tile 640 "
         "--overlap 0.2 --out /work/data/cplid-tiles\n\n" + FORMAT_HELP,

@@ -24,7 +24,7 @@ BACKGROUND = "(background)"
 @dataclass
 class SplitReport:
     seed: int
-    val_fraction: float
+    val_fraction: float  # negative when the source's own split was kept
     images: dict[str, int] = field(default_factory=dict)
     boxes: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> class -> boxes
     groups: dict[str, int] = field(default_factory=dict)  # from DuplicateGroups.summary()
@@ -37,7 +37,10 @@ class SplitReport:
         }
 
     def text(self) -> str:
-        lines = [f"split (seed {self.seed}, val fraction {self.val_fraction:g}):"]
+        if self.val_fraction < 0:
+            lines = ["split: kept from the source"]
+        else:
+            lines = [f"split (seed {self.seed}, val fraction {self.val_fraction:g}):"]
         for part in (TRAIN, VAL):
             per_class = ", ".join(f"{k} {v}" for k, v in sorted(self.boxes.get(part, {}).items()))
             lines.append(f"  {part:5s} {self.images.get(part, 0):5d} images; boxes: {per_class}")

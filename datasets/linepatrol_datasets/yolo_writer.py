@@ -134,13 +134,13 @@ def write_yolo(
         manifest.append(entry)
     splits = sorted(counts) or ["train"]
     data_yaml = out / "data.yaml"
-    data_yaml.write_text(_data_yaml(names, splits), encoding="utf-8")
+    data_yaml.write_text(data_yaml_text(names, splits), encoding="utf-8")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
     return WriteResult(out, data_yaml, counts)
 
 
-def _data_yaml(names: Sequence[str], splits: Sequence[str]) -> str:
+def data_yaml_text(names: Sequence[str], splits: Sequence[str]) -> str:
     lines = ["# Written by `linepatrol data`; class keys from linepatrol.taxonomy.",
              "# No `path:` key: the dataset root is this file's folder."]
     train = "images/train" if "train" in splits else f"images/{splits[0]}"

@@ -60,8 +60,9 @@ def unlabelled_samples(
 ) -> list[Sample]:
     """Report every image that no label file claimed; keep it as background only if asked."""
     samples: list[Sample] = []
+    claimed = {p.resolve() for p in used}
     for path in index.paths:
-        if path in used:
+        if path.resolve() in claimed:
             continue
         if not options.unlabelled_as_background:
             issues.append(Issue(path, IssueKind.IMAGE_WITHOUT_LABEL, "no label file; skipped"))

@@ -69,11 +69,16 @@ def read_voc(root: Path, options: ReadOptions = DEFAULT_OPTIONS) -> Dataset:
     issues: list[Issue] = []
     # image -> [(label file, declared size, boxes)], in file order so merging is deterministic
     by_image: dict[Path, list[tuple[Path, tuple[int, int] | None, list[RawBox]]]] = {}
+    # Images whose label file exists but is broken: skipped, and never mistaken for background.
+    claimed: set[Path] = set()
     for xml in sorted(root.rglob("*.xml")):
         try:
             filename, declared, raw = _parse(xml)
         except _BadLabel as exc:
-            issues.append(Issue(xml, IssueKind.UNREADABLE_LABEL, str(exc)))
+            issues.append(Issue(xml, IssueKind.UNREADABLE_LABEL, f"{exc}; its image is skipped"))
+            image = index.find_near(xml, [xml.stem])
+            if image is not None:
+                claimed.add(image)
             continue
         stems = [xml.stem] + ([Path(filename).name] if filename else [])
         image = index.find_near(xml, stems)
@@ -93,6 +98,6 @@ def read_voc(root: Path, options: ReadOptions = DEFAULT_OPTIONS) -> Dataset:
             check_declared_size(declared, size, xml, issues)
             boxes += clean_boxes(raw, size[0], size[1], xml, issues, options.tolerance)
         samples.append(Sample(image, size[0], size[1], boxes, tuple(p[0] for p in parts)))
-    samples += unlabelled_samples(index, set(by_image), options, issues)
+    samples += unlabelled_samples(index, set(by_image) | claimed, options, issues)
     samples.sort(key=lambda s: s.image_path)
     return Dataset(samples, issues, root)
