@@ -1,0 +1,124 @@
+"""GeoJSON for the maps: the ledger's lines and towers as vectors, and the defects on them.
+
+The maps draw these vectors themselves, so they work offline with no tile server at all; a tile
+layer is only drawn underneath when one is configured (``LINEPATROL_UI_TILE_URL``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from linepatrol_service.auth import Permission
+from linepatrol_service.models import Defect, Ledger
+from linepatrol_service.ui import labels
+from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix=f"{UI_PREFIX}/data", include_in_schema=False)
+MAX_DEFECTS = 5000
+
+
+def ledger_features(session: Session, lines: list[str] | None,
+                    highlight_span: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Each ledger line as a LineString through its towers in ledger order, and each tower as
+    a Point; the span ``(line, "12-13")`` given as ``highlight_span`` as its own feature."""
+    from linepatrol.geo.ledger import Ledger as ParsedLedger
+    from linepatrol.geo.ledger import LedgerError
+
+    query = select(Ledger)
+    if lines is not None:
+        query = query.where(Ledger.line.in_(lines))
+    features: list[dict[str, Any]] = []
+    for row in session.scalars(query.order_by(Ledger.line)):
+        try:
+            parsed = ParsedLedger.parse(row.text, row.format)
+        except LedgerError as exc:  # stored ledgers were checked on upload; be safe anyway
+            log.warning("ledger of %s unreadable: %s", row.line, exc)
+            continue
+        by_line: dict[str, list[Any]] = {}
+        for t in parsed.towers:
+            by_line.setdefault(t.line, []).append(t)
+            features.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [t.lon, t.lat]},
+                "properties": {"kind": "tower", "line": t.line, "tower": t.tower},
+            })
+        for line, towers in by_line.items():
+            if len(towers) >= 2:
+                features.append({
+                    "type": "Feature",
+                    "geometry": {"type": "LineString",
+                                 "coordinates": [[t.lon, t.lat] for t in towers]},
+                    "properties": {"kind": "line", "line": line},
+                })
+        if highlight_span is not None:
+            for span in parsed.spans:
+                if (span.line, span.name) == highlight_span:
+                    features.append({
+                        "type": "Feature",
+                        "geometry": {"type": "LineString", "coordinates": [
+                            [span.a.lon, span.a.lat], [span.b.lon, span.b.lat]]},
+                        "properties": {"kind": "span", "line": span.line, "span": span.name},
+                    })
+    return features
+
+
+def defect_feature(d: Defect) -> dict[str, Any]:
+    cls = labels.class_label(d.class_key)
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [d.lon, d.lat]},
+        "properties": {
+            "kind": "defect", "id": d.id, "class": d.class_key, "zh": cls.zh, "en": cls.en,
+            "category": d.category, "severity": d.severity, "status": d.status,
+            "line": d.line, "tower": d.tower, "span": d.span,
+            "confidence": round(d.confidence, 3),
+            "url": f"{UI_PREFIX}/defects/{d.id}",
+        },
+    }
+
+
+@router.get("/map.geojson")
+def map_geojson(
+    request: Request, viewer: ViewerDep, session: SessionDep,
+    line: str = "",
+    flight: Annotated[int | None, Query(ge=1)] = None,
+    defect: Annotated[int | None, Query(ge=1)] = None,
+) -> JSONResponse:
+    """Open defects and hazards (or one flight's, or one defect) over the ledger's lines."""
+    needs(viewer, Permission.DEFECTS_READ)
+    query = select(Defect).where(Defect.lat.is_not(None), Defect.lon.is_not(None))
+    span: tuple[str, str] | None = None
+    if defect is not None:
+        query = query.where(Defect.id == defect)
+    elif flight is not None:
+        query = query.where(Defect.flight_id == flight, Defect.status != "rejected")
+    else:
+        query = query.where(Defect.status.in_(labels.OPEN_STATUSES))
+    if line:
+        query = query.where(Defect.line == line)
+    rows = list(session.scalars(query.order_by(Defect.id).limit(MAX_DEFECTS)))
+    wanted_lines: list[str] | None = [line] if line else None
+    if defect is not None or flight is not None:
+        wanted_lines = sorted({d.line for d in rows if d.line})
+        if not wanted_lines and defect is not None:
+            one = session.get(Defect, defect)
+            wanted_lines = [one.line] if one is not None and one.line else []
+        if flight is not None:
+            from linepatrol_service.models import Flight
+
+            f = session.get(Flight, flight)
+            if f is not None and f.line not in wanted_lines:
+                wanted_lines.append(f.line)
+        if defect is not None and rows and rows[0].line and rows[0].span:
+            span = (rows[0].line, rows[0].span)
+    features = ledger_features(session, wanted_lines, span)
+    features += [defect_feature(d) for d in rows]
+    return JSONResponse({"type": "FeatureCollection", "features": features},
+                        headers={"Cache-Control": "no-store"})

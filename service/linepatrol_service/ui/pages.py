@@ -1,0 +1,366 @@
+"""The web pages: server-rendered with Jinja2, reading through the API's own functions.
+
+Each page calls the function behind the matching ``/api/v1`` endpoint (same filters, same
+access rules) with the principal of the session cookie; changes are made by the pages' scripts
+through ``/api/v1`` itself (see :mod:`linepatrol_service.ui.session`). Permissions come from
+:data:`linepatrol_service.auth.GRANTS` through ``Principal.can``: nothing here decides who may do
+what, it only hides the buttons a role could not use anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from linepatrol_service.auth import Permission, Principal, authenticate
+from linepatrol_service.models import Defect, DefectEvent, Flight, Image, Ledger
+from linepatrol_service.routers import defects as defects_api
+from linepatrol_service.routers import flights as flights_api
+from linepatrol_service.services import Services
+from linepatrol_service.ui import labels
+from linepatrol_service.ui.session import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    cookie_kwargs,
+    csrf_ok,
+    csrf_token,
+    new_login_nonce,
+)
+from linepatrol_service.views import image_out
+
+UI_PREFIX = "/ui"
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(
+    class_label=labels.class_label,
+    severity_label=labels.severity_label,
+    STATUS_LABELS=labels.STATUS_LABELS,
+    FLIGHT_STATUS_LABELS=labels.FLIGHT_STATUS_LABELS,
+    CATEGORY_LABELS=labels.CATEGORY_LABELS,
+    SEVERITIES=labels.SEVERITIES,
+    Permission=Permission,
+)
+
+router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
+
+
+# --- the viewer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at a page: the principal, and the CSRF token their scripts must send."""
+
+    principal: Principal
+    csrf: str
+
+    def can(self, permission: Permission) -> bool:
+        return self.principal.can(permission)
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with _services(request).sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+def _sign_in_redirect(request: Request) -> HTTPException:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return HTTPException(
+        status.HTTP_303_SEE_OTHER, "sign in first",
+        headers={"Location": f"{UI_PREFIX}/login?next={quote(target)}"},
+    )
+
+
+def get_viewer(request: Request) -> Viewer:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise _sign_in_redirect(request)
+    with _services(request).sessions.begin() as session:
+        principal = authenticate(session, token)
+    if principal is None:  # revoked since sign-in
+        raise _sign_in_redirect(request)
+    return Viewer(principal, csrf_token(token))
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+class Forbidden(Exception):
+    def __init__(self, viewer: Viewer, permission: Permission) -> None:
+        self.viewer = viewer
+        self.permission = permission
+
+
+def needs(viewer: Viewer, permission: Permission) -> None:
+    if not viewer.can(permission):
+        raise Forbidden(viewer, permission)
+
+
+def render(request: Request, name: str, viewer: Viewer | None, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, {"viewer": viewer, "ui": UI_PREFIX, **context}, status_code=status_code
+    )
+
+
+def forbidden_page(request: Request, exc: Forbidden) -> HTMLResponse:
+    return render(request, "error.html", exc.viewer, status_code=403,
+                  title="Not allowed · 无权限",
+                  message=f"The {exc.viewer.principal.role.value} role may not do this "
+                  f"(needs {exc.permission.value}).")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site (no scheme, no host, no //evil.example)."""
+    if target and target.startswith(f"{UI_PREFIX}/") and not target.startswith("//"):
+        return target
+    return f"{UI_PREFIX}/"
+
+
+# --- sign in / out -------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> Response:
+    nonce = new_login_nonce()
+    response = render(request, "login.html", None, next=_safe_next(next), nonce=nonce,
+                      error=None)
+    response.set_cookie(LOGIN_CSRF_COOKIE, nonce,
+                        **cookie_kwargs(request.url.scheme == "https", max_age=3600))
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    token: Annotated[str, Form(max_length=500)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    secure = request.url.scheme == "https"
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    error: str | None = None
+    principal = None
+    if not expected or not csrf or expected != csrf:
+        error = "The sign-in form expired; please try again. 表单已过期，请重试。"
+    else:
+        with _services(request).sessions.begin() as session:
+            principal = authenticate(session, token.strip())
+        if principal is None:
+            error = "Unknown or revoked token. 令牌无效或已吊销。"
+    if error or principal is None:
+        nonce = new_login_nonce()
+        response = render(request, "login.html", None, status_code=401, next=_safe_next(next),
+                          nonce=nonce, error=error)
+        response.set_cookie(LOGIN_CSRF_COOKIE, nonce, **cookie_kwargs(secure, max_age=3600))
+        return response
+    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(SESSION_COOKIE, token.strip(), **cookie_kwargs(secure))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and not csrf_ok(token, csrf):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF check failed")
+    response = RedirectResponse(f"{UI_PREFIX}/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/")
+def home(viewer: ViewerDep) -> Response:
+    target = "defects" if viewer.can(Permission.DEFECTS_READ) else "flights"
+    return RedirectResponse(f"{UI_PREFIX}/{target}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- flights -------------------------------------------------------------------------------
+
+
+def _ledger_lines(session: Session) -> list[str]:
+    return list(session.scalars(select(Ledger.line).order_by(Ledger.line)))
+
+
+@router.get("/flights", response_class=HTMLResponse)
+def flights_page(
+    request: Request, viewer: ViewerDep, session: SessionDep,
+    flight_status: Annotated[str | None, Query(alias="status")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    needs(viewer, Permission.FLIGHTS_READ)
+    wanted = flight_status if flight_status in labels.FLIGHT_STATUS_LABELS else None
+    page = flights_api.list_flights(session, viewer.principal, status_=wanted,  # type: ignore[arg-type]
+                                    offset=offset, limit=50)
+    return render(request, "flights.html", viewer, page=page, status=wanted or "")
+
+
+@router.get("/flights/new", response_class=HTMLResponse)
+def new_flight_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    needs(viewer, Permission.FLIGHTS_WRITE)
+    return render(request, "flight_new.html", viewer, lines=_ledger_lines(session),
+                  today=dt.date.today().isoformat(),
+                  limits=_services(request).settings)
+
+
+@router.get("/flights/{flight_id}", response_class=HTMLResponse)
+def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
+                session: SessionDep) -> Response:
+    needs(viewer, Permission.FLIGHTS_READ)
+    flight = flights_api.get_flight(flight_id, session, viewer.principal)
+    failed = session.scalars(
+        select(Image).where(Image.flight_id == flight_id, Image.status == "failed")
+        .order_by(Image.id).limit(200)
+    ).all()
+    no_pose = session.scalars(
+        select(Image).where(Image.flight_id == flight_id, Image.pose_error.is_not(None))
+        .order_by(Image.id).limit(200)
+    ).all()
+    defects = None
+    if viewer.can(Permission.DEFECTS_READ):
+        defects = defects_api.list_defects(session, viewer.principal, flight=flight_id,
+                                           sort="severity", limit=500).items
+    return render(request, "flight.html", viewer, flight=flight, defects=defects,
+                  failed=[image_out(i) for i in failed], no_pose=[image_out(i) for i in no_pose],
+                  formats=["html", "geojson", "kml", "csv", "json"])
+
+
+# --- defects -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: list[str]
+    severity: list[str]
+    classes: list[str]
+    line: str
+    tower: str
+    flight: int | None
+    date_from: dt.date | None
+    date_to: dt.date | None
+
+    def query(self, **override: Any) -> str:
+        values: dict[str, Any] = {
+            "status": self.status, "severity": self.severity, "class": self.classes,
+            "line": self.line, "tower": self.tower, "flight": self.flight,
+            "date_from": self.date_from, "date_to": self.date_to,
+        }
+        values.update(override)
+        pairs = []
+        for key, value in values.items():
+            for v in value if isinstance(value, list) else [value]:
+                if v not in (None, ""):
+                    pairs.append((key, str(v)))
+        return urlencode(pairs)
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/defects", response_class=HTMLResponse)
+def queue_page(
+    request: Request, viewer: ViewerDep, session: SessionDep,
+    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    severity: Annotated[list[str] | None, Query()] = None,
+    class_: Annotated[list[str] | None, Query(alias="class")] = None,
+    line: str = "", tower: str = "",
+    flight: Annotated[str | None, Query()] = None,
+    date_from: str | None = None, date_to: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The review queue; with no filter at all it shows what awaits review (status new)."""
+    needs(viewer, Permission.DEFECTS_READ)
+    any_filter = any(k in request.query_params for k in ("status", "severity", "class", "line",
+                                                         "tower", "flight", "date_from",
+                                                         "date_to"))
+    statuses = [s for s in (status_ or []) if s in labels.STATUS_LABELS]
+    if not any_filter:
+        statuses = ["new"]
+    filters = QueueFilters(
+        status=statuses,
+        severity=[s for s in (severity or []) if s in dict(labels.SEVERITIES)],
+        classes=[c for c in (class_ or []) if c],
+        line=line.strip(), tower=tower.strip(),
+        flight=int(flight) if flight and flight.isdigit() else None,
+        date_from=_date(date_from), date_to=_date(date_to),
+    )
+    page = defects_api.list_defects(
+        session, viewer.principal,
+        status_=filters.status or None,  # type: ignore[arg-type]
+        severity=filters.severity or None,  # type: ignore[arg-type]
+        class_=filters.classes or None, line=filters.line or None,
+        tower=filters.tower or None, flight=filters.flight,
+        date_from=filters.date_from, date_to=filters.date_to,
+        sort="severity", offset=offset, limit=100,
+    )
+    lines = list(session.scalars(select(Defect.line).distinct().where(Defect.line.is_not(None))
+                                 .order_by(Defect.line)))
+    present = list(session.scalars(select(Defect.class_key).distinct().order_by(Defect.class_key)))
+    return render(request, "defects.html", viewer, page=page, filters=filters, lines=lines,
+                  classes=[labels.class_label(k) for k in present],
+                  all_classes=labels.reviewable_classes())
+
+
+@router.get("/defects/{defect_id}", response_class=HTMLResponse)
+def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
+                session: SessionDep, nav: str = "") -> Response:
+    needs(viewer, Permission.DEFECTS_READ)
+    defect = defects_api.get_defect(defect_id, session, viewer.principal)
+    history = defects_api.defect_history(defect_id, session, viewer.principal)
+    photos = []
+    for index, ev in enumerate(defect.evidence):
+        image = session.get(Image, ev.image_id)
+        if image is not None:
+            photos.append({"index": index, "evidence": ev, "image": image_out(image)})
+    flight = session.get(Flight, defect.flight_id)
+    # The next defect still awaiting review, so a reviewer can go on without the queue.
+    newer = select(Defect.id).where(Defect.status == "new", Defect.id != defect_id)
+    next_id = session.scalar(newer.where(Defect.id > defect_id).order_by(Defect.id).limit(1)) \
+        or session.scalar(newer.order_by(Defect.id).limit(1))
+    events = session.scalar(select(DefectEvent.id).where(DefectEvent.defect_id == defect_id)
+                            .limit(1))
+    photo_data = [
+        {"imageId": p["image"].id, "filename": p["image"].filename, "width": p["image"].width,
+         "height": p["image"].height, "box": list(p["evidence"].xyxy),
+         "confidence": p["evidence"].confidence}
+        for p in photos
+    ]
+    return render(request, "defect.html", viewer, d=defect, history=history, photos=photos,
+                  photo_data=photo_data,
+                  flight=flight, next_id=next_id, has_events=events is not None,
+                  all_classes=labels.reviewable_classes(),
+                  statuses=list(labels.STATUS_LABELS), nav=nav)
+
+
+# --- map -----------------------------------------------------------------------------------
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, viewer: ViewerDep, session: SessionDep,
+             line: str = "") -> Response:
+    needs(viewer, Permission.DEFECTS_READ)
+    return render(request, "map.html", viewer, lines=_ledger_lines(session), line=line)

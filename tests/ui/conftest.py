@@ -1,0 +1,57 @@
+"""Fixtures for the web interface tests: the service app with the UI mounted, role tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from linepatrol_service.auth import Role, create_token
+from linepatrol_service.services import Services
+from linepatrol_service.settings import ServiceSettings
+from support.tiny_onnx import make_yolo_onnx
+
+NAMES = ["insulator_missing_cap", "bird_nest", "insulator"]
+# (cx, cy, w, h, class, score) in the 64-px model input: two defects and a component.
+BOXES = [(20.0, 20.0, 10.0, 10.0, 0, 0.9), (44.0, 40.0, 12.0, 8.0, 1, 0.8),
+         (32.0, 50.0, 8.0, 8.0, 2, 0.7)]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ui-model") / "tiny.onnx"
+    return make_yolo_onnx(path, NAMES, BOXES, imgsz=64)
+
+
+def make_settings(data_dir: Path, model: Path, **overrides: Any) -> ServiceSettings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir, "model": str(model), "providers": ["cpu"],
+        "intra_op_threads": 1, "batch_size": 2, "tile": "off",
+    }
+    values.update(overrides)
+    return ServiceSettings(**values)
+
+
+def build_app(settings: ServiceSettings) -> tuple[FastAPI, Services, dict[str, str]]:
+    """The service app with the UI, and one token per role."""
+    from linepatrol_service.app import create_app
+    from linepatrol_service.ui import mount_ui
+
+    services = Services(settings)
+    app = create_app(settings, services)
+    if not any(getattr(r, "path", "") == "/ui/login" for r in app.routes):
+        mount_ui(app)  # until create_app mounts the UI itself
+    tokens = {}
+    with services.sessions.begin() as s:
+        for role in Role:
+            _, secret = create_token(s, role, f"ui-{role.value}")
+            tokens[role.value] = secret
+    return app, services, tokens
+
+
+@pytest.fixture
+def ui_app(tmp_path: Path, tiny_model: Path) -> Iterator[tuple[FastAPI, Services, dict[str, str]]]:
+    yield build_app(make_settings(tmp_path / "data", tiny_model))
