@@ -1,0 +1,67 @@
+"""``python -m benchmarks run --quick|--full [--device cpu|cuda] [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import report, suite
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks",
+                                description="LinePatrol against ultralytics and SAHI, side by side")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run the suite and write results.json/.md/.png")
+    mode = r.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--quick", action="store_true", help="harness check: 3 small photos")
+    mode.add_argument("--full", action="store_true", help="the measurement")
+    r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    r.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results folder ({DEFAULT_OUT})")
+    r.add_argument("--work", type=Path,
+                   default=Path(tempfile.gettempdir()) / "linepatrol-bench",
+                   help="scratch folder for exported models and generated photos")
+    r.add_argument("--weights", type=Path, help="ultralytics .pt (default: random YOLOv8n)")
+    r.add_argument("--onnx", type=Path, help="its ONNX export (default: exported here)")
+    r.add_argument("--imgsz", type=int, help="input size (default: the checkpoint's)")
+    r.add_argument("--val", default=str(suite.DEFAULT_VAL),
+                   help="YOLO data.yaml whose 'val' split gives mAP50, or 'cplid' for the "
+                   "benchmark photos with their CPLID labels (default: %(default)s if it exists, "
+                   "else 'cplid')")
+    r.add_argument("--note", help="conditions to print with the results (e.g. shared CPU)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)  # its summary table
+    for arg in (args.weights, args.onnx):
+        if arg is not None and not arg.is_file():
+            print(f"error: {arg}: no such file", file=sys.stderr)
+            return 2
+    val = None if args.val == "cplid" else Path(args.val)
+    if val is not None and not val.is_file() and args.val != str(suite.DEFAULT_VAL):
+        print(f"error: --val {val}: no such file", file=sys.stderr)
+        return 2
+    profile = suite.QUICK if args.quick else suite.FULL
+    results = suite.run_suite(profile, args.device, args.work, args.weights, args.onnx,
+                              args.imgsz, val, args.note)
+    paths = report.write_all(results, args.out)
+    print(report.markdown(results))
+    print("\n".join(f"wrote {p}" for p in paths.values()))
+    failed = [k for k in ("detection", "large", "flight", "variants", "memory")
+              if isinstance(results.get(k), dict) and "error" in results[k]]
+    if failed:
+        print(f"sections failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

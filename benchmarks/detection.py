@@ -1,0 +1,168 @@
+"""Detection throughput and per-stage latency: LinePatrol against ultralytics' predictor.
+
+Both sides get the same photo files (decode included), the same weights (the ``.pt`` for
+ultralytics, its ONNX export for LinePatrol), the same input size, thresholds and device, and
+run interleaved in one process. LinePatrol runs exactly as users run it: ``open_detector`` +
+``detect_files``. The headline compares the same work (one whole-photo pass per photo,
+``--tile off``); the default ``--tile auto`` (which tiles photos beyond 2.5x the model input)
+is measured next to it, because that is what ``linepatrol detect`` does by default.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.timing import interleaved, median, ms
+
+CONF, IOU = 0.25, 0.45
+
+
+def open_ours(model: Path, device: str, tile: str | int = "off", batch_size: int = 8) -> Any:
+    from linepatrol.detector import DetectorConfig
+    from linepatrol.pipeline import open_detector
+    from linepatrol.settings import CoreSettings
+
+    settings = CoreSettings(providers=["cuda"] if device == "cuda" else ["cpu"])
+    config = DetectorConfig(conf=CONF, iou=IOU, tile=tile, batch_size=batch_size)
+    return open_detector(str(model), settings=settings, config=config)
+
+
+def run_ours(detector: Any, photos: list[Path]) -> int:
+    from linepatrol.pipeline import detect_files
+
+    found = 0
+    for result in detect_files(detector, [(str(p), p) for p in photos]):
+        if result.error:
+            raise RuntimeError(f"{result.name}: {result.error}")
+        found += len(result.detections)
+    return found
+
+
+def open_ultralytics(weights: Path, device: str) -> Any:
+    from benchmarks.weights import offline_ultralytics
+
+    offline_ultralytics()
+    from ultralytics import YOLO
+
+    return YOLO(str(weights), task="detect")
+
+
+def ultra_device(device: str) -> str | int:
+    return 0 if device == "cuda" else "cpu"
+
+
+def run_ultralytics(
+    model: Any, photos: list[Path], imgsz: int, device: str, speeds: list[dict[str, float]] | None
+) -> int:
+    found = 0
+    for result in model.predict(source=[str(p) for p in photos], stream=True, imgsz=imgsz,
+                                conf=CONF, iou=IOU, device=ultra_device(device), verbose=False,
+                                half=False, save=False):
+        found += len(result.boxes)
+        if speeds is not None:
+            speeds.append(dict(result.speed))
+    return found
+
+
+def our_stages(detector: Any, photos: list[Path], repeats: int) -> dict[str, float]:
+    """Median milliseconds per photo of each stage, timed separately in a plain loop.
+
+    Also times the reduced-size JPEG decode (DCT scaling down to no less than the model
+    input), which the whole-photo pass could use instead of the full decode.
+    """
+    from linepatrol.detector import decode, letterbox, to_blob
+    from linepatrol.images import read_image
+
+    info = detector.info
+    session = detector.session
+    cfg = detector.config
+    stages: dict[str, list[float]] = {k: [] for k in (
+        "decode", "decode_reduced", "preprocess", "inference", "postprocess")}
+    for _ in range(repeats):
+        for path in photos:
+            t0 = time.perf_counter()
+            loaded = read_image(path)
+            t1 = time.perf_counter()
+            read_image(path, min_size=(info.input_width, info.input_height))
+            t2 = time.perf_counter()
+            boxed, lb = letterbox(loaded.pixels, info.input_height, info.input_width)
+            blob = to_blob([boxed])
+            t3 = time.perf_counter()
+            out = session.run(blob)[0]
+            t4 = time.perf_counter()
+            xyxy, _, _ = decode(out[0], info, cfg.min_conf, cfg.iou, cfg.max_det)
+            xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, np.float32)) / lb.scale
+            t5 = time.perf_counter()
+            for key, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4),
+                               strict=True):
+                stages[key].append(dt)
+    return {k: ms(median(v)) for k, v in stages.items()}
+
+
+def ultralytics_stages(speeds: list[dict[str, float]]) -> dict[str, float]:
+    """Median of the predictor's own per-photo speed dict (ms; decode is not in it)."""
+    keys = sorted({k for s in speeds for k in s})
+    return {k: round(median([s[k] for s in speeds if k in s]), 2) for k in keys}
+
+
+def throughput(
+    models: Any, photos: list[Path], device: str, rounds: int, stage_repeats: int
+) -> dict[str, Any]:
+    """Photos per second of each side (median over interleaved rounds) and per-stage latency."""
+    fp32 = models.onnx["fp32"]
+    ours_off = open_ours(fp32, device, tile="off")
+    ours_auto = open_ours(fp32, device, tile="auto")
+    ultra = open_ultralytics(models.weights, device)
+    warm = photos[:1]
+    run_ours(ours_off, warm)
+    run_ours(ours_auto, warm)
+    run_ultralytics(ultra, warm, models.imgsz, device, None)
+    speeds: list[dict[str, float]] = []
+    found: dict[str, int] = {}
+
+    def side(name: str, fn: Any) -> Any:
+        def go() -> None:
+            found[name] = fn()
+        return go
+
+    seconds = interleaved({
+        "linepatrol": side("linepatrol", lambda: run_ours(ours_off, photos)),
+        "ultralytics": side("ultralytics", lambda: run_ultralytics(
+            ultra, photos, models.imgsz, device, speeds)),
+        "linepatrol_tile_auto": side("linepatrol_tile_auto", lambda: run_ours(ours_auto, photos)),
+    }, rounds)
+    n = len(photos)
+    rate = {k: round(n / median(v), 2) for k, v in seconds.items()}
+    per_photo = {k: ms(median(v) / n) for k, v in seconds.items()}
+    tiles = ours_auto.tiles_for(*_size(photos[0]))
+    return {
+        "photos": n,
+        "photo_size": list(_size(photos[0])),
+        "rounds": rounds,
+        "imgsz": models.imgsz,
+        "photos_per_s": rate,
+        "ms_per_photo": per_photo,
+        "seconds_per_round": {k: [round(s, 4) for s in v] for k, v in seconds.items()},
+        "ratio": round(rate["linepatrol"] / rate["ultralytics"], 2),
+        "ratio_tile_auto": round(rate["linepatrol_tile_auto"] / rate["ultralytics"], 2),
+        "tile_auto_crops_per_photo": (len(tiles) + 1) if tiles else 1,
+        "detections_last_round": found,
+        "stages_ms": {
+            "linepatrol": our_stages(ours_off, photos, stage_repeats),
+            "ultralytics": ultralytics_stages(speeds),
+        },
+        "active_providers": list(getattr(ours_off.session, "active_providers", [])),
+        "ultralytics_device": str(getattr(ultra, "device", "")),
+    }
+
+
+def _size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        w, h = im.size
+    return int(w), int(h)

@@ -1,0 +1,142 @@
+"""Large photos: LinePatrol's tiled inference against SAHI's sliced prediction.
+
+Same slicing for both: tiles of ``2 x imgsz`` photo pixels (LinePatrol's ``--tile auto`` size)
+with 20 % overlap, each resized to the model input, plus one whole-photo pass, merged by greedy
+non-maximum merging on intersection-over-smaller >= 0.5 (SAHI's defaults, which LinePatrol
+follows). SAHI runs the ultralytics ``.pt`` through ``UltralyticsDetectionModel`` with the same
+batch size as LinePatrol. Both read the JPEG file themselves (decode is part of the work).
+
+Recall: a pasted small object counts as found when a detection (of the missing-cap class when
+the model has one) overlaps it with IoU >= 0.5, or contains its centre while being at most 4x
+its area (a box around the whole insulator string does not count).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from benchmarks.detection import CONF, open_ours, ultra_device
+from benchmarks.photos import LargePhoto
+from benchmarks.timing import interleaved, median
+
+TARGET_CLASS = "insulator_missing_cap"
+OVERLAP = 0.2
+
+
+def found_objects(
+    truth: list[tuple[float, float, float, float]], dets: npt.NDArray[np.float32]
+) -> int:
+    """How many ground-truth boxes a detection matches (IoU >= 0.5, or centre inside a box
+    at most 4x the object's area)."""
+    if not truth:
+        return 0
+    if len(dets) == 0:
+        return 0
+    found = 0
+    for gx1, gy1, gx2, gy2 in truth:
+        garea = (gx2 - gx1) * (gy2 - gy1)
+        ix1, iy1 = np.maximum(dets[:, 0], gx1), np.maximum(dets[:, 1], gy1)
+        ix2, iy2 = np.minimum(dets[:, 2], gx2), np.minimum(dets[:, 3], gy2)
+        inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+        darea = (dets[:, 2] - dets[:, 0]) * (dets[:, 3] - dets[:, 1])
+        iou = inter / np.maximum(garea + darea - inter, 1e-9)
+        cx, cy = (gx1 + gx2) / 2, (gy1 + gy2) / 2
+        centre = ((dets[:, 0] <= cx) & (cx <= dets[:, 2]) & (dets[:, 1] <= cy)
+                  & (cy <= dets[:, 3]) & (darea <= 4 * garea))
+        if bool(np.any(iou >= 0.5) or np.any(centre)):
+            found += 1
+    return found
+
+
+def open_sahi(weights: Path, imgsz: int, device: str) -> Any:
+    from benchmarks.weights import offline_ultralytics
+
+    offline_ultralytics()
+    from sahi import AutoDetectionModel
+
+    dev = ultra_device(device)
+    return AutoDetectionModel.from_pretrained(
+        model_type="ultralytics", model_path=str(weights), confidence_threshold=CONF,
+        device="cuda:0" if dev == 0 else "cpu", image_size=imgsz,
+    )
+
+
+def run_sahi(model: Any, path: Path, tile: int, batch: int) -> list[tuple[npt.NDArray[Any], str]]:
+    from sahi.predict import get_sliced_prediction
+
+    result = get_sliced_prediction(
+        str(path), model, slice_height=tile, slice_width=tile,
+        overlap_height_ratio=OVERLAP, overlap_width_ratio=OVERLAP,
+        perform_standard_pred=True, postprocess_type="GREEDYNMM",
+        postprocess_match_metric="IOS", postprocess_match_threshold=0.5,
+        verbose=0, batch_size=batch,
+    )
+    return [(np.asarray(p.bbox.to_xyxy(), np.float32), str(p.category.name))
+            for p in result.object_prediction_list]
+
+
+def run_linepatrol(detector: Any, path: Path) -> list[tuple[npt.NDArray[Any], str]]:
+    from linepatrol.pipeline import detect_files
+
+    (result,) = list(detect_files(detector, [(str(path), path)]))
+    if result.error:
+        raise RuntimeError(f"{path}: {result.error}")
+    d = result.detections
+    return [(d.xyxy[i], d.names[int(d.class_id[i])]) for i in range(len(d))]
+
+
+def _boxes(dets: list[tuple[npt.NDArray[Any], str]], names: tuple[str, ...]) -> npt.NDArray[Any]:
+    keep = [b for b, n in dets if TARGET_CLASS not in names or n == TARGET_CLASS]
+    return np.asarray(keep, np.float32).reshape(-1, 4)
+
+
+def compare(
+    models: Any, photos: list[LargePhoto], device: str, rounds: int, batch: int = 8
+) -> dict[str, Any]:
+    """Per photo size: photos/s of each side (median of interleaved rounds) and recall."""
+    tile = 2 * models.imgsz
+    ours = open_ours(models.onnx["fp32"], device, tile="auto", batch_size=batch)
+    sahi_model = open_sahi(models.weights, models.imgsz, device)
+    run_linepatrol(ours, photos[0].path)  # warm-up
+    run_sahi(sahi_model, photos[0].path, tile, batch)
+    rows = []
+    for size in sorted({(p.width, p.height) for p in photos}):
+        group = [p for p in photos if (p.width, p.height) == size]
+        last: dict[str, list[list[tuple[npt.NDArray[Any], str]]]] = {}
+
+        def side(name: str, fn: Any, group: list[LargePhoto] = group,
+                 last: dict[str, Any] = last) -> Any:
+            def go() -> None:
+                last[name] = [fn(p.path) for p in group]
+            return go
+
+        seconds = interleaved({
+            "linepatrol": side("linepatrol", lambda path: run_linepatrol(ours, path)),
+            "sahi": side("sahi", lambda path: run_sahi(sahi_model, path, tile, batch)),
+        }, rounds)
+        total = sum(len(p.objects) for p in group)
+        recall = {}
+        for name, per_photo in last.items():
+            hit = sum(found_objects(p.objects, _boxes(d, models.names))
+                      for p, d in zip(group, per_photo, strict=True))
+            recall[name] = round(hit / total, 3) if total else None
+        rate = {k: round(len(group) / median(v), 3) for k, v in seconds.items()}
+        tiles = ours.tiles_for(*size)
+        rows.append({
+            "size": f"{size[0]}x{size[1]}",
+            "megapixels": round(size[0] * size[1] / 1e6, 1),
+            "photos": len(group),
+            "small_objects": total,
+            "tiles_per_photo": (len(tiles) if tiles else 0) + 1,
+            "photos_per_s": rate,
+            "s_per_photo": {k: round(median(v) / len(group), 3) for k, v in seconds.items()},
+            "ratio": round(rate["linepatrol"] / rate["sahi"], 2),
+            "recall": recall,
+            "detections": {k: sum(len(d) for d in v) for k, v in last.items()},
+        })
+    return {"tile": tile, "overlap": OVERLAP, "batch": batch, "rounds": rounds,
+            "recall_meaningful": models.trained, "rows": rows}

@@ -1,0 +1,188 @@
+"""Benchmark inputs made from real CPLID photos: small photos as they are, large ones built.
+
+Large photos (5184x3888, 8192x5460, a 48 MP one for the memory line) are mosaics of real photos,
+upscaled, with missing-cap crops (real, from CPLID's ``defect`` labels) pasted at native size at
+known random positions: a small object in a large photo, with its ground-truth box, so recall of
+the small objects can be measured for any method. Nothing here is committed; photos are written
+to a work folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from defusedxml import ElementTree
+
+CPLID = Path("/work/shared/datasets/cplid")
+JPEG_QUALITY = 90
+
+
+class PhotoError(RuntimeError):
+    """The photo source is missing or unusable."""
+
+
+@dataclass(frozen=True)
+class LabelledBox:
+    image: Path
+    xyxy: tuple[int, int, int, int]
+    name: str  # the dataset's class name
+
+
+@dataclass(frozen=True)
+class LargePhoto:
+    path: Path
+    width: int
+    height: int
+    objects: list[tuple[float, float, float, float]]  # pasted small objects, photo pixels
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": str(self.path), "width": self.width, "height": self.height,
+                "objects": [list(b) for b in self.objects]}
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.jpg"))
+
+
+def cplid_photos(count: int, root: Path = CPLID) -> list[Path]:
+    """``count`` real photos spread evenly over both CPLID folders (deterministic)."""
+    files = _images(root / "Normal_Insulators" / "images") + _images(
+        root / "Defective_Insulators" / "images")
+    if not files:
+        raise PhotoError(f"{root}: no CPLID photos (expected */images/*.jpg)")
+    step = max(1, len(files) // max(1, count))
+    picked = files[::step][:count]
+    while len(picked) < count:  # fewer photos than asked: cycle (a flight repeats none in reality)
+        picked.append(files[len(picked) % len(files)])
+    return picked
+
+
+def read_voc(xml: Path) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """(class name, xyxy) of each object of a Pascal VOC file."""
+    root = ElementTree.parse(str(xml)).getroot()
+    out = []
+    for obj in root.iter("object"):
+        name = (obj.findtext("name") or "").strip()
+        bb = obj.find("bndbox")
+        if bb is None or not name:
+            continue
+        box = tuple(int(float(bb.findtext(k) or 0)) for k in ("xmin", "ymin", "xmax", "ymax"))
+        out.append((name, (box[0], box[1], box[2], box[3])))
+    return out
+
+
+def cplid_labels(image: Path, root: Path = CPLID) -> list[LabelledBox]:
+    """All labelled objects of a CPLID photo (the defective folder keeps one XML per class)."""
+    folder = image.parent.parent / "labels"
+    xmls = [folder / f"{image.stem}.xml"] + [folder / sub / f"{image.stem}.xml"
+                                             for sub in ("insulator", "defect")]
+    boxes = []
+    for xml in xmls:
+        if xml.is_file():
+            boxes += [LabelledBox(image, box, name) for name, box in read_voc(xml)]
+    return boxes
+
+
+def missing_cap_crops(root: Path = CPLID) -> list[LabelledBox]:
+    """Every ``defect`` (missing cap) box of CPLID."""
+    folder = root / "Defective_Insulators" / "labels" / "defect"
+    images = root / "Defective_Insulators" / "images"
+    out = []
+    for xml in sorted(folder.glob("*.xml")):
+        for name, box in read_voc(xml):
+            if name == "defect":
+                out.append(LabelledBox(images / f"{xml.stem}.jpg", box, name))
+    if not out:
+        raise PhotoError(f"{folder}: no 'defect' labels to paste")
+    return out
+
+
+def _read(path: Path) -> npt.NDArray[np.uint8]:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise PhotoError(f"{path}: unreadable photo")
+    return np.asarray(img, np.uint8)
+
+
+def mosaic(backgrounds: list[Path], width: int, height: int) -> npt.NDArray[np.uint8]:
+    """A 2x2 mosaic of real photos upscaled to ``width`` x ``height`` (a plausible scene)."""
+    canvas = np.empty((height, width, 3), np.uint8)
+    xs, ys = [0, width // 2, width], [0, height // 2, height]
+    k = 0
+    for r in range(2):
+        for c in range(2):
+            cell = _read(backgrounds[k % len(backgrounds)])
+            k += 1
+            w, h = xs[c + 1] - xs[c], ys[r + 1] - ys[r]
+            canvas[ys[r]:ys[r + 1], xs[c]:xs[c + 1]] = cv2.resize(
+                cell, (w, h), interpolation=cv2.INTER_CUBIC)
+    return canvas
+
+
+def paste_objects(
+    canvas: npt.NDArray[np.uint8], crops: list[LabelledBox], count: int, seed: int,
+    margin: float = 0.5,
+) -> list[tuple[float, float, float, float]]:
+    """Paste ``count`` crops (with ``margin`` of context) at random places that do not overlap.
+
+    Returns the pasted objects' boxes (the labelled box, not the context) in canvas pixels.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = canvas.shape[:2]
+    taken: list[tuple[int, int, int, int]] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    cache: dict[Path, npt.NDArray[np.uint8]] = {}
+    tries = 0
+    while len(boxes) < count and tries < count * 50:
+        tries += 1
+        item = crops[int(rng.integers(len(crops)))]
+        src = cache.setdefault(item.image, _read(item.image))
+        x1, y1, x2, y2 = item.xyxy
+        mx, my = int((x2 - x1) * margin), int((y2 - y1) * margin)
+        cx1, cy1 = max(0, x1 - mx), max(0, y1 - my)
+        cx2, cy2 = min(src.shape[1], x2 + mx), min(src.shape[0], y2 + my)
+        patch = src[cy1:cy2, cx1:cx2]
+        ph, pw = patch.shape[:2]
+        if pw >= w or ph >= h or pw < 4 or ph < 4:
+            continue
+        px, py = int(rng.integers(0, w - pw)), int(rng.integers(0, h - ph))
+        cand = (px, py, px + pw, py + ph)
+        if any(not (cand[2] <= t[0] or cand[0] >= t[2] or cand[3] <= t[1] or cand[1] >= t[3])
+               for t in taken):
+            continue
+        canvas[py:py + ph, px:px + pw] = patch
+        taken.append(cand)
+        boxes.append((float(px + x1 - cx1), float(py + y1 - cy1),
+                      float(px + x2 - cx1), float(py + y2 - cy1)))
+    return boxes
+
+
+def make_large_photo(
+    out_dir: Path, width: int, height: int, objects: int, seed: int, root: Path = CPLID,
+) -> LargePhoto:
+    """Build (or reuse, same arguments -> same file) a large photo with pasted small objects."""
+    key = hashlib.sha1(f"{width}x{height}-{objects}-{seed}-{root}".encode()).hexdigest()[:10]
+    path = out_dir / f"large-{width}x{height}-{seed}-{key}.jpg"
+    meta = path.with_suffix(".json")
+    if path.is_file() and meta.is_file():
+        data = json.loads(meta.read_text())
+        return LargePhoto(path, width, height, [tuple(b) for b in data["objects"]])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    normal = _images(root / "Normal_Insulators" / "images")
+    if not normal:
+        raise PhotoError(f"{root}: no CPLID photos")
+    rng = np.random.default_rng(seed)
+    backgrounds = [normal[int(i)] for i in rng.choice(len(normal), 4, replace=False)]
+    canvas = mosaic(backgrounds, width, height)
+    boxes = paste_objects(canvas, missing_cap_crops(root), objects, seed) if objects else []
+    if not cv2.imwrite(str(path), canvas, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+        raise PhotoError(f"{path}: cannot write")
+    photo = LargePhoto(path, width, height, boxes)
+    meta.write_text(json.dumps(photo.as_dict()))
+    return photo

@@ -1,0 +1,198 @@
+"""Writing the results: ``results.json`` (everything), ``results.md`` (tables), ``results.png``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _error(section: Any) -> str | None:
+    return section.get("error") if isinstance(section, dict) else "not run"
+
+
+def stamp_lines(m: dict[str, Any]) -> list[str]:
+    v = m.get("versions", {})
+    ort = v.get("onnxruntime-gpu") or v.get("onnxruntime")
+    gpu = "; ".join(m.get("gpus") or []) or "none"
+    lines = [
+        f"- Date: {m.get('date')}, commit {m.get('git_commit')}, device **{m.get('device')}**",
+        f"- CPU: {m.get('cpu')} ({m.get('cpu_count')} logical cores), RAM {m.get('ram_gib')} GiB,"
+        f" GPU: {gpu}; load average at start {m.get('load_average_at_start')}",
+        f"- Versions: Python {v.get('python')}, onnxruntime {ort}, ultralytics "
+        f"{v.get('ultralytics')}, torch {v.get('torch')}, sahi {v.get('sahi')}, linepatrol "
+        f"{v.get('linepatrol')}, numpy {v.get('numpy')}, OpenCV {v.get('opencv-python-headless')}",
+    ]
+    if m.get("note"):
+        lines.append(f"- Conditions: {m['note']}")
+    return lines
+
+
+def markdown(r: dict[str, Any]) -> str:
+    model = r.get("model", {})
+    out = [f"# LinePatrol benchmark ({r.get('profile')})", "", *stamp_lines(r["machine"])]
+    out += [f"- Model: `{Path(model.get('weights', '?')).name}` at {model.get('imgsz')} px "
+            f"({'trained' if model.get('trained') else 'random weights'}); LinePatrol runs its "
+            "ONNX export, ultralytics and SAHI the `.pt`"]
+    out += [f"- Note: {n}" for n in model.get("notes", [])]
+    h = r.get("headline", {})
+    out += ["", "## Headline", "",
+            f"- Detection, same work (one pass per photo): LinePatrol / ultralytics = "
+            f"**{_fmt(h.get('detect_vs_ultralytics'))}×**",
+            f"- Detection, LinePatrol default `--tile auto` / ultralytics = "
+            f"{_fmt(h.get('detect_tile_auto_vs_ultralytics'))}×"]
+    for size, ratio in (h.get("large_vs_sahi") or {}).items():
+        rec = (h.get("large_recall") or {}).get(size, {})
+        out.append(f"- Large {size}: LinePatrol / SAHI = **{_fmt(ratio)}×**; small-object recall "
+                   f"LinePatrol {_fmt(rec.get('linepatrol'))}, SAHI {_fmt(rec.get('sahi'))}"
+                   + ("" if h.get("recall_meaningful") else " (random weights: not meaningful)"))
+
+    d = r.get("detection", {})
+    out += ["", "## Detection throughput (photos/s, median of interleaved rounds)", ""]
+    if _error(d):
+        out.append(f"Failed: {_error(d)}")
+    else:
+        out += [f"{d['photos']} real photos of {d['photo_size'][0]}×{d['photo_size'][1]}, "
+                f"{d['rounds']} rounds, input {d['imgsz']} px; providers "
+                f"{', '.join(d['active_providers'])}; ultralytics on {d['ultralytics_device']}.",
+                "", "| side | photos/s | ms/photo | ratio to ultralytics |", "|---|---|---|---|"]
+        label = {"linepatrol": "LinePatrol `detect_files`, tile off (same work)",
+                 "linepatrol_tile_auto": "LinePatrol `detect_files`, tile auto "
+                 f"({d['tile_auto_crops_per_photo']} crops/photo)",
+                 "ultralytics": "ultralytics `YOLO.predict`"}
+        for key in ("linepatrol", "linepatrol_tile_auto", "ultralytics"):
+            ratio = d["photos_per_s"][key] / d["photos_per_s"]["ultralytics"]
+            out.append(f"| {label[key]} | {d['photos_per_s'][key]} | {d['ms_per_photo'][key]} "
+                       f"| {ratio:.2f} |")
+        s = d["stages_ms"]
+        ours, ul = s["linepatrol"], s["ultralytics"]
+        out += ["", "Per-stage latency (ms per photo, median):", "",
+                "| stage | LinePatrol | ultralytics |", "|---|---|---|",
+                f"| decode | {ours['decode']} (reduced-size DCT decode: "
+                f"{ours['decode_reduced']}) | not reported (in its loader) |",
+                f"| preprocess | {ours['preprocess']} | {_fmt(ul.get('preprocess'))} |",
+                f"| inference | {ours['inference']} | {_fmt(ul.get('inference'))} |",
+                f"| postprocess | {ours['postprocess']} | {_fmt(ul.get('postprocess'))} |"]
+
+    lg = r.get("large", {})
+    out += ["", "## Large photos: tiled inference vs SAHI `get_sliced_prediction`", ""]
+    if _error(lg):
+        out.append(f"Failed: {_error(lg)}")
+    else:
+        out += [f"Tiles {lg['tile']} px, overlap {lg['overlap']}, plus a whole-photo pass, "
+                f"batch {lg['batch']} on both sides; {lg['rounds']} interleaved rounds. Photos: "
+                "real CPLID photos upscaled into a 2×2 mosaic, with real missing-cap crops "
+                "pasted at native size at known positions."
+                + ("" if lg["recall_meaningful"] else " **Random weights: recall is not "
+                   "meaningful.**"), "",
+                "| size | photos | tiles/photo | objects | LinePatrol s/photo | SAHI s/photo "
+                "| ratio | recall LinePatrol | recall SAHI |", "|---" * 9 + "|"]
+        for row in lg["rows"]:
+            out.append(f"| {row['size']} ({row['megapixels']} MP) | {row['photos']} | "
+                       f"{row['tiles_per_photo']} | {row['small_objects']} | "
+                       f"{row['s_per_photo']['linepatrol']} | {row['s_per_photo']['sahi']} | "
+                       f"**{row['ratio']}×** | {_fmt(row['recall']['linepatrol'])} | "
+                       f"{_fmt(row['recall']['sahi'])} |")
+
+    fl = r.get("flight", {})
+    out += ["", "## A whole flight", ""]
+    if _error(fl):
+        out.append(f"Failed: {_error(fl)}")
+    else:
+        out += ["| path | photos | photos/s | model load s | peak RSS MiB |", "|---" * 5 + "|",
+                f"| {fl['path']} | {fl['photos']} | {fl['photos_per_s']} | {fl['load_s']} | "
+                f"{fl['peak_rss_mib']} |"]
+
+    va = r.get("variants", {})
+    out += ["", "## Model variants", ""]
+    if _error(va):
+        out.append(f"Failed: {_error(va)}")
+    else:
+        out += [f"mAP50 on {va['val_photos']} photos: {va['val_source']}"
+                + ("" if va["map_meaningful"] else " — random weights: mAP is not meaningful"),
+                "", "| variant | file MiB | photos/s | ms/photo | mAP50 |", "|---|---|---|---|---|"]
+        for row in va["rows"]:
+            if "skipped" in row:
+                out.append(f"| {row['variant']} | skipped: {row['skipped']} | | | |")
+            else:
+                out.append(f"| {row['variant']} | {row['file_mib']} | {row['photos_per_s']} | "
+                           f"{row['ms_per_photo']} | {_fmt(row['map50'])} |")
+
+    me = r.get("memory", {})
+    out += ["", "## Memory", ""]
+    if _error(me):
+        out.append(f"Failed: {_error(me)}")
+    else:
+        out += [f"Peak RSS of `{me['command']}` on a {me['photo']} ({me['megapixels']} MP) photo: "
+                f"**{me['peak_rss_mib']} MiB** (wall {me['wall_s']} s, model load included)."]
+    out += ["", f"Total run time {r.get('total_seconds')} s; per section: "
+            f"{r.get('section_seconds')}.", ""]
+    return "\n".join(out)
+
+
+def plot(r: dict[str, Any], path: Path) -> None:
+    """Bar charts of the three comparisons, with the machine stamp as the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    d = r.get("detection", {})
+    ax = axes[0]
+    if not _error(d):
+        keys = ["linepatrol", "linepatrol_tile_auto", "ultralytics"]
+        ax.bar(["LinePatrol\n(tile off)", "LinePatrol\n(tile auto)", "ultralytics"],
+               [d["photos_per_s"][k] for k in keys], color=["C0", "C9", "C1"])
+    ax.set_title("Detection throughput")
+    ax.set_ylabel("photos/s (higher is better)")
+    lg = r.get("large", {})
+    ax = axes[1]
+    if not _error(lg):
+        sizes = [row["size"] for row in lg["rows"]]
+        x = range(len(sizes))
+        ax.bar([i - 0.2 for i in x], [row["s_per_photo"]["linepatrol"] for row in lg["rows"]],
+               0.4, label="LinePatrol tiled", color="C0")
+        ax.bar([i + 0.2 for i in x], [row["s_per_photo"]["sahi"] for row in lg["rows"]],
+               0.4, label="SAHI sliced", color="C1")
+        ax.set_xticks(list(x), sizes)
+        ax.legend()
+    ax.set_title("Large photos")
+    ax.set_ylabel("seconds per photo (lower is better)")
+    va = r.get("variants", {})
+    ax = axes[2]
+    if not _error(va):
+        rows = [row for row in va["rows"] if "skipped" not in row]
+        ax.bar([row["variant"] for row in rows], [row["photos_per_s"] for row in rows],
+               color="C2")
+        for i, row in enumerate(rows):
+            ax.annotate(f"mAP50 {_fmt(row['map50'])}", (i, row["photos_per_s"]),
+                        ha="center", va="bottom", fontsize=8)
+    ax.set_title("Model variants (LinePatrol)")
+    ax.set_ylabel("photos/s")
+    m = r["machine"]
+    gpu = "; ".join(m.get("gpus") or []) or "no GPU"
+    fig.suptitle(f"LinePatrol benchmark ({r.get('profile')}, device {m.get('device')}) — "
+                 f"{m.get('cpu')} ×{m.get('cpu_count')}, {gpu} — {m.get('date')}, "
+                 f"commit {m.get('git_commit')}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_all(results: dict[str, Any], out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "results.json", "markdown": out / "results.md",
+             "png": out / "results.png"}
+    paths["json"].write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    paths["markdown"].write_text(markdown(results), encoding="utf-8")
+    plot(results, paths["png"])
+    return paths

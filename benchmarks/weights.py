@@ -1,0 +1,145 @@
+"""The same weights for both sides: an ultralytics checkpoint and the ONNX models made from it.
+
+Ultralytics runs the ``.pt``; LinePatrol runs the ONNX that ``linepatrol_models.export`` makes
+from it (the project's one export path, which keeps ultralytics from pip-installing anything).
+Without ``--weights`` a small YOLOv8n is built from its YAML with random weights: fine for speed,
+meaningless for recall and mAP (the results say so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TINY_NAMES = {0: "insulator", 1: "insulator_missing_cap"}
+
+
+@dataclass
+class ModelSet:
+    weights: Path  # the ultralytics checkpoint
+    imgsz: int
+    trained: bool  # False for random weights: recall and mAP are then meaningless
+    onnx: dict[str, Path] = field(default_factory=dict)  # variant -> file ("fp32", "fp16", "int8")
+    names: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {"weights": str(self.weights), "imgsz": self.imgsz, "trained": self.trained,
+                "onnx": {k: str(v) for k, v in self.onnx.items()}, "names": list(self.names),
+                "notes": self.notes}
+
+
+def offline_ultralytics() -> None:
+    """No downloads, no pip installs, no telemetry, nothing written to the working directory."""
+    from linepatrol_models.offline import prepare_offline
+
+    prepare_offline(Path(tempfile.gettempdir()) / "linepatrol-bench-ultralytics")
+
+
+def build_random_checkpoint(path: Path, imgsz: int, arch: str = "yolov8n.yaml") -> Path:
+    """A YOLO checkpoint with random weights from the architecture YAML (nothing downloaded)."""
+    offline_ultralytics()
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    model = DetectionModel(cfg=arch, nc=len(TINY_NAMES), verbose=False)
+    model.names = dict(TINY_NAMES)
+    model.args = {"imgsz": imgsz, "task": "detect"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model, "train_args": {"imgsz": imgsz, "task": "detect"},
+                "date": None, "version": None}, str(path))
+    return path
+
+
+def checkpoint_info(weights: Path) -> tuple[int, tuple[str, ...], bool]:
+    """(training image size, class names, trained?) recorded in a checkpoint."""
+    import torch
+
+    ckpt = torch.load(str(weights), map_location="cpu", weights_only=False)
+    args = ckpt.get("train_args") or {}
+    model = ckpt.get("ema") or ckpt.get("model")
+    names = getattr(model, "names", None) or {}
+    ordered = tuple(str(names[k]) for k in sorted(names)) if isinstance(names, dict) else tuple(
+        str(n) for n in names)
+    trained = bool(args.get("epochs")) or ckpt.get("epoch") is not None
+    return int(args.get("imgsz") or 640), ordered, trained
+
+
+def pin_output_channels(path: Path, classes: int) -> bool:
+    """Write ``4 + classes`` into the output's channel axis if the export left it symbolic.
+
+    Workaround: ``export_fp32`` (dynamic=True) leaves the output as ``(batch,
+    Concatoutput0_dim_1, anchors)``, which the core's model check rejects ("cannot decode output
+    shape"); reported to the lead. Returns whether the file was changed.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    dim = model.graph.output[0].type.tensor_type.shape.dim[1]
+    if dim.HasField("dim_value"):
+        return False
+    dim.Clear()
+    dim.dim_value = 4 + classes
+    onnx.save(model, str(path))
+    return True
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha1()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:10]
+
+
+def prepare_models(
+    work: Path,
+    weights: Path | None,
+    onnx: Path | None,
+    imgsz: int | None,
+    variants: tuple[str, ...],
+    calibration: list[Path],
+) -> ModelSet:
+    """The checkpoint and its ONNX variants, exported once into ``work`` and reused."""
+    from linepatrol_models import export
+
+    offline_ultralytics()
+    models_dir = work / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    if weights is None:
+        size = imgsz or 320
+        weights = build_random_checkpoint(models_dir / f"yolov8n-random-{size}.pt", size)
+        _, names, trained = checkpoint_info(weights)
+        notes = ["random-weights YOLOv8n built from yolov8n.yaml: speeds are real, "
+                 "recall and mAP are meaningless"]
+    else:
+        size_ckpt, names, trained = checkpoint_info(weights)
+        size = imgsz or size_ckpt
+        notes = []
+    stem = f"{weights.stem}-{_digest(weights)}-{size}"
+    fp32 = onnx if onnx is not None else models_dir / f"{stem}.onnx"
+    if onnx is None and not fp32.is_file():
+        export.export_fp32(weights, fp32, size)
+        if pin_output_channels(fp32, len(names)):
+            notes.append("export left the output channel axis symbolic; the benchmark pinned it "
+                         "to 4 + classes (workaround, see weights.pin_output_channels)")
+    if onnx is not None:
+        notes.append(f"ONNX given with --onnx ({onnx.name}); it must come from the same weights")
+    models = ModelSet(weights, size, trained, {"fp32": fp32}, names, notes)
+    if "fp16" in variants:
+        fp16 = models_dir / f"{fp32.stem}-fp16.onnx"
+        if not fp16.is_file():
+            export.export_fp16(fp32, fp16)
+        models.onnx["fp16"] = fp16
+    if "int8" in variants:
+        int8 = models_dir / f"{fp32.stem}-int8-c{len(calibration)}.onnx"
+        if not int8.is_file():
+            export.export_int8(fp32, int8, calibration, size)
+        models.onnx["int8"] = int8
+    return models
