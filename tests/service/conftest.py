@@ -114,3 +114,80 @@ def open_api(settings: ServiceSettings) -> Iterator[Api]:
 @pytest.fixture
 def api(tmp_path: Path, tiny_model: Path) -> Iterator[Api]:
     yield from open_api(make_settings(tmp_path / "data", tiny_model))
+
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_DB = 11  # a database number of its own, flushed by the tests
+
+
+def _pg_admin_url() -> str:
+    for user in ("postgres", "root"):
+        url = f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/postgres"
+        try:
+            import sqlalchemy as sa
+
+            eng = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            with eng.connect() as c:
+                c.execute(sa.text("select 1"))
+            eng.dispose()
+            return url
+        except Exception:
+            continue
+    message = f"PostgreSQL on {PG_HOST}:{PG_PORT}: neither user postgres nor root can connect"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI=true forbids skipping", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, dropped at the end."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    require_server(PG_HOST, PG_PORT, "PostgreSQL")
+    admin = _pg_admin_url()
+    name = f"linepatrol_test_{uuid.uuid4().hex[:10]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+
+
+def reset_database(url: str) -> None:
+    """Empty the test database between tests (drop the schema; migrations rebuild it)."""
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(url)
+    with eng.begin() as c:
+        c.execute(sa.text("DROP SCHEMA public CASCADE"))
+        c.execute(sa.text("CREATE SCHEMA public"))
+    eng.dispose()
+
+
+@pytest.fixture
+def pg_api(tmp_path: Path, tiny_model: Path, pg_url: str) -> Iterator[Api]:
+    reset_database(pg_url)
+    yield from open_api(make_settings(tmp_path / "data", tiny_model, database_url=pg_url))
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    require_server(REDIS_HOST, REDIS_PORT, "Redis")
+    import redis
+
+    url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()

@@ -1,0 +1,64 @@
+"""The API on PostgreSQL (127.0.0.1:5432): the same flows as on SQLite, plus concurrent claims.
+
+Skipped when the server is unreachable, except with CI=true where that is a failure.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from linepatrol_service.processing import claim_batch
+
+from . import test_bad_input, test_flow, test_geotag
+from .photos import jpeg
+
+pytestmark = pytest.mark.postgres
+
+
+def test_flow_on_postgres(pg_api):
+    assert pg_api.services.engine.dialect.name == "postgresql"
+    test_flow.test_flight_from_upload_to_reviewed_defect(pg_api)
+
+
+def test_queue_filters_on_postgres(pg_api):
+    test_flow.test_defect_queue_filters_sort_and_patch_class(pg_api)
+
+
+def test_zip_and_duplicates_on_postgres(pg_api):
+    test_flow.test_zip_upload_and_duplicates(pg_api)
+
+
+def test_geotag_on_postgres(pg_api):
+    test_geotag.test_dji_flight_is_located_and_merged(pg_api)
+
+
+def test_bad_file_on_postgres(pg_api):
+    test_bad_input.test_truncated_past_the_header_check_fails_at_processing(pg_api)
+
+
+def test_concurrent_claims_never_overlap(pg_api):
+    """Eight threads claim the photos of one flight at once: every photo goes to exactly one."""
+    api = pg_api
+    flight = api.new_flight()
+    api.upload(flight["id"], [(f"{i}.jpg", jpeg(seed=i)) for i in range(24)])
+    # Claim directly (not via submit) so the embedded worker does not take part.
+    claims: list[list[int]] = []
+    lock = threading.Lock()
+
+    def grab(n: int) -> None:
+        while True:
+            _, ids = claim_batch(api.services, flight["id"], f"t{n}")
+            if not ids:
+                return
+            with lock:
+                claims.append(ids)
+
+    threads = [threading.Thread(target=grab, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    flat = [i for c in claims for i in c]
+    assert len(flat) == 24 and len(set(flat)) == 24
