@@ -152,12 +152,6 @@
     zone.classList.remove("over");
     addFiles(e.dataTransfer.files);
   });
-  zone.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault();
-      input.click();
-    }
-  });
   input.addEventListener("change", function () {
     addFiles(input.files);
     input.value = "";
