@@ -53,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     rep.add_argument("--model", help="ONNX model file or bundled model name")
     rep.add_argument("--out", required=True, help="output folder (created if needed)")
     rep.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
+    rep.add_argument(
+        "--tile", default="auto",
+        help="tiled inference for large photos: auto (default), off, or a tile side in pixels",
+    )
     rep.add_argument("--merge-distance", type=float, default=15.0, metavar="M",
                      help="merge same-class detections within M metres on the ground (15)")
     rep.add_argument("--hazard-critical", type=float, default=10.0, metavar="M",
@@ -136,7 +140,7 @@ def run_locate(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from linepatrol.detector import DetectorConfig
+    from linepatrol.detector import DetectorConfig, parse_tile
     from linepatrol.geo.export import to_csv, to_geojson_text, to_kml
     from linepatrol.geo.ground import GroundError
     from linepatrol.geo.ledger import Ledger, LedgerError
@@ -162,7 +166,9 @@ def run_report(args: argparse.Namespace) -> int:
         except LedgerError as exc:
             raise UserError(f"ledger: {exc}") from None
     try:
-        detector = open_detector(args.model, config=DetectorConfig(conf=args.conf))
+        detector = open_detector(
+            args.model, config=DetectorConfig(conf=args.conf, tile=parse_tile(args.tile))
+        )
     except (ModelNotFoundError, ModelLoadError, ProviderError, ValueError) as exc:
         raise UserError(str(exc)) from None
     files = iter_image_paths([str(folder)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ def extract_xmp(data: bytes) -> bytes | None:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings(action="ignore"), Image.open(io.BytesIO(data)) as im:
             packet = im.info.get("xmp")
     except Exception:  # not an image, truncated header, decompression bomb: no XMP to read
         return None

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from linepatrol.geo.camera import Intrinsics, rotation_camera_to_enu
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
 # A pose file larger than this is not a photo a drone wrote; refuse before reading it all.
 MAX_FILE_BYTES = 512 * 1024 * 1024
+_ORIENTATION_TAG = 0x0112
 
 
 class PoseError(ValueError):
@@ -132,32 +134,44 @@ def _read_bytes(source: str | Path | bytes) -> bytes:
 
 
 def _read_exif(data: bytes) -> dict[str, Any]:
-    """EXIF tags by exifread name (``GPS GPSLatitude`` ...), as plain Python values."""
+    """EXIF tags by exifread name (``GPS GPSLatitude`` ...): a str, a number or a list.
+
+    Rationals stay exifread ``Ratio`` objects (numerator/denominator), so that a zero
+    denominator is seen as garbage; exifread's ``builtin_types`` would turn 30/0 into 30.
+    """
     import exifread
 
     try:
-        tags = exifread.process_file(
-            io.BytesIO(data), details=False, extract_thumbnail=False, builtin_types=True
-        )
+        tags = exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
     except Exception as exc:  # exifread raises many types on garbled input; none is fatal here
         raise PoseError(f"unreadable EXIF: {type(exc).__name__}: {exc}") from None
-    return dict(tags or {})
+    out: dict[str, Any] = {}
+    for name, tag in (tags or {}).items():
+        values = getattr(tag, "values", None)
+        if isinstance(values, list):
+            out[name] = values[0] if len(values) == 1 else list(values)
+        elif values is not None:
+            out[name] = values
+    return out
 
 
 def _image_size(data: bytes, exif: Mapping[str, Any]) -> tuple[int, int]:
     """Pixel size from the image header (Pillow reads the header only, no pixels)."""
     from PIL import Image
 
+    orientation: int | None = None
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        # garbled EXIF makes Pillow warn; our own reasons say enough
+        with warnings.catch_warnings(action="ignore"), Image.open(io.BytesIO(data)) as im:
             width, height = im.size
+            # exifread prints Orientation as words; Pillow gives the number
+            orientation = _as_int(im.getexif().get(_ORIENTATION_TAG))
     except Exception:  # not an image Pillow knows, or a decompression bomb: fall back to EXIF
         exif_w = _as_int(exif.get("EXIF ExifImageWidth"))
         exif_h = _as_int(exif.get("EXIF ExifImageLength"))
         if not exif_w or not exif_h:
             raise PoseError("cannot read the image size (not a readable photo)") from None
         width, height = exif_w, exif_h
-    orientation = _as_int(exif.get("Image Orientation"))
     if orientation not in (None, 1):
         raise PoseError(
             f"EXIF Orientation {orientation} rotates the photo; geotagging rotated photos is "
@@ -180,7 +194,8 @@ def pose_from_metadata(
         named = (("GimbalYawDegree", yaw), ("GimbalPitchDegree", pitch))
         missing = [n for n, v in named if v is None]
         raise PoseError("no camera orientation: drone-dji:" + ", ".join(missing) + " missing")
-    yaw = (yaw + 180.0) % 360.0 - 180.0
+    if not -180.0 <= yaw <= 180.0:
+        yaw = (yaw + 180.0) % 360.0 - 180.0
     rtk = _xmp_float(xmp, "RtkFlag", 0, 255)
     abs_alt = _xmp_float(xmp, "AbsoluteAltitude", -1000.0, 20000.0)
     datum = "ellipsoid" if rtk == 50 else "egm96"
@@ -288,8 +303,10 @@ def _as_float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        num = value.numerator / value.denominator if hasattr(value, "denominator") else value
-        out = float(num)
+        if hasattr(value, "denominator") and not isinstance(value, int):
+            out = float(value.numerator) / float(value.denominator)
+        else:
+            out = float(value)
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
     return out if math.isfinite(out) else None

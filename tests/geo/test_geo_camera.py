@@ -1,0 +1,133 @@
+"""The pure camera maths: conventions, round trips and the line geometry helpers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from linepatrol.geo.camera import (
+    Intrinsics,
+    flat_ground_uncertainty,
+    pixel_to_ray,
+    point_segment_distance_2d,
+    project_world_to_pixel,
+    ray_curtain_hit,
+    ray_plane_distance,
+    ray_to_vertical_axis,
+    rotation_camera_to_enu,
+)
+
+K = Intrinsics(fx=1000.0, fy=1000.0, cx=639.5, cy=479.5, width=1280, height=960)
+angles = st.tuples(
+    st.floats(-180, 180), st.floats(-90, 30), st.floats(-20, 20)
+)  # yaw, pitch, roll
+
+# ENU <-> NED: swap the horizontal axes and flip the vertical one.
+ENU_FROM_NED = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+# camera (right, down, forward) -> aircraft body (forward, right, down)
+BODY_FROM_CAMERA = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+@settings(max_examples=200)
+@given(angles)
+def test_rotation_equals_ned_yaw_pitch_roll(ypr: tuple[float, float, float]):
+    """R = Rz(-yaw)·Rx(pitch)·R0·Rz(roll) is DJI's Z-Y-X attitude in NED, seen in ENU."""
+    yaw, pitch, roll = ypr
+    ned = Rotation.from_euler("ZYX", [yaw, pitch, roll], degrees=True).as_matrix()
+    expected = ENU_FROM_NED @ ned @ BODY_FROM_CAMERA
+    np.testing.assert_allclose(rotation_camera_to_enu(yaw, pitch, roll), expected, atol=1e-12)
+
+
+def test_named_directions():
+    # nadir, yaw 0: looking down, image top towards north, image right towards east
+    r = rotation_camera_to_enu(0.0, -90.0, 0.0)
+    np.testing.assert_allclose(r @ [0, 0, 1], [0, 0, -1], atol=1e-12)
+    np.testing.assert_allclose(r @ [0, -1, 0], [0, 1, 0], atol=1e-12)
+    np.testing.assert_allclose(r @ [1, 0, 0], [1, 0, 0], atol=1e-12)
+    # horizon, yaw 90: looking east; yaw -90: west; yaw 180: south
+    for yaw, forward in ((90.0, [1, 0, 0]), (-90.0, [-1, 0, 0]), (180.0, [0, -1, 0])):
+        np.testing.assert_allclose(rotation_camera_to_enu(yaw, 0.0, 0.0) @ [0, 0, 1], forward,
+                                   atol=1e-12)
+    # positive roll puts the image's right side down
+    assert (rotation_camera_to_enu(0.0, 0.0, 10.0) @ [1, 0, 0])[2] < 0
+
+
+def test_principal_point_is_the_optical_axis():
+    r = rotation_camera_to_enu(33.0, -50.0, 2.0)
+    ray = pixel_to_ray(K, r, [(K.cx, K.cy)])[0]
+    np.testing.assert_allclose(ray, r @ [0, 0, 1], atol=1e-12)
+
+
+@settings(max_examples=200)
+@given(angles, st.floats(0, 1279), st.floats(0, 959), st.floats(1.0, 5000.0),
+       st.tuples(st.floats(-100, 100), st.floats(-100, 100), st.floats(-100, 100)))
+def test_project_inverts_pixel_to_ray(ypr, x, y, depth, centre):
+    r = rotation_camera_to_enu(*ypr)
+    ray = pixel_to_ray(K, r, [(x, y)])[0]
+    point = np.asarray(centre) + depth * ray
+    back = project_world_to_pixel(K, r, centre, point[None, :])[0]
+    np.testing.assert_allclose(back, [x, y], atol=1e-6 * max(1.0, depth / 100))
+
+
+def test_points_behind_the_camera_have_no_pixel():
+    r = rotation_camera_to_enu(0.0, -90.0, 0.0)
+    px = project_world_to_pixel(K, r, [0, 0, 0], [[0, 0, 10.0], [0, 0, -10.0]])
+    assert np.isnan(px[0]).all() and np.isfinite(px[1]).all()
+    np.testing.assert_allclose(px[1], [K.cx, K.cy])
+
+
+def test_ray_plane_distance():
+    dirs = np.array([[0, 0, -1.0], [0, math.sqrt(0.5), -math.sqrt(0.5)], [1.0, 0, 0], [0, 0, 1.0]])
+    t = ray_plane_distance([0, 0, 100.0], dirs, 0.0)
+    np.testing.assert_allclose(t[:2], [100.0, 100.0 * math.sqrt(2)])
+    assert np.isnan(t[2:]).all()
+
+
+def test_ray_to_vertical_axis_passing_through_and_beside():
+    # ray from 60 m up, 100 m south, towards a point 35 m up the axis at the origin
+    origin = np.array([0.0, -100.0, 60.0])
+    target = np.array([0.0, 0.0, 35.0])
+    d = (target - origin) / np.linalg.norm(target - origin)
+    dist, t, z = ray_to_vertical_axis(origin, d[None, :], [0.0, 0.0], (0.0, 40.0))
+    assert dist[0] == pytest.approx(0.0, abs=1e-9)
+    assert z[0] == pytest.approx(35.0)
+    assert t[0] == pytest.approx(np.linalg.norm(target - origin))
+    # the same ray against an axis 7 m to the east passes 7 m from it
+    dist, _, _ = ray_to_vertical_axis(origin, d[None, :], [7.0, 0.0], (0.0, 40.0))
+    assert dist[0] == pytest.approx(7.0)
+    # an axis only 20 m tall: the ray passes 15 m above its top (closest to the top point)
+    dist, _, z = ray_to_vertical_axis(origin, d[None, :], [0.0, 0.0], (0.0, 20.0))
+    assert z[0] == 20.0 and 0 < dist[0] < 15.0
+
+
+def test_ray_curtain_hit():
+    origin = np.array([0.0, -50.0, 40.0])
+    d = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    t, s, z = ray_curtain_hit(origin, d, [-100.0, 0.0], [100.0, 0.0])
+    assert t[0] == pytest.approx(50.0) and s[0] == pytest.approx(0.5) and z[0] == 40.0
+    assert np.isnan(t[1]) and np.isnan(t[2])  # parallel; pointing away
+
+
+def test_point_segment_distance_2d():
+    d = point_segment_distance_2d([[0, 5.0], [-10, 0.0], [50, -3.0]], [0.0, 0.0], [40.0, 0.0])
+    np.testing.assert_allclose(d, [5.0, 10.0, math.hypot(10, 3)])
+
+
+@given(st.floats(20, 300), st.floats(5, 89))
+def test_uncertainty_grows_with_obliquity_and_errors(height, depression):
+    a = math.radians(depression)
+    ray = np.array([[0.0, math.cos(a), -math.sin(a)]])
+    base = flat_ground_uncertainty(height, ray, 1.0, 0.5)[0]
+    assert base > 0
+    assert flat_ground_uncertainty(height, ray, 2.0, 0.5)[0] > base
+    assert flat_ground_uncertainty(height, ray, 1.0, 1.0)[0] > base
+    lower = math.radians(max(depression - 3, 2))
+    flatter = np.array([[0.0, math.cos(lower), -math.sin(lower)]])
+    assert flat_ground_uncertainty(height, flatter, 1.0, 0.5)[0] >= base
+    up = np.array([[0.0, 1.0, 0.1]])
+    assert np.isnan(flat_ground_uncertainty(height, up, 1.0, 0.5)[0])
