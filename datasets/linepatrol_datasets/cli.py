@@ -122,10 +122,11 @@ def _add_convert(sub: argparse._SubParsersAction[Any]) -> None:
         "OUT/manifest.json (where each image came from) and OUT/report.json (problems, split, "
         "statistics)."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example (CPLID, 80/20 split):\n"
+        epilog="example: CPLID with an 80/20 split, then training on it\n"
         "  linepatrol data convert /work/shared/datasets/cplid --format voc \\\n"
         "      --map datasets/mappings/cplid.yaml --out /work/data/cplid-yolo --val 0.2 --seed 0\n"
-        "  yolo train data=/work/data/cplid-yolo/data.yaml ...\n\n" + FORMAT_HELP,
+        "  linepatrol train models/configs/cplid-v1.yaml --data /work/data/cplid-yolo/data.yaml\n\n"
+        + FORMAT_HELP,
     )
     _source_args(p)
     p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR",

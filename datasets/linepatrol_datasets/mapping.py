@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from linepatrol import taxonomy
 from linepatrol_datasets.model import Dataset, Issue, IssueKind
 
@@ -55,13 +57,9 @@ def load_mapping(spec: str | Path | None) -> ClassMap:
         raise MappingError(f"mapping {text!r} is neither a file nor a known dataset ({known})")
     try:
         content = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".json":
-            data = json.loads(content)
-        else:
-            import yaml  # a dependency of ultralytics; imported here to keep the CLI start fast
-
-            data = yaml.safe_load(content)
-    except (OSError, ValueError) as exc:
+        is_json = path.suffix.lower() == ".json"
+        data = json.loads(content) if is_json else yaml.safe_load(content)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise MappingError(f"cannot read mapping file {path}: {exc}") from None
     return parse_mapping(data, origin=str(path))
 

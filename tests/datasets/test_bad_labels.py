@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from dataset_builders import background, voc_xml, yolo_txt
+
 from linepatrol_datasets.model import Box, Issue, IssueKind
 from linepatrol_datasets.readers.common import ReadOptions
 from linepatrol_datasets.readers.voc import read_voc

@@ -13,6 +13,7 @@ from dataset_builders import (
     voc_xml,
     yolo_txt,
 )
+
 from linepatrol_datasets.model import Box, IssueKind
 from linepatrol_datasets.readers import read_dataset
 from linepatrol_datasets.readers.coco import read_coco
