@@ -1,0 +1,67 @@
+"""Camera effects applied to a rendered frame: exposure and white balance, vignetting, focus or
+motion blur, sensor noise, JPEG compression. None of them moves a pixel, so labels and
+geometry stay exact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CameraEffects:
+    gain: float
+    white_balance: tuple[float, float, float]
+    vignette: float  # relative darkening at the corners
+    blur_sigma: float  # Gaussian (focus) blur, pixels
+    motion_px: int  # length of a linear motion blur, 0 for none
+    motion_angle: float
+    noise_sigma: float  # Gaussian read noise, 8-bit levels
+    jpeg_quality: int
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator) -> CameraEffects:
+        return cls(
+            gain=float(rng.uniform(0.85, 1.15)),
+            white_balance=tuple(rng.uniform(0.93, 1.07, 3).tolist()),  # type: ignore[arg-type]
+            vignette=float(rng.uniform(0.0, 0.25)),
+            blur_sigma=float(rng.uniform(0.0, 1.0)) if rng.random() < 0.5 else 0.0,
+            motion_px=int(rng.integers(2, 7)) if rng.random() < 0.15 else 0,
+            motion_angle=float(rng.uniform(0, 180)),
+            noise_sigma=float(rng.uniform(0.5, 4.0)),
+            jpeg_quality=int(rng.integers(72, 96)),
+        )
+
+
+def apply(rgb: np.ndarray, fx: CameraEffects, rng: np.random.Generator) -> np.ndarray:
+    """The frame as the camera would record it (before JPEG), uint8 RGB."""
+    img = rgb.astype(np.float32)
+    h, w = img.shape[:2]
+    img *= fx.gain * np.asarray(fx.white_balance, np.float32)
+    if fx.vignette > 0:
+        y, x = np.ogrid[:h, :w]
+        r2 = ((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2
+        img *= (1 - fx.vignette * r2 / 2)[..., None].astype(np.float32)
+    if fx.blur_sigma > 0.05:
+        img = cv2.GaussianBlur(img, (0, 0), fx.blur_sigma)
+    if fx.motion_px > 1:
+        k = np.zeros((fx.motion_px, fx.motion_px), np.float32)
+        k[fx.motion_px // 2, :] = 1.0 / fx.motion_px
+        rot = cv2.getRotationMatrix2D(((fx.motion_px - 1) / 2, (fx.motion_px - 1) / 2),
+                                      fx.motion_angle, 1.0)
+        k = cv2.warpAffine(k, rot, (fx.motion_px, fx.motion_px))
+        img = cv2.filter2D(img, -1, k / max(k.sum(), 1e-6))
+    # Shot noise grows with the signal; read noise does not.
+    noise = rng.standard_normal(img.shape, dtype=np.float32)
+    img += noise * np.sqrt(fx.noise_sigma ** 2 + 0.02 * np.maximum(img, 0))
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]),
+                           [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()

@@ -1,0 +1,117 @@
+"""Where the drone is and what it looks at: camera poses and lighting for one shot.
+
+A shot aims at a target (a machine, a tower's arms, an object on the line, or a point of the
+corridor), from 20-150 m above the ground with the gimbal pitched -30 to -90 degrees, the
+target landing anywhere in the central part of the frame. Poses that would put the drone
+inside or right next to a structure are redrawn.
+
+Gimbal angles are rounded to 0.01 degree *before* rendering: that is the precision DJI writes
+into XMP, so the pose read back from the JPEG is the pose the image was rendered with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .camera import Intrinsics, Pose, rotation_from_dji
+from .render import Lighting
+from .scene import Scene, SceneObject
+
+HEIGHT_RANGE = (20.0, 150.0)
+PITCH_RANGE = (-90.0, -30.0)
+CLEARANCE_M = 6.0
+
+
+def _bounds(o: SceneObject) -> tuple[np.ndarray, np.ndarray]:
+    v = o.vertices
+    return v.min(axis=0), v.max(axis=0)
+
+
+def _clear_of(scene: Scene, c: np.ndarray, margin: float) -> bool:
+    for o in scene.objects:
+        if o.key in ("insulator", "insulator_missing_cap", "bird_nest"):
+            continue  # inside the tower's bounds anyway
+        lo, hi = _bounds(o)
+        d = np.maximum(np.maximum(lo - c, c - hi), 0.0)
+        if float(np.linalg.norm(d)) < margin:
+            return False
+    return True
+
+
+def choose_target(scene: Scene, rng: np.random.Generator) -> np.ndarray:
+    """A world point worth photographing (weights favour labelled hazards and defects)."""
+    hazards = [o for o in scene.objects if o.key not in ("tower", "insulator")]
+    r = rng.random()
+    if hazards and r < 0.6:
+        o = hazards[int(rng.integers(len(hazards)))]
+        lo, hi = _bounds(o)
+        return (lo + hi) / 2 if o.key not in ("tower_crane", "pile_driver") else \
+            np.array([o.anchor[0], o.anchor[1], (lo[2] + hi[2]) / 2])
+    if r < 0.85:
+        t = scene.towers[int(rng.integers(len(scene.towers)))]
+        return t.foot + np.array([0, 0, t.height * rng.uniform(0.5, 0.9)])
+    if scene.conductors:
+        pts = scene.conductors[int(rng.integers(len(scene.conductors)))]
+        return pts[int(rng.integers(len(pts)))]
+    return scene.towers[0].foot.copy()
+
+
+def sample_pose(scene: Scene, intr: Intrinsics, rng: np.random.Generator,
+                target: np.ndarray | None = None, tries: int = 100) -> Pose:
+    """A DJI pose that sees ``target`` (or a chosen one), clear of every structure."""
+    for _ in range(tries):
+        tgt = choose_target(scene, rng) if target is None else np.asarray(target, float)
+        yaw = round(float(rng.uniform(-180, 180)), 2)
+        pitch = round(float(rng.uniform(*PITCH_RANGE)), 2)
+        roll = round(float(rng.normal(0, 0.5)), 2)
+        height = float(rng.uniform(*HEIGHT_RANGE))
+        if height < tgt[2] + 8:
+            height = float(tgt[2] + rng.uniform(8, 30))
+        u = intr.cx + rng.uniform(-0.3, 0.3) * intr.width
+        v = intr.cy + rng.uniform(-0.3, 0.3) * intr.height
+        ray = rotation_from_dji(yaw, pitch, roll) @ np.array(
+            [(u - intr.cx) / intr.fx, (v - intr.cy) / intr.fy, 1.0])
+        ray /= np.linalg.norm(ray)
+        if ray[2] > -0.1:
+            continue
+        t = (height - tgt[2]) / -ray[2]
+        c = tgt - t * ray
+        if _clear_of(scene, c, CLEARANCE_M):
+            return Pose(float(c[0]), float(c[1]), float(c[2]), yaw, pitch, roll)
+    raise RuntimeError("no clear camera position found for this scene")
+
+
+def sample_lighting(rng: np.random.Generator) -> Lighting:
+    warm = float(rng.uniform(-0.06, 0.06))
+    sun = float(rng.uniform(0.7, 0.95))
+    haze = float(rng.uniform(0.68, 0.85))
+    return Lighting(
+        sun_azimuth=float(rng.uniform(0, 360)),
+        sun_elevation=float(rng.uniform(18, 75)),
+        sun_rgb=(sun + warm, sun, sun - warm),
+        sky_ambient=tuple(np.array([0.38, 0.41, 0.47]) * rng.uniform(0.85, 1.15)),  # type: ignore[arg-type]
+        ground_ambient=(0.25, 0.23, 0.2),
+        haze_rgb=(haze, haze + 0.02, haze + 0.05),
+        haze_density=float(10 ** rng.uniform(-4.5, -2.9)),
+        zenith_rgb=(0.42 + warm, 0.56, 0.82),
+    )
+
+
+def shadow_region(pose: Pose, target: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """Centre and radius of the shadow map: where the shot looks, sized by its distance."""
+    c = pose.centre
+    fwd = pose.R[:, 2]
+    if target is None:
+        t = c[2] / max(-fwd[2], 0.2)
+        target = c + fwd * min(t, 400.0)
+    dist = float(np.linalg.norm(np.asarray(target) - c))
+    return np.asarray(target, dtype=np.float64), float(np.clip(dist * 1.3 + 30, 60, 400))
+
+
+def ground_hit(pose: Pose) -> np.ndarray:
+    """Where the optical axis meets the ground (or a point 400 m ahead for shallow shots)."""
+    fwd = pose.R[:, 2]
+    c = pose.centre
+    t = c[2] / -fwd[2] if fwd[2] < -1e-3 else 400.0
+    return c + fwd * min(t, 400.0)
+
