@@ -86,7 +86,9 @@ class DemGround:
 
     def elevation(self, lat: FloatArray, lon: FloatArray) -> FloatArray:
         x, y = self._to_dem.transform(np.ravel(lon), np.ravel(lat))
-        col, row = self._inverse * (np.asarray(x), np.asarray(y))
+        a, b, c, d, e, f = (float(v) for v in tuple(self._inverse)[:6])
+        xs, ys = np.asarray(x), np.asarray(y)
+        col, row = a * xs + b * ys + c, d * xs + e * ys + f
         # cell centres sit at +0.5 in the affine's pixel coordinates
         return bilinear(self._grid, np.asarray(row) - 0.5, np.asarray(col) - 0.5).reshape(
             np.shape(lat)

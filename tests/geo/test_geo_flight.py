@@ -1,0 +1,269 @@
+"""A flight over a small line: detections placed on towers, spans and the ground, then merged.
+
+The scene: line L1 runs east along 30.5°N with towers T1, T2, T3 300 m apart, 40 m tall, on
+flat ground at 50 m (the take-off elevation). Cameras are aimed at known 3D points; each
+detection's box is drawn where that point projects, so the expected answer is known.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from geo_support import make_pose
+
+from linepatrol.detections import Detections
+from linepatrol.geo import (
+    GeoConfig,
+    GroundError,
+    Ledger,
+    LocalFrame,
+    Observation,
+    locate_flight,
+    locate_pixels,
+    project_world_to_pixel,
+)
+from linepatrol.geo.pose import CameraPose
+
+LAT0, LON0, GROUND = 30.5, 114.25, 50.0
+SCENE = LocalFrame(LAT0, LON0, 0.0)
+TOWERS = {"T1": -300.0, "T2": 0.0, "T3": 300.0}
+NAMES = ("bird_nest", "excavator", "foreign_object", "insulator", "truck_crane",
+         "insulator_missing_cap")
+
+
+def geo(e: float, n: float, up: float) -> tuple[float, float, float]:
+    lat, lon, h = SCENE.to_geodetic([[e, n, up]])[0]
+    return float(lat), float(lon), float(h)
+
+
+def ledger() -> Ledger:
+    rows = ["line,tower,lat,lon,ground_elev,height"]
+    for name, e in TOWERS.items():
+        lat, lon, _ = geo(e, 0.0, GROUND)
+        rows.append(f"L1,{name},{lat:.9f},{lon:.9f},{GROUND},40")
+    return Ledger.parse("\n".join(rows) + "\n", "csv")
+
+
+def camera(e: float, n: float, height: float, target: tuple[float, float, float],
+           roll: float = 0.0) -> CameraPose:
+    """A DJI pose at (e, n) ``height`` m above the ground, aimed at ``target`` (scene ENU)."""
+    de, dn, du = target[0] - e, target[1] - n, target[2] - (GROUND + height)
+    yaw = math.degrees(math.atan2(de, dn))
+    pitch = math.degrees(math.atan2(du, math.hypot(de, dn)))
+    lat, lon, _ = geo(e, n, 0.0)
+    return make_pose(lat=lat, lon=lon, abs_alt=GROUND + height, rel_alt=height,
+                     yaw=round(yaw, 2), pitch=round(pitch, 2), roll=roll)
+
+
+def pixel_of(pose: CameraPose, target: tuple[float, float, float]) -> tuple[float, float]:
+    frame = LocalFrame(pose.lat, pose.lon, pose.abs_alt or 0.0)
+    lat, lon, h = geo(*target)
+    world = frame.to_enu(lat, lon, h)
+    px = project_world_to_pixel(pose.intrinsics, pose.rotation, [0, 0, 0], world)[0]
+    assert 0 <= px[0] < pose.width and 0 <= px[1] < pose.height, px
+    return float(px[0]), float(px[1])
+
+
+def observation(name: str, pose: CameraPose | None, boxes: list[tuple[str, tuple, float]],
+                error: str | None = None) -> Observation:
+    """``boxes``: (class, (target point or pixel), confidence). On-line classes get a box
+    centred on the target's pixel, others a box standing on it (bottom centre)."""
+    xyxy, conf, cls = [], [], []
+    for key, target, score in boxes:
+        x, y = pixel_of(pose, target) if pose is not None and len(target) == 3 else target
+        if key in ("excavator", "truck_crane"):
+            xyxy.append((x - 20, y - 30, x + 20, y))
+        else:
+            xyxy.append((x - 10, y - 10, x + 10, y + 10))
+        conf.append(score)
+        cls.append(NAMES.index(key))
+    dets = Detections(np.array(xyxy, dtype=np.float32).reshape(-1, 4), np.array(conf),
+                      np.array(cls), NAMES)
+    return Observation(name, pose, error, 640, 480, dets)
+
+
+NEST = (0.0, 0.0, GROUND + 35.0)  # on T2's axis, 35 m up
+
+
+def test_defect_on_a_tower_merges_across_photos_best_view_first():
+    cap = (300.0, 0.0, GROUND + 30.0)
+    photos = [
+        observation("a.jpg", camera(0.0, -60.0, 60.0, NEST), [("bird_nest", NEST, 0.7)]),
+        observation("b.jpg", camera(40.0, -50.0, 45.0, NEST, roll=1.5),
+                    [("bird_nest", NEST, 0.9)]),
+        observation("c.jpg", camera(280.0, -70.0, 55.0, cap),
+                    [("insulator_missing_cap", cap, 0.6)]),
+    ]
+    defects = locate_flight(photos, ledger(), GeoConfig())
+    assert len(defects) == 2
+    nest = next(d for d in defects if d.class_key == "bird_nest")
+    t2 = ledger().towers[1]
+    assert (nest.placement, nest.line, nest.tower, nest.span) == ("tower", "L1", "T2", None)
+    assert (nest.lat, nest.lon) == (t2.lat, t2.lon)
+    assert nest.alt == pytest.approx(GROUND + 35.0, abs=0.5)
+    assert [e.image_id for e in nest.evidence] == ["b.jpg", "a.jpg"]
+    assert nest.confidence == pytest.approx(0.9)
+    assert nest.severity == "serious" and nest.name_zh == "鸟巢"
+    assert all(e.placement.tower_distance_m < 0.5 for e in nest.evidence)
+    cap_defect = next(d for d in defects if d.class_key == "insulator_missing_cap")
+    assert cap_defect.tower == "T3"
+
+
+def test_hazards_get_their_distance_to_the_line_and_are_escalated():
+    near, middle, far = (-150.0, 8.0, GROUND), (-150.0, -25.0, GROUND), (-100.0, 100.0, GROUND)
+    cam = camera(-150.0, -80.0, 70.0, (-150.0, 10.0, GROUND))
+    photos = [
+        observation("a.jpg", cam, [("excavator", near, 0.8), ("excavator", middle, 0.7),
+                                   ("excavator", far, 0.6)]),
+        observation("b.jpg", camera(-120.0, -60.0, 50.0, near), [("excavator", near, 0.5)]),
+    ]
+    defects = locate_flight(photos, ledger(), GeoConfig())
+    assert len(defects) == 3
+    by_distance = sorted(defects, key=lambda d: d.distance_to_line_m or 0)
+    expected = [(8.0, "critical", 2), (25.0, "serious", 1), (100.0, "general", 1)]
+    for d, (metres, grade, sightings) in zip(by_distance, expected, strict=True):
+        assert d.distance_to_line_m == pytest.approx(metres, abs=0.5)
+        assert d.severity == grade
+        assert len(d.evidence) == sightings
+        assert (d.line, d.span, d.placement) == ("L1", "T1-T2", "ground")
+        assert d.uncertainty_m is not None and d.uncertainty_m > 0
+    lat, lon, _ = geo(*near)
+    assert by_distance[0].lat == pytest.approx(lat, abs=2e-6)
+    assert by_distance[0].lon == pytest.approx(lon, abs=2e-6)
+    # thresholds are configurable
+    lenient = locate_flight(photos, ledger(), GeoConfig(hazard_critical_m=5, hazard_serious_m=9))
+    assert sorted(d.severity for d in lenient) == ["general", "general", "serious"]
+
+
+def test_conductor_object_is_placed_on_its_span():
+    target = (150.0, 0.0, GROUND + 28.0)
+    pose = camera(140.0, -70.0, 50.0, target)
+    defects = locate_flight([observation("a.jpg", pose, [("foreign_object", target, 0.9)])],
+                            ledger(), GeoConfig())
+    (d,) = defects
+    assert (d.placement, d.line, d.span, d.tower) == ("span", "L1", "T2-T3", None)
+    lat, lon, h = geo(*target)
+    assert d.lat == pytest.approx(lat, abs=1e-6) and d.lon == pytest.approx(lon, abs=1e-6)
+    assert d.alt == pytest.approx(h, abs=0.3)
+    assert d.severity == "critical"
+
+
+def test_components_are_left_out_unless_asked_for():
+    photo = observation("a.jpg", camera(0.0, -60.0, 60.0, NEST), [("insulator", NEST, 0.9)])
+    assert locate_flight([photo], ledger(), GeoConfig()) == []
+    (d,) = locate_flight([photo], ledger(), GeoConfig(include_components=True))
+    assert d.class_key == "insulator" and d.severity is None and d.tower == "T2"
+
+
+def test_photos_without_pose_keep_their_detections():
+    photo = observation("nogps.jpg", None, [("bird_nest", (100.0, 100.0), 0.8)],
+                        error="no GPS position")
+    (d,) = locate_flight([photo], ledger(), GeoConfig())
+    assert d.lat is None and d.lon is None and d.placement == "none"
+    assert d.geo_reason == "no GPS position"
+    assert d.evidence[0].xyxy == (90.0, 90.0, 110.0, 110.0)
+
+
+def test_line_objects_without_ledger_go_to_the_ground_with_a_note():
+    photo = observation("a.jpg", camera(0.0, -60.0, 60.0, NEST), [("bird_nest", NEST, 0.8)])
+    (d,) = locate_flight([photo], None, GeoConfig())
+    assert d.placement == "ground" and d.tower is None
+    assert "no tower ledger" in (d.geo_reason or "")
+    # the ray through the nest meets the ground beyond the tower
+    assert d.lat is not None and d.lat > LAT0
+
+
+def test_line_objects_far_from_every_tower_go_to_the_ground():
+    target = (-150.0, 60.0, GROUND + 10.0)  # a "nest" in a tree between spans, 60 m off-line
+    photo = observation("a.jpg", camera(-150.0, -20.0, 40.0, target), [("bird_nest", target, 0.8)])
+    (d,) = locate_flight([photo], ledger(), GeoConfig())
+    assert d.placement == "ground" and "no ledger tower or span" in (d.geo_reason or "")
+
+
+def test_distinct_objects_stay_distinct_and_one_object_merges():
+    a, b = (-200.0, 40.0, GROUND), (-100.0, 40.0, GROUND)
+    cam1 = camera(-150.0, -60.0, 80.0, (-150.0, 40.0, GROUND))
+    cam2 = camera(-160.0, -40.0, 60.0, (-150.0, 40.0, GROUND))
+    photos = [observation("1.jpg", cam1, [("truck_crane", a, 0.9), ("truck_crane", b, 0.8)]),
+              observation("2.jpg", cam2, [("truck_crane", a, 0.7)])]
+    defects = locate_flight(photos, ledger(), GeoConfig())
+    assert sorted(len(d.evidence) for d in defects) == [1, 2]
+    assert len(locate_flight(photos, ledger(), GeoConfig(merge_distance_m=200))) == 1
+
+
+def test_ground_modes_and_their_failures():
+    pose = make_pose(abs_alt=150.0, rel_alt=100.0, pitch=-90.0)
+    centre = [(319.5, 239.5)]
+    (takeoff,) = locate_pixels(pose, centre, GeoConfig())
+    assert takeoff.alt == pytest.approx(50.0) and takeoff.range_m == pytest.approx(100.0)
+    (constant,) = locate_pixels(pose, centre, GeoConfig(ground_alt=120.0))
+    assert constant.alt == pytest.approx(120.0) and constant.range_m == pytest.approx(30.0)
+    (below,) = locate_pixels(pose, centre, GeoConfig(ground_alt=200.0))
+    assert below.lat is None and "below the ground" in (below.reason or "")
+    (no_rel,) = locate_pixels(make_pose(rel_alt=None), centre, GeoConfig())
+    assert no_rel.lat is None and "RelativeAltitude" in (no_rel.reason or "")
+    (no_abs,) = locate_pixels(make_pose(abs_alt=None), centre, GeoConfig(ground_alt=10.0))
+    assert no_abs.lat is None and "absolute altitude" in (no_abs.reason or "")
+    # relative altitude alone is enough over take-off ground
+    (rel_only,) = locate_pixels(make_pose(abs_alt=None, rel_alt=80.0), centre, GeoConfig())
+    assert rel_only.range_m == pytest.approx(80.0) and rel_only.alt == pytest.approx(0, abs=1e-6)
+
+
+def test_far_ray_is_out_of_range():
+    pose = make_pose(pitch=-30.0, rel_alt=20.0, abs_alt=70.0, fx=300.0, fy=300.0)
+    # 162 px above the centre at f = 300 px: 28.4° above the axis, 1.6° below the horizon, 716 m
+    (p,) = locate_pixels(pose, [(319.5, 77.5)], GeoConfig(max_range_m=500))
+    assert p.lat is None and "within 500 m" in (p.reason or "")
+
+
+def _write_dem(path, elevation_of_lon, size=200, span_deg=0.01):
+    rasterio = pytest.importorskip("rasterio")
+    from affine import Affine
+
+    res = span_deg / size
+    west, north = LON0 - span_deg / 2, LAT0 + span_deg / 2
+    lons = west + (np.arange(size) + 0.5) * res
+    transform = Affine(res, 0.0, west, 0.0, -res, north)
+    grid = np.tile(elevation_of_lon(lons), (size, 1)).astype(np.float32)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1,
+                       dtype="float32", crs="EPSG:4326",
+                       transform=transform) as ds:
+        ds.write(grid, 1)
+
+
+def test_dem_ground(tmp_path):
+    metres_per_deg = float(SCENE.to_enu(LAT0, LON0 + 0.001, 0.0)[0, 0] / 0.001)
+    flat, tilted = tmp_path / "flat.tif", tmp_path / "tilted.tif"
+    _write_dem(flat, lambda lon: np.full_like(lon, GROUND))
+    _write_dem(tilted, lambda lon: GROUND + 0.2 * (lon - LON0) * metres_per_deg)
+    pose = make_pose(lat=LAT0, lon=LON0, abs_alt=GROUND + 100, rel_alt=None, yaw=90.0,
+                     pitch=-45.0)
+    pixel = [(319.5, 239.5)]
+    (on_flat,) = locate_pixels(pose, pixel, GeoConfig(dem_path=flat))
+    (constant,) = locate_pixels(pose, pixel, GeoConfig(ground_alt=GROUND))
+    assert on_flat.lat == pytest.approx(constant.lat, abs=1e-8)
+    assert on_flat.lon == pytest.approx(constant.lon, abs=1e-8)
+    # ground rising 0.2 m per metre eastwards, camera looking east 45° down from 100 m:
+    # 100 - t = 0.2 t  ->  the ray meets it 83.3 m east, 16.7 m up
+    (on_slope,) = locate_pixels(pose, pixel, GeoConfig(dem_path=tilted))
+    east = SCENE.to_enu(on_slope.lat, on_slope.lon, 0.0)[0, 0]
+    assert east == pytest.approx(100 / 1.2, abs=0.05)
+    assert on_slope.alt == pytest.approx(GROUND + 0.2 * 100 / 1.2, abs=0.05)
+    # looking beyond the DEM's edge
+    (off,) = locate_pixels(make_pose(lat=LAT0, lon=LON0, abs_alt=GROUND + 100, yaw=90.0,
+                                     pitch=-5.0), pixel, GeoConfig(dem_path=flat))
+    assert off.lat is None and "leaves the ground model" in (off.reason or "")
+
+
+def test_dem_errors(tmp_path, monkeypatch):
+    not_tiff = tmp_path / "dem.tif"
+    not_tiff.write_bytes(b"not a tiff")
+    pytest.importorskip("rasterio")
+    with pytest.raises(GroundError, match="cannot read DEM"):
+        locate_flight([], None, GeoConfig(dem_path=not_tiff))
+    monkeypatch.setitem(sys.modules, "rasterio", None)
+    with pytest.raises(GroundError, match="geo-dem"):
+        locate_flight([], None, GeoConfig(dem_path=not_tiff))
