@@ -84,6 +84,7 @@ class Image(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     processed_count: Mapped[int] = mapped_column(Integer, default=0)
+    processed_by: Mapped[str | None] = mapped_column(String(200))
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 
 from linepatrol.images import ImageError, LoadedImage, read_image
 from linepatrol_service.geotag import DetectedPhoto, LedgerText, locate
@@ -46,7 +46,8 @@ def reset_claims(services: Services, worker: str) -> int:
     with services.sessions.begin() as s:
         result = s.execute(
             update(Image)
-            .where(Image.status == "claimed", Image.claimed_by.like(f"{worker}:%"))
+            .where(Image.status == "claimed",
+                   Image.claimed_by.startswith(f"{worker}:", autoescape=True))
             .values(status="pending", claimed_by=None, claimed_at=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -150,6 +151,7 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
                 .where(Image.id == image_id, Image.claimed_by == claim,
                        Image.status == "claimed")
                 .values(**values, claimed_by=None, claimed_at=None, processed_at=now,
+                        processed_by=claim.rsplit(":", 1)[0],
                         processed_count=Image.processed_count + 1)
             )
             committed += int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -213,9 +215,9 @@ def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
                 return Outcome("skipped")
             claim, ids = claim_batch(services, flight_id, worker)
             if ids:
-                process_batch(services, claim, ids)
                 if services.settings.throttle_s:
                     time.sleep(services.settings.throttle_s)
+                process_batch(services, claim, ids)
                 continue
             oldest = _live_foreign_claims(services, flight_id)
             if oldest is not None:
@@ -235,7 +237,7 @@ def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
             s.execute(
                 update(Image)
                 .where(Image.flight_id == flight_id, Image.status == "claimed",
-                       or_(Image.claimed_by.like(f"{worker}:%")))
+                       Image.claimed_by.startswith(f"{worker}:", autoescape=True))
                 .values(status="pending", claimed_by=None, claimed_at=None)
             )
         return Outcome("failed")

@@ -104,6 +104,7 @@ class ImageOut(BaseModel):
     error: str | None
     pose_error: str | None
     detections: list[dict[str, Any]] | None
+    processed_by: str | None
 
 
 class Evidence(BaseModel):

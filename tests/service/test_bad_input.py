@@ -127,9 +127,9 @@ def test_request_size_limit_is_413(tmp_path: Path, tiny_model: Path):
         # Without a Content-Length (a chunked upload) the stream is counted instead.
         big = b"x" * 200_000
 
-        def chunks():
-            for i in range(0, len(big), 10_000):
-                yield big[i:i + 10_000]
+        def chunks(data: bytes = big):
+            for i in range(0, len(data), 10_000):
+                yield data[i:i + 10_000]
 
         r = api.post(f"/flights/{flight['id']}/images", "uploader", content=chunks(),
                      headers={"Content-Type": "multipart/form-data; boundary=xyz"})

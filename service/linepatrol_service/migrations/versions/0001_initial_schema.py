@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("claimed_by", sa.String(length=200), nullable=True),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("processed_count", sa.Integer(), nullable=False),
+        sa.Column("processed_by", sa.String(length=200), nullable=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["flight_id"], ["flights.id"], ondelete="CASCADE"),
