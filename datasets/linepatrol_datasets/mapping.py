@@ -111,7 +111,7 @@ def apply_mapping(dataset: Dataset, cmap: ClassMap, drop_unknown: bool = False) 
             if box.class_name in cmap.dropped:
                 continue
             if box.class_name in unknown_set:
-                where = sample.label_paths[0] if sample.label_paths else sample.image_path
+                where = box.source or (sample.label_paths or (sample.image_path,))[0]
                 issues.append(Issue(where, IssueKind.UNKNOWN_CLASS,
                                     f"class {box.class_name!r} is not mapped; box dropped"))
                 continue

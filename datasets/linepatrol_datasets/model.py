@@ -21,6 +21,9 @@ class Box:
     y1: float
     x2: float
     y2: float
+    # The label file the box came from (several per image in CPLID), so a later problem with
+    # the box is reported against the right file; not part of the box's identity.
+    source: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def width(self) -> float:

@@ -32,7 +32,7 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
 def _describe(rows: list[tuple[float, float, float, float]]) -> dict[str, Any]:
     """rows: (relative size, width fraction, height fraction, short side px at imgsz)."""
     rel = [r[0] for r in rows]
-    hist, _ = np.histogram(np.clip(rel, 0.0, 1.0), bins=SIZE_BINS) if rel else ([], None)
+    hist = np.histogram(np.clip(rel, 0.0, 1.0), bins=SIZE_BINS)[0].tolist() if rel else []
     return {
         "boxes": len(rows),
         "relative_size": _percentiles(rel),

@@ -103,5 +103,5 @@ def clean_boxes(
         if moved > ROUNDING_PX:
             issues.append(Issue(label_file, IssueKind.BOX_CLIPPED,
                                 f"box {text} clipped to the {width}x{height} image"))
-        kept.append(Box(name, cx1, cy1, cx2, cy2))
+        kept.append(Box(name, cx1, cy1, cx2, cy2, label_file))
     return kept

@@ -80,3 +80,14 @@ def test_missing_file_or_unknown_dataset(tmp_path: Path) -> None:
     bad.write_text("classes: [", encoding="utf-8")
     with pytest.raises(MappingError, match="cannot read"):
         load_mapping(bad)
+
+
+def test_unknown_class_reported_against_its_own_label_file(tmp_path: Path) -> None:
+    from dataset_builders import make_cplid_like
+
+    from linepatrol_datasets.readers.voc import read_voc
+
+    ds = read_voc(make_cplid_like(tmp_path, normal=1))
+    ds = apply_mapping(ds, parse_mapping({"insulator": "insulator"}), drop_unknown=True)
+    assert len(ds.issues) == 6
+    assert {i.file.parent.name for i in ds.issues} == {"defect"}  # not labels/insulator/

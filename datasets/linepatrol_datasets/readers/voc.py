@@ -59,7 +59,8 @@ def _parse(path: Path) -> tuple[str | None, tuple[int, int] | None, list[RawBox]
         bnd = obj.find("bndbox")
         if not name or bnd is None:
             raise _BadLabel("<object> without <name> or <bndbox>")
-        boxes.append((name, *(_number(bnd, t) for t in ("xmin", "ymin", "xmax", "ymax"))))
+        x1, y1, x2, y2 = (_number(bnd, t) for t in ("xmin", "ymin", "xmax", "ymax"))
+        boxes.append((name, x1, y1, x2, y2))
     return root.findtext("filename"), declared, boxes
 
 
