@@ -61,7 +61,7 @@ def run_ultralytics(
     found = 0
     for result in model.predict(source=[str(p) for p in photos], stream=True, imgsz=imgsz,
                                 conf=CONF, iou=IOU, device=ultra_device(device), verbose=False,
-                                half=False, save=False):
+                                save=False):
         found += len(result.boxes)
         if speeds is not None:
             speeds.append(dict(result.speed))

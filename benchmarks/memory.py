@@ -61,15 +61,17 @@ def detect_rss(model: Path, photo: Path, device: str, json_out: Path) -> dict[st
             "command": "linepatrol detect PHOTO --model MODEL --json OUT --no-progress"}
 
 
-def flight_run(model: Path, photos: list[Path], device: str, work: Path) -> dict[str, Any]:
-    """A flight of photos in a child process: photos/s and its peak RSS."""
+def flight_run(model: Path, photos: list[Path], device: str, work: Path,
+               path: str = "flight") -> dict[str, Any]:
+    """A flight of photos in a child process (``flight``: the core pipeline; ``service``: the
+    service's API and embedded worker): photos/s and the child's peak RSS."""
     list_file = work / "flight.txt"
     list_file.write_text("\n".join(str(p) for p in photos) + "\n")
-    result = peak_rss_of([sys.executable, "-m", "benchmarks.child", "flight", str(model),
-                          device, str(list_file)])
+    result = peak_rss_of([sys.executable, "-m", "benchmarks.child", path, str(model),
+                          device, str(list_file), str(work)])
     if result["returncode"] != 0:
-        raise RuntimeError(f"flight child failed: {result['stderr'][-2000:]}")
-    data = json.loads(result["stdout"].strip().splitlines()[-1])
+        raise RuntimeError(f"{path} child failed: {result['stderr'][-2000:]}")
+    data: dict[str, Any] = json.loads(result["stdout"].strip().splitlines()[-1])
     data["photos_per_s"] = round(data["photos"] / data["run_s"], 2)
     data["peak_rss_mib"] = result["peak_rss_mib"]
     return data

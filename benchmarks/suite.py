@@ -114,10 +114,20 @@ def run_suite(
     _section(results, "large", big)
 
     def flight() -> dict[str, Any]:
+        """Through the service's embedded worker; the core pipeline alongside for reference."""
         shots = photos.cplid_photos(profile.flight_photos)
-        out = memory.flight_run(models.onnx["fp32"], shots, device, work)
-        out["path"] = "core pipeline (detect_files), service worker not yet available"
-        return out
+        rows = []
+        try:
+            row = memory.flight_run(models.onnx["fp32"], shots, device, work, "service")
+            row["path"] = "service: HTTP upload + submit, embedded worker, SQLite"
+        except Exception as exc:
+            log.exception("service flight failed")
+            row = {"path": "service", "error": f"{type(exc).__name__}: {exc}"[:2000]}
+        rows.append(row)
+        row = memory.flight_run(models.onnx["fp32"], shots, device, work, "flight")
+        row["path"] = "core pipeline (detect_files), same settings"
+        rows.append(row)
+        return {"photos": len(shots), "rows": rows}
 
     _section(results, "flight", flight)
 

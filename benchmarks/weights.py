@@ -114,7 +114,9 @@ def prepare_models(
     models_dir.mkdir(parents=True, exist_ok=True)
     if weights is None:
         size = imgsz or 320
-        weights = build_random_checkpoint(models_dir / f"yolov8n-random-{size}.pt", size)
+        weights = models_dir / f"yolov8n-random-{size}.pt"
+        if not weights.is_file():  # built once per work folder: same weights, same exports
+            build_random_checkpoint(weights, size)
         _, names, trained = checkpoint_info(weights)
         notes = ["random-weights YOLOv8n built from yolov8n.yaml: speeds are real, "
                  "recall and mAP are meaningless"]
