@@ -64,6 +64,7 @@ def test_coco(tmp_path: Path) -> None:
             {"id": 2, "image_id": 99, "category_id": 7, "bbox": [1, 1, 5, 5]},
             {"id": 3, "image_id": 1, "category_id": 8, "bbox": [1, 1, 5, 5]},
             {"id": 4, "image_id": 1, "category_id": 7, "bbox": "oops"},
+            {"id": 5, "image_id": 1, "category_id": 7, "bbox": [0, 0, 90, 70], "iscrowd": 1},
         ],
     }
     path = tmp_path / "ann.json"
@@ -72,7 +73,8 @@ def test_coco(tmp_path: Path) -> None:
     assert [s.image_path.name for s in ds.samples] == ["a.jpg", "empty.jpg"]
     assert ds.samples[0].boxes == [Box("excavator", 10, 20, 40, 60)]
     assert ds.samples[1].boxes == []  # listed without annotations: a real background image
-    assert kinds(ds) == {"label_without_image": 2, "unknown_class": 1, "unreadable_label": 1}
+    assert kinds(ds) == {"label_without_image": 2, "unknown_class": 1, "unreadable_label": 1,
+                         "unsupported_shape": 1}
     assert ds.source_names == ["excavator"]
 
 

@@ -1,7 +1,9 @@
 """COCO detection JSON: ``images``, ``annotations`` (``bbox`` = x, y, width, height in pixels),
 ``categories``.
 
-An image listed with no annotations is an explicit background image and is kept. Problems
+An image listed with no annotations is an explicit background image and is kept. A crowd
+annotation (``iscrowd: 1``) marks a region of many objects, not one object, so it is reported
+and skipped, as ultralytics' own COCO converter does. Problems
 with one annotation (no such image or category, malformed bbox) are reported and skipped;
 a file that is not COCO JSON at all is a ``ValueError``.
 """
@@ -58,6 +60,10 @@ def read_coco(
         if ann.get("category_id") not in categories:
             issues.append(Issue(where, IssueKind.UNKNOWN_CLASS,
                                 f"annotation {ann_id}: no category {ann.get('category_id')!r}"))
+            continue
+        if ann.get("iscrowd"):
+            issues.append(Issue(where, IssueKind.UNSUPPORTED_SHAPE,
+                                f"annotation {ann_id}: crowd region (iscrowd=1) skipped"))
             continue
         bbox = ann.get("bbox")
         try:
