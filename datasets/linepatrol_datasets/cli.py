@@ -25,6 +25,7 @@ label formats (--format):
   yolo     ultralytics YOLO layout: images/<split>/x.jpg + labels/<split>/x.txt with
            "class_id cx cy w h" normalised to 0..1; class names from SRC/data.yaml or
            SRC/classes.txt. An existing train/val split is kept unless --val is given.
+           All images under SRC are read (data.yaml's train:/val: paths are not followed).
   labelme  LabelMe JSON, one per image (imagePath, shapes); rectangles and polygons are used
            (a polygon becomes its bounding box), points and lines are reported and ignored.
 

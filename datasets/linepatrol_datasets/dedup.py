@@ -105,13 +105,15 @@ def _pack(bits: NDArray[np.bool_]) -> NDArray[np.uint64]:
 
 def hamming_pairs(
     base: NDArray[np.uint64], variants: NDArray[np.uint64], owner: Sequence[int], limit: int,
-    chunk: int = 512,
+    max_elements: int = 16_000_000,
 ) -> list[tuple[int, int, int]]:
     """Pairs (i, j, distance) of hashes from different owners within ``limit`` bits.
 
     ``base`` is (m, w); ``variants`` is (m, v, w): the distance of i and j is the smallest over
-    j's variants (mirrored, flipped...). Computed in row chunks to bound memory.
+    j's variants (mirrored, flipped...). Computed in row chunks of at most ``max_elements``
+    64-bit words (128 MB) so 10 000 crops compare without running out of memory.
     """
+    chunk = max(1, max_elements // max(1, variants.size))
     owners = np.asarray(owner)
     best: dict[tuple[int, int], int] = {}  # both directions are checked: flips are not symmetric
     for start in range(0, len(base), chunk):

@@ -104,3 +104,20 @@ def test_val_fraction_zero_and_invalid() -> None:
     assert set(split_groups(samples, groups, 0.0, 0)) == {"train"}
     with pytest.raises(ValueError):
         split_groups(samples, groups, 1.0, 0)
+
+
+def test_hamming_pairs_chunking_gives_the_same_pairs() -> None:
+    import numpy as np
+
+    from linepatrol_datasets.dedup import hamming_pairs
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 2**63, size=(40, 1), dtype=np.uint64)
+    base[7] = base[3] ^ np.uint64(0b1011)  # 3 bits apart
+    base[20] = base[3]  # identical, but the same owner as 3: not a pair
+    owner = list(range(40))
+    owner[20] = 3
+    variants = base[:, None, :]
+    whole = hamming_pairs(base, variants, owner, limit=4)
+    tiny = hamming_pairs(base, variants, owner, limit=4, max_elements=5)
+    assert whole == tiny == [(3, 7, 3), (7, 20, 3)]

@@ -6,7 +6,9 @@ is accepted too. Each line is ``class_id cx cy w h`` normalised to 0..1, or ``cl
 x2 y2 ...`` (a segment; its bounding box is used). Class names come from ``SRC/data.yaml``
 (``names:`` list or ``{id: name}``) or ``SRC/classes.txt`` (one per line); without either, the
 names are the ids ("0", "1", ...) and a mapping file must name them. The split folder
-(``train``/``val``/``test``) is kept as the sample's split.
+(``train``/``val``/``test``) is kept as the sample's split. Every image under SRC is read;
+``train:``/``val:`` entries of data.yaml that point elsewhere are not followed. A ``.txt``
+under a ``labels`` folder with no image is reported (other .txt files may be notes).
 """
 
 from __future__ import annotations
