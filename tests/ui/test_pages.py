@@ -1,0 +1,258 @@
+"""The web interface without a browser: sign-in cookie, CSRF, permissions, pages, map data."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from linepatrol_service.services import Services
+from linepatrol_service.ui.session import SESSION_COOKIE, csrf_token
+from ui import support
+
+UiApp = tuple[FastAPI, Services, dict[str, str]]
+
+
+def sign_in(client: TestClient, token: str, next_url: str = "/ui/flights") -> Any:
+    client.get("/ui/login")
+    nonce = client.cookies.get("lp_login_csrf")
+    return client.post("/ui/login", data={"token": token, "csrf": nonce, "next": next_url},
+                       follow_redirects=False)
+
+
+@pytest.fixture
+def client(ui_app: UiApp) -> Iterator[TestClient]:
+    app, _, _ = ui_app
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def processed(ui_app: UiApp, client: TestClient) -> dict[str, Any]:
+    """A processed flight of three DJI photos over the test ledger (admin via bearer)."""
+    _, _, tokens = ui_app
+    h = {"Authorization": f"Bearer {tokens['admin']}"}
+    r = client.put(f"/api/v1/lines/{support.LINE}/ledger", content=support.ledger_csv(),
+                   headers={**h, "Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    flight = client.post("/api/v1/flights", json={"line": support.LINE, "date": "2026-11-20"},
+                         headers=h).json()
+    files = [("files", (f"p{i}.jpg", support.dji_photo(i, lat, lon), "image/jpeg"))
+             for i, (_, lat, lon) in enumerate(support.TOWERS)]
+    assert client.post(f"/api/v1/flights/{flight['id']}/images", files=files,
+                       headers=h).status_code == 200
+    assert client.post(f"/api/v1/flights/{flight['id']}/submit", headers=h).status_code == 200
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        flight = client.get(f"/api/v1/flights/{flight['id']}", headers=h).json()
+        if flight["status"] not in ("queued", "processing"):
+            break
+        time.sleep(0.05)
+    assert flight["status"] == "done" and flight["defects"] > 0, flight
+    return dict(flight)
+
+
+# --- sign-in and the cookie ----------------------------------------------------------------
+
+
+def test_sign_in_sets_an_httponly_strict_cookie(ui_app: UiApp, client: TestClient) -> None:
+    r = sign_in(client, ui_app[2]["reviewer"], "/ui/defects?severity=critical")
+    assert r.status_code == 303 and r.headers["location"] == "/ui/defects?severity=critical"
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Secure" not in cookie  # served over http: a Secure cookie would never come back
+
+
+def test_cookie_is_secure_over_https(ui_app: UiApp) -> None:
+    with TestClient(ui_app[0], base_url="https://testserver") as c:
+        r = sign_in(c, ui_app[2]["reviewer"])
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    assert "Secure" in cookie
+
+
+def test_wrong_token_and_stale_form_are_refused(ui_app: UiApp, client: TestClient) -> None:
+    r = sign_in(client, "lp_not-a-token")
+    assert r.status_code == 401 and "Unknown or revoked token" in r.text
+    assert SESSION_COOKIE not in client.cookies
+    # No nonce cookie/field pair (a cross-site form post): refused even with a good token.
+    fresh = TestClient(ui_app[0])
+    r = fresh.post("/ui/login", data={"token": ui_app[2]["admin"], "csrf": "x"},
+                   follow_redirects=False)
+    assert r.status_code == 401 and "expired" in r.text
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/api/v1/x"])
+def test_sign_in_never_redirects_off_the_ui(ui_app: UiApp, client: TestClient,
+                                            target: str) -> None:
+    r = sign_in(client, ui_app[2]["admin"], target)
+    assert r.headers["location"] == "/ui/"
+
+
+def test_pages_need_sign_in(client: TestClient) -> None:
+    for url in ("/ui/", "/ui/flights", "/ui/defects", "/ui/map", "/ui/defects/1"):
+        r = client.get(url, follow_redirects=False)
+        assert r.status_code == 303, url
+        assert r.headers["location"].startswith("/ui/login?next=")
+
+
+def test_revoked_token_ends_the_session(ui_app: UiApp, client: TestClient) -> None:
+    from linepatrol_service.models import Token, utcnow
+
+    sign_in(client, ui_app[2]["reviewer"])
+    assert client.get("/ui/defects").status_code == 200
+    with ui_app[1].sessions.begin() as s:
+        for row in s.query(Token).filter(Token.name == "ui-reviewer"):
+            row.revoked_at = utcnow()
+    assert client.get("/ui/defects", follow_redirects=False).status_code == 303
+    assert client.get("/api/v1/defects").status_code == 401
+
+
+def test_logout_needs_csrf_and_clears_the_cookie(ui_app: UiApp, client: TestClient) -> None:
+    sign_in(client, ui_app[2]["reviewer"])
+    assert client.post("/ui/logout", data={"csrf": "wrong"}).status_code == 403
+    r = client.post("/ui/logout", data={"csrf": csrf_token(ui_app[2]["reviewer"])},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/ui/defects", follow_redirects=False).status_code == 303
+
+
+# --- the cookie as an API credential, with CSRF ----------------------------------------------
+
+
+def test_api_changes_with_the_cookie_need_the_csrf_header(ui_app: UiApp,
+                                                          client: TestClient) -> None:
+    token = ui_app[2]["uploader"]
+    sign_in(client, token)
+    body = {"line": support.LINE, "date": "2026-11-20"}
+    r = client.post("/api/v1/flights", json=body)
+    assert r.status_code == 403 and "CSRF" in r.json()["detail"]
+    r = client.post("/api/v1/flights", json=body, headers={"X-CSRF-Token": "0" * 64})
+    assert r.status_code == 403
+    r = client.post("/api/v1/flights", json=body, headers={"X-CSRF-Token": csrf_token(token)})
+    assert r.status_code == 201
+    assert client.get("/api/v1/flights").json()["total"] == 1  # reads need no CSRF token
+
+
+def test_csrf_token_of_one_session_fails_another(ui_app: UiApp, client: TestClient) -> None:
+    sign_in(client, ui_app[2]["uploader"])
+    other = csrf_token(ui_app[2]["admin"])
+    r = client.post("/api/v1/flights", json={"line": "L", "date": "2026-11-20"},
+                    headers={"X-CSRF-Token": other})
+    assert r.status_code == 403
+
+
+def test_an_authorization_header_wins_over_the_cookie(ui_app: UiApp,
+                                                      client: TestClient) -> None:
+    sign_in(client, ui_app[2]["admin"])
+    r = client.get("/api/v1/tokens", headers={"Authorization": "Bearer lp_bogus"})
+    assert r.status_code == 401
+
+
+# --- permissions: the API's grants decide, the pages follow ---------------------------------
+
+
+def test_uploader_sees_flights_not_the_queue(ui_app: UiApp, client: TestClient) -> None:
+    sign_in(client, ui_app[2]["uploader"])
+    home = client.get("/ui/", follow_redirects=False)
+    assert home.headers["location"] == "/ui/flights"
+    page = client.get("/ui/flights").text
+    assert "/ui/flights/new" in page and "/ui/defects" not in page
+    r = client.get("/ui/defects")
+    assert r.status_code == 403 and "defects:read" in r.text
+    assert client.get("/ui/data/map.geojson").status_code == 403
+
+
+def test_reviewer_cannot_open_the_upload_page(ui_app: UiApp, client: TestClient) -> None:
+    sign_in(client, ui_app[2]["reviewer"])
+    assert client.get("/ui/flights/new").status_code == 403
+    assert "/ui/flights/new" not in client.get("/ui/flights").text
+
+
+# --- pages over a processed flight ---------------------------------------------------------
+
+
+def test_flight_page_shows_progress_reports_and_defects(ui_app: UiApp, client: TestClient,
+                                                        processed: dict[str, Any]) -> None:
+    sign_in(client, ui_app[2]["reviewer"])
+    page = client.get(f"/ui/flights/{processed['id']}").text
+    assert 'data-status="done"' in page
+    for fmt in ("html", "geojson", "kml", "csv"):
+        assert f"/api/v1/flights/{processed['id']}/report?format={fmt}" in page
+    assert len(re.findall(r'href="/ui/defects/\d+"', page)) >= processed["defects"]
+    assert "绝缘子自爆/缺片" in page and "Insulator self-explosion" in page  # zh and en
+
+
+def test_queue_defaults_to_new_and_filters(ui_app: UiApp, client: TestClient,
+                                           processed: dict[str, Any]) -> None:
+    token = ui_app[2]["reviewer"]
+    sign_in(client, token)
+    rows = re.findall(r'data-defect="(\d+)"', client.get("/ui/defects").text)
+    assert len(rows) == processed["defects"]
+    r = client.patch(f"/api/v1/defects/{rows[0]}", json={"status": "confirmed"},
+                     headers={"X-CSRF-Token": csrf_token(token)})
+    assert r.status_code == 200
+    after = re.findall(r'data-defect="(\d+)"', client.get("/ui/defects").text)
+    assert rows[0] not in after and len(after) == len(rows) - 1
+    confirmed = client.get("/ui/defects?status=confirmed").text
+    assert re.findall(r'data-defect="(\d+)"', confirmed) == [rows[0]]
+    nests = client.get("/ui/defects?status=new&class=bird_nest").text
+    assert "鸟巢" in nests and "绝缘子自爆" not in nests.split("<tbody>")[1]
+    none = client.get("/ui/defects?status=new&severity=critical").text
+    assert 'data-defect="' not in none and "Nothing matches" in none
+    tower = client.get(f"/ui/defects?status=new&tower={support.TOWERS[1][0]}").text
+    assert 0 < len(re.findall(r'data-defect="(\d+)"', tower)) < len(after)
+
+
+def test_defect_page_has_photo_crop_map_history(ui_app: UiApp, client: TestClient,
+                                                processed: dict[str, Any]) -> None:
+    token = ui_app[2]["reviewer"]
+    sign_in(client, token)
+    defect = client.get("/api/v1/defects").json()["items"][0]
+    client.patch(f"/api/v1/defects/{defect['id']}",
+                 json={"severity": "critical", "note": "cap gone, 3rd from top"},
+                 headers={"X-CSRF-Token": csrf_token(token)})
+    page = client.get(f"/ui/defects/{defect['id']}").text
+    assert f"/api/v1/defects/{defect['id']}/crop" in page
+    assert 'id="photo-data"' in page and f'"imageId": {defect["image_id"]}' in page
+    assert "cap gone, 3rd from top" in page and "severity:" in page
+    assert f"/ui/data/map.geojson?defect={defect['id']}" in page
+    assert client.get(f"/api/v1/defects/{defect['id']}/crop").headers["content-type"] == \
+        "image/jpeg"
+    assert client.get(f"/api/v1/images/{defect['image_id']}").status_code == 200
+
+
+def test_map_data_draws_ledger_and_open_defects(ui_app: UiApp, client: TestClient,
+                                                processed: dict[str, Any]) -> None:
+    sign_in(client, ui_app[2]["reviewer"])
+    data = client.get("/ui/data/map.geojson").json()
+    kinds = [f["properties"]["kind"] for f in data["features"]]
+    assert kinds.count("tower") == len(support.TOWERS) and kinds.count("line") == 1
+    assert kinds.count("defect") == processed["defects"]
+    line = next(f for f in data["features"] if f["properties"]["kind"] == "line")
+    assert line["geometry"]["coordinates"][0] == [support.TOWERS[0][2], support.TOWERS[0][1]]
+    for f in data["features"]:
+        if f["properties"]["kind"] == "defect":
+            assert f["properties"]["severity"] in ("critical", "serious", "general")
+            assert f["properties"]["tower"] in {t for t, _, _ in support.TOWERS}
+    one = data["features"][-1]["properties"]["id"]
+    single = client.get(f"/ui/data/map.geojson?defect={one}").json()
+    assert [f["properties"]["id"] for f in single["features"]
+            if f["properties"]["kind"] == "defect"] == [one]
+    assert client.get("/ui/data/map.geojson?line=other").json()["features"] == []
+
+
+def test_static_files_and_no_cdn(client: TestClient) -> None:
+    from linepatrol_service.ui.pages import HERE
+
+    assert client.get("/ui/static/vendor/leaflet/leaflet.js").status_code == 200
+    assert client.get("/ui/static/js/common.js").status_code == 200
+    for path in [*HERE.glob("templates/*.html"), *HERE.glob("static/js/*.js"),
+                 *HERE.glob("static/css/*.css")]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(src|href)=\"https?://", text), path
+        assert "unpkg" not in text and "cdn" not in text.lower(), path
