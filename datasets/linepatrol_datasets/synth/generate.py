@@ -27,7 +27,7 @@ from .backgrounds import GroundSource
 from .camera import CAMERAS
 from .labels import write_data_yaml, write_yolo
 from .render import Renderer
-from .scene import SceneOptions, build_scene
+from .scene import Scene, SceneOptions, build_scene
 from .shots import EPOCH, take_shot
 from .views import sample_lighting, sample_pose
 
@@ -44,6 +44,13 @@ class Summary:
     @property
     def seconds_per_image(self) -> float:
         return self.seconds / max(self.images, 1)
+
+
+def scene_for(seed: int, index: int, ground: GroundSource,
+              options: SceneOptions | None = None) -> tuple[Scene, np.random.Generator]:
+    """Scene ``index`` of ``seed`` and the generator its shots continue to draw from."""
+    rng = np.random.default_rng([seed, index])
+    return build_scene(rng, ground.tile(rng), options), rng
 
 
 def generate_scenes(out: Path, scenes: int, seed: int = 0, size: tuple[int, int] = (1280, 960),
@@ -63,8 +70,7 @@ def generate_scenes(out: Path, scenes: int, seed: int = 0, size: tuple[int, int]
     n_img = n_lab = 0
     bar = tqdm(total=scenes * views, unit="img", disable=not progress, desc="synth")
     for i in range(scenes):
-        rng = np.random.default_rng([seed, i])
-        scene = build_scene(rng, ground.tile(rng), options)
+        scene, rng = scene_for(seed, i, ground, options)
         cam = CAMERAS[int(rng.integers(len(CAMERAS)))]
         w, h = size
         intr = cam.intrinsics(w, h, float(rng.normal(0, 0.004 * w)),

@@ -1,0 +1,115 @@
+"""``linepatrol data synth`` and ``linepatrol data sample-flight``.
+
+Hooked into the ``data`` command group by ``linepatrol_datasets.cli`` calling
+:func:`register_synth` with the group's subparsers. Nothing heavy is imported until a command
+runs (moderngl and trimesh come with the ``synth`` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from .backgrounds import DEFAULT_BACKGROUNDS
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x960, not {text!r}") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"size {w}x{h} outside 16..8192 pixels a side")
+    return w, h
+
+
+def _backgrounds(args: argparse.Namespace) -> Path | None:
+    from linepatrol.cli import UserError
+
+    if args.no_photos:
+        return None
+    if args.backgrounds is not None:
+        if not args.backgrounds.is_dir():
+            raise UserError(f"--backgrounds {args.backgrounds}: not a folder")
+        return args.backgrounds  # type: ignore[no-any-return]
+    return DEFAULT_BACKGROUNDS if DEFAULT_BACKGROUNDS.is_dir() else None
+
+
+def _renderer():  # type: ignore[no-untyped-def]
+    from linepatrol.cli import UserError
+
+    try:
+        from .render import Renderer
+
+        return Renderer()
+    except ImportError as exc:
+        raise UserError(f"{exc}; install the synth extra: pip install 'linepatrol[synth]'") \
+            from None
+    except Exception as exc:  # moderngl raises plain Exception when EGL is unusable
+        raise UserError(
+            f"cannot open an offscreen OpenGL 3.3 context ({exc}); on Debian/Ubuntu install "
+            "libegl1 libegl-mesa0 libgl1-mesa-dri") from None
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .generate import generate_scenes
+
+    if args.scenes < 1 or args.views < 1:
+        from linepatrol.cli import UserError
+
+        raise UserError("--scenes and --views must be at least 1")
+    summary = generate_scenes(args.out, args.scenes, args.seed, args.size, _backgrounds(args),
+                              args.views, progress=not args.quiet, renderer=_renderer())
+    print(json.dumps({"out": str(args.out), "scenes": summary.scenes, "images": summary.images,
+                      "labels": summary.labels, "seconds": round(summary.seconds, 1),
+                      "seconds_per_image": round(summary.seconds_per_image, 3),
+                      "ground": summary.ground}))
+    return 0
+
+
+def _sample_flight(args: argparse.Namespace) -> int:
+    from .flight import sample_flight
+
+    if args.photos < 1:
+        from linepatrol.cli import UserError
+
+        raise UserError("--photos must be at least 1")
+    summary = sample_flight(args.out, args.photos, args.seed, args.size, _backgrounds(args),
+                            progress=not args.quiet, renderer=_renderer())
+    print(json.dumps({"out": str(args.out), **summary}))
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, size: str) -> None:
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+    p.add_argument("--size", type=_size, default=_size(size), help=f"WxH (default {size})")
+    p.add_argument("--backgrounds", type=Path, default=None,
+                   help=f"folder of real UAV photos for the ground (CPLID layout; default "
+                        f"{DEFAULT_BACKGROUNDS} when present, else a procedural texture)")
+    p.add_argument("--no-photos", action="store_true", help="procedural ground only")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def register_synth(data_subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``synth`` and ``sample-flight`` to the ``linepatrol data`` command group."""
+    p = data_subparsers.add_parser(
+        "synth", help="render synthetic UAV corridor scenes with labels and truth",
+        description="Random corridor scenes (towers, conductors, machinery, nests, foreign "
+                    "objects, smoke) rendered offscreen with DJI metadata, YOLO labels, "
+                    "truth JSON and tower ledgers.")
+    p.add_argument("--scenes", type=int, required=True, help="number of scenes")
+    p.add_argument("--views", type=int, default=1, help="photos per scene (default 1)")
+    _common(p, "1280x960")
+    p.set_defaults(handler=_synth)
+
+    f = data_subparsers.add_parser(
+        "sample-flight", help="render one patrol flight with hazards and defects at known "
+                              "positions, plus its ledger and truth",
+        description="A three-tower corridor photographed like a patrol flight, for end-to-end "
+                    "geotagging tests: images/, labels/, ledger.csv, truth.json.")
+    f.add_argument("--photos", type=int, default=60, help="number of photos (default 60)")
+    _common(f, "4000x3000")
+    f.set_defaults(handler=_sample_flight)
