@@ -1,0 +1,184 @@
+"""``linepatrol geo locate`` and ``linepatrol report`` end to end: real JPEGs with DJI metadata,
+a real (tiny) ONNX detector with fixed boxes, a ledger CSV, and the files a user opens."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import defusedxml.ElementTree as ET
+import pytest
+from geo_support import (
+    blank_jpeg,
+    dji_jpeg_bytes,
+    horizontal_error,
+    independent_ray_cast,
+    make_pose,
+)
+
+from linepatrol.cli import main
+from linepatrol.geo import LocalFrame
+from linepatrol.geo.pose import CameraPose
+from support.tiny_onnx import make_yolo_onnx
+
+LAT0, LON0, GROUND = 30.5, 114.25, 50.0
+SCENE = LocalFrame(LAT0, LON0, 0.0)
+SIZE = 640
+CENTRE = (SIZE - 1) / 2.0
+NAMES = ["bird_nest", "excavator"]
+HAZARD_PIXEL = (CENTRE, 560.0)  # the bottom centre of the excavator's fixed box
+
+
+def geo(e: float, n: float, up: float) -> tuple[float, float, float]:
+    lat, lon, h = SCENE.to_geodetic([[e, n, up]])[0]
+    return float(lat), float(lon), float(h)
+
+
+def aimed(e: float, n: float, height: float, target: tuple[float, float, float]) -> CameraPose:
+    de, dn, du = target[0] - e, target[1] - n, target[2] - (GROUND + height)
+    lat, lon, _ = geo(e, n, 0.0)
+    return make_pose(
+        lat=lat, lon=lon, abs_alt=GROUND + height, rel_alt=height,
+        yaw=round(math.degrees(math.atan2(de, dn)), 2),
+        pitch=round(math.degrees(math.atan2(du, math.hypot(de, dn))), 2),
+        width=SIZE, height=SIZE, cx=CENTRE, cy=CENTRE,
+    )
+
+
+def test_geo_locate_prints_pose_and_points(tmp_path, capsys):
+    pose = make_pose(yaw=37.5, pitch=-55.0, roll=0.5)
+    path = tmp_path / "DJI_0001.JPG"
+    path.write_bytes(dji_jpeg_bytes(pose))
+    pixels = [(319.5, 239.5), (10.0, 470.0), (600.0, 20.0)]
+    args = ["geo", "locate", str(path)]
+    for x, y in pixels:
+        args += ["--pixel", str(x), str(y)]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["camera"]["yaw"] == 37.5 and out["camera"]["takeoff_alt"] == 50.0
+    assert out["camera"]["altitude_datum"] == "egm96"
+    for pixel, point in zip(pixels, out["points"], strict=True):
+        assert point["pixel"] == list(pixel)
+        lat, lon, rng = independent_ray_cast(pose, pixel, 50.0)
+        assert horizontal_error(point["lat"], point["lon"], lat, lon) <= 0.5 + 0.002 * rng
+        assert point["alt"] == pytest.approx(50.0)
+    # a constant ground 20 m higher: the nadir-ish centre moves, the altitude follows
+    assert main([*args[:3], "--pixel", "319.5", "239.5", "--ground-alt", "70"]) == 0
+    assert json.loads(capsys.readouterr().out)["points"][0]["alt"] == pytest.approx(70.0)
+
+
+def test_geo_locate_sky_pixel_and_default_centre(tmp_path, capsys):
+    path = tmp_path / "oblique.jpg"
+    path.write_bytes(dji_jpeg_bytes(make_pose(pitch=-20.0, fx=300.0, fy=300.0)))
+    assert main(["geo", "locate", str(path), "--pixel", "319.5", "0"]) == 0
+    (point,) = json.loads(capsys.readouterr().out)["points"]
+    assert point["lat"] is None and "horizon" in point["reason"]
+    assert main(["geo", "locate", str(path)]) == 0
+    (point,) = json.loads(capsys.readouterr().out)["points"]
+    assert point["pixel"] == [319.5, 239.5] and point["lat"] is not None
+
+
+def test_geo_locate_without_metadata(tmp_path, capsys):
+    path = tmp_path / "plain.jpg"
+    path.write_bytes(blank_jpeg(64, 48))
+    assert main(["geo", "locate", str(path), "--pixel", "1", "2"]) == 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["camera"] is None and out["points"][0]["lat"] is None
+    assert "no GPS position" in out["points"][0]["reason"] and "no GPS" in captured.err
+    assert main(["geo", "locate", str(tmp_path / "missing.jpg")]) == 2
+    assert main(["geo", "locate", str(path), "--dem", str(tmp_path / "no.tif")]) == 2
+
+
+@pytest.fixture
+def flight(tmp_path):
+    """Two DJI photos aimed at a nest on tower T2, one photo without metadata, one broken file,
+    a ledger, and a model whose fixed boxes are a nest at the centre and an excavator below."""
+    folder = tmp_path / "flight"
+    folder.mkdir()
+    nest = (0.0, 0.0, GROUND + 35.0)
+    poses = {"DJI_0001.JPG": aimed(0.0, -60.0, 60.0, nest),
+             "DJI_0002.JPG": aimed(4.0, -58.0, 61.0, nest)}
+    for name, pose in poses.items():
+        (folder / name).write_bytes(dji_jpeg_bytes(pose))
+    (folder / "no_metadata.jpg").write_bytes(blank_jpeg(SIZE, SIZE))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    rows = ["line,tower,lat,lon,ground_elev,height"]
+    for name, e in (("T1", -300.0), ("T2", 0.0), ("T3", 300.0)):
+        lat, lon, _ = geo(e, 0.0, 0.0)
+        rows.append(f"L1,{name},{lat:.9f},{lon:.9f},{GROUND},40")
+    ledger = tmp_path / "towers.csv"
+    ledger.write_text("\n".join(rows) + "\n")
+    model = make_yolo_onnx(
+        tmp_path / "tiny.onnx", NAMES,
+        [(CENTRE, CENTRE, 20.0, 20.0, 0, 0.9),
+         (HAZARD_PIXEL[0], HAZARD_PIXEL[1] - 20.0, 40.0, 40.0, 1, 0.8)],
+        imgsz=SIZE,
+    )
+    return folder, ledger, model, poses
+
+
+def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_path, capsys):
+    folder, ledger, model, poses = flight
+    out = tmp_path / "out"
+    code = main(["report", str(folder), "--ledger", str(ledger), "--model", str(model),
+                 "--out", str(out), "--tile", "off"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "broken.jpg" in captured.err and "no_metadata.jpg: no camera pose" in captured.err
+    assert "4 photos: 3 read, 1 unreadable, 1 without a camera pose" in captured.out
+
+    doc = json.loads((out / "report.geojson").read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    features = {(f["properties"]["class"], f["geometry"] is not None): f for f in doc["features"]}
+    assert len(doc["features"]) == 4  # nest, excavator, and both again from the bare photo
+
+    nest = features[("bird_nest", True)]
+    assert nest["properties"]["tower"] == "T2" and nest["properties"]["placement"] == "tower"
+    t2 = next(r for r in csv.DictReader(ledger.open()) if r["tower"] == "T2")
+    assert nest["geometry"]["coordinates"] == [round(float(t2["lon"]), 8),
+                                               round(float(t2["lat"]), 8)]
+    assert sorted(e["image"] for e in nest["properties"]["evidence"]) == list(poses)
+
+    hazard = features[("excavator", True)]
+    expected = [independent_ray_cast(p, HAZARD_PIXEL, GROUND) for p in poses.values()]
+    mean_lat = sum(e[0] for e in expected) / 2
+    mean_lon = sum(e[1] for e in expected) / 2
+    lon, lat = hazard["geometry"]["coordinates"]
+    assert horizontal_error(lat, lon, mean_lat, mean_lon) < 0.5
+    north = float(SCENE.to_enu(mean_lat, mean_lon, 0.0)[0, 1])
+    props = hazard["properties"]
+    assert props["distance_to_line_m"] == pytest.approx(abs(north), abs=0.5)
+    assert props["span"] in ("T1-T2", "T2-T3") and props["line"] == "L1"
+    assert props["severity"] == ("critical" if abs(north) < 10 else
+                                 "serious" if abs(north) < 30 else "general")
+    assert len(props["evidence"]) == 2
+
+    for key in ("bird_nest", "excavator"):
+        lost = features[(key, False)]["properties"]
+        assert lost["geo_reason"].startswith("no GPS position")
+        assert lost["evidence"][0]["image"] == "no_metadata.jpg"
+
+    rows = list(csv.DictReader((out / "defects.csv").open(encoding="utf-8")))
+    assert len(rows) == 4
+    kml = ET.fromstring((out / "report.kml").read_bytes())
+    assert len(kml.findall(".//{http://www.opengis.net/kml/2.2}Placemark")) == 2
+
+
+def test_report_kmz_and_bad_inputs(flight, tmp_path, capsys):
+    folder, _, model, _ = flight
+    out = tmp_path / "kmz"
+    assert main(["report", str(folder), "--model", str(model), "--out", str(out),
+                 "--tile", "off", "--kmz"]) == 0
+    assert (out / "report.kmz").read_bytes()[:2] == b"PK"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("line,tower,lat,lon\nL1,1,30.5,114.25\nL1,2,30.5,east\n")
+    capsys.readouterr()
+    assert main(["report", str(folder), "--ledger", str(bad), "--model", str(model),
+                 "--out", str(out)]) == 2
+    assert "row 3: lon 'east' is not a number" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nowhere"), "--model", str(model),
+                 "--out", str(out)]) == 2
+    assert main(["report", str(folder), "--model", str(tmp_path / "no.onnx"),
+                 "--out", str(out)]) == 2
