@@ -73,8 +73,10 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     from_formats = "voc, coco, yolo, labelme"
     p.add_argument("src", type=Path, metavar="SRC",
                    help="dataset folder (for coco: the annotation .json file)")
-    p.add_argument("--format", "-f", required=True, choices=["voc", "coco", "yolo", "labelme"],
-                   help=f"label format of SRC ({from_formats}; see the notes below)")
+    p.add_argument("--format", "-f", required=True,
+                   choices=["voc", "voc-split", "coco", "yolo", "labelme"],
+                   help=f"label format of SRC ({from_formats}; voc-split is another name for voc, "
+                   "which merges split XML files by itself; see the notes below)")
     p.add_argument("--images", type=Path, metavar="DIR",
                    help="coco only: folder that the JSON's file_name entries are relative to")
     p.add_argument("--map", metavar="FILE|DATASET",
@@ -233,6 +235,8 @@ def _read(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.format != "coco" and not args.src.is_dir():
         raise _user_error(f"for --format {args.format}, SRC is a folder")
     options = ReadOptions(args.clip_tolerance, args.unlabelled_as_background)
+    if args.format == "voc-split":
+        args.format = "voc"
     try:
         cmap = load_mapping(args.map)
         dataset = read_dataset(args.format, args.src, options, args.images)

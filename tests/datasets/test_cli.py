@@ -21,7 +21,7 @@ def cplid(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_convert_cplid_like(cplid: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "yolo"
-    code = main(["data", "convert", str(cplid), "--format", "voc", "--map", CPLID_MAP,
+    code = main(["data", "convert", str(cplid), "--format", "voc-split", "--map", CPLID_MAP,
                  "--out", str(out), "--split", "0.3", "--seed", "0"])
     assert code == 0
     printed = capsys.readouterr().out
