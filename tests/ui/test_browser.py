@@ -94,6 +94,11 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         check_a11y(page, "flight")
         flight_url = page.url
 
+        page.goto(f"{base}/ui/flights")
+        assert page.locator('#flights tr[data-status="done"]').count() == 1
+        screenshot(page, "03b-flights")
+        check_a11y(page, "flights")
+
         # Queue: what awaits review, most urgent first.
         page.goto(f"{base}/ui/defects")
         queue_rows = page.locator("#queue tbody tr")

@@ -16,15 +16,20 @@
   }
   map.setView([30, 110], 4);
 
-  function popup(p) {
+  function popup(list) {
+    // Several findings often share a point (all snapped to one tower): list them all.
     const box = document.createElement("div");
-    const link = document.createElement("a");
-    link.href = p.url;
-    link.textContent = "#" + p.id + " " + p.zh + " · " + p.en;
-    const info = document.createElement("div");
-    info.textContent = (p.severity || "—") + " · " + p.status + (p.tower ? " · tower " + p.tower : "") +
-      (p.span ? " · span " + p.span : "");
-    box.append(link, info);
+    for (const p of list) {
+      const row = document.createElement("div");
+      const link = document.createElement("a");
+      link.href = p.url;
+      link.textContent = "#" + p.id + " " + p.zh + " · " + p.en;
+      const info = document.createElement("small");
+      info.textContent = " " + (p.severity || "—") + " · " + p.status +
+        (p.tower ? " · tower " + p.tower : "") + (p.span ? " · span " + p.span : "");
+      row.append(link, info);
+      box.appendChild(row);
+    }
     return box;
   }
 
@@ -36,17 +41,38 @@
     return { color: "#0b5cad", weight: 3 };
   }
 
-  function point(feature, latlng) {
-    const p = feature.properties;
-    if (p.kind === "tower") {
-      return L.circleMarker(latlng, { radius: 5, color: "#1b1f24", weight: 2, fillColor: "#fff", fillOpacity: 1 })
-        .bindTooltip(p.tower, { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
+  const RANK = { critical: 0, serious: 1, general: 2 };
+
+  function towerMarker(feature, latlng) {
+    return L.circleMarker(latlng, { radius: 5, color: "#1b1f24", weight: 2, fillColor: "#fff", fillOpacity: 1 })
+      .bindTooltip(feature.properties.tower, { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
+  }
+
+  /** One marker per position: coloured by its most urgent finding, sized by how many. */
+  function defectMarkers(features) {
+    const groups = new Map();
+    for (const f of features) {
+      const key = f.geometry.coordinates.join(",");
+      if (!groups.has(key)) {
+        groups.set(key, []);
+      }
+      groups.get(key).push(f.properties);
     }
-    const focus = el.dataset.focus && String(p.id) === el.dataset.focus;
-    return L.circleMarker(latlng, {
-      radius: focus ? 10 : 7, color: "#fff", weight: 2, fillOpacity: 0.95,
-      fillColor: COLOURS[p.severity] || "#4b5563",
-    }).bindPopup(popup(p));
+    const markers = [];
+    for (const [key, list] of groups) {
+      list.sort(function (a, b) { return (RANK[a.severity] ?? 9) - (RANK[b.severity] ?? 9); });
+      const [lon, lat] = key.split(",").map(Number);
+      const focus = el.dataset.focus && list.some(function (p) { return String(p.id) === el.dataset.focus; });
+      const marker = L.circleMarker([lat, lon], {
+        radius: (focus ? 12 : 9) + Math.min(6, 2 * (list.length - 1)), color: "#fff", weight: 2,
+        fillOpacity: 0.95, fillColor: COLOURS[list[0].severity] || "#4b5563",
+      }).bindPopup(popup(list));
+      if (list.length > 1) {
+        marker.bindTooltip(String(list.length), { permanent: true, direction: "center", className: "count-label" });
+      }
+      markers.push(marker);
+    }
+    return markers;
   }
 
   fetch(el.dataset.source, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -57,16 +83,21 @@
       return r.json();
     })
     .then(function (data) {
-      // Lines first, then towers and defects on top.
+      // Lines first, then the span and towers; defects on top.
       const order = { line: 0, span: 1, tower: 2, defect: 3 };
       data.features.sort(function (a, b) { return order[a.properties.kind] - order[b.properties.kind]; });
-      const layer = L.geoJSON(data, { style: style, pointToLayer: point }).addTo(map);
+      const defects = data.features.filter(function (f) { return f.properties.kind === "defect"; });
+      const ledger = data.features.filter(function (f) { return f.properties.kind !== "defect"; });
+      const layer = L.featureGroup([
+        L.geoJSON({ type: "FeatureCollection", features: ledger }, { style: style, pointToLayer: towerMarker }),
+        ...defectMarkers(defects),
+      ]).addTo(map);
       const bounds = layer.getBounds();
       if (bounds.isValid()) {
         map.fitBounds(bounds, { padding: [30, 30], maxZoom: 18 });
       }
       el.dataset.features = String(data.features.length);
-      el.dataset.defects = String(data.features.filter(function (f) { return f.properties.kind === "defect"; }).length);
+      el.dataset.defects = String(defects.length);
       el.classList.add("loaded");
     })
     .catch(function (err) {
