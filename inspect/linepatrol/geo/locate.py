@@ -36,6 +36,9 @@ from linepatrol.geo.ledger import Ledger, Span, Tower
 from linepatrol.geo.pose import CameraPose
 
 FloatArray = npt.NDArray[np.float64]
+MAX_SPAN_M = 2000.0  # longer spans (river crossings) exist but are rarer than this suggests
+# (line, tower) -> (ENU of the foot, foot height, top height), in one photo's frame
+TowerTable = dict[tuple[str, str], tuple[FloatArray, float, float]]
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,8 @@ class PhotoGeometry:
         self.frame = LocalFrame(pose.lat, pose.lon, self.cam_alt)
         self.rotation = pose.rotation
         self.origin = np.zeros(3)
+        self._towers: tuple[Ledger, TowerTable] | None
+        self._towers = None
 
     @cached_property
     def height_above_ground(self) -> float:
@@ -253,25 +258,43 @@ class PhotoGeometry:
 
     # --- the line ------------------------------------------------------------------------
 
-    def _tower_enu(self, tower: Tower) -> tuple[FloatArray, float, float]:
-        """(ENU of the tower's foot, foot height, top height) in this photo's frame."""
-        base = tower.ground_elev
-        if base is None:
-            base = float(self.ground.elevation(np.array([tower.lat]), np.array([tower.lon]))[0])
-            if not np.isfinite(base):
-                base = self.cam_alt - self.height_above_ground
-        foot = self.frame.to_enu(tower.lat, tower.lon, base)[0]
-        height = tower.height or self.config.default_tower_height_m
-        return foot, float(foot[2]), float(foot[2] + height)
+    def _tower_table(self, ledger: Ledger) -> TowerTable:
+        """The ledger's towers near this photo, in its frame, converted in one PROJ call."""
+        if self._towers is not None and self._towers[0] is ledger:
+            return self._towers[1]
+        towers = ledger.towers
+        lat = np.array([t.lat for t in towers])
+        lon = np.array([t.lon for t in towers])
+        base = np.array([np.nan if t.ground_elev is None else t.ground_elev for t in towers])
+        missing = np.isnan(base)
+        if missing.any():
+            base[missing] = self.ground.elevation(lat[missing], lon[missing])
+            # off the DEM: assume the ground under the camera
+            base[np.isnan(base)] = self.cam_alt - self.height_above_ground
+        feet = self.frame.to_enu(lat, lon, base)
+        # only towers that can matter to this photo: within range, plus a long span's length
+        reach = self.config.max_range_m + MAX_SPAN_M
+        table = {}
+        for t, foot in zip(towers, feet, strict=True):
+            if not float(np.hypot(foot[0], foot[1])) <= reach:
+                continue
+            height = t.height or self.config.default_tower_height_m
+            table[(t.line, t.tower)] = (foot, float(foot[2]), float(foot[2] + height))
+        self._towers = (ledger, table)
+        return table
 
     def on_tower(self, pixel: tuple[float, float], ledger: Ledger) -> Placement | None:
         """The tower whose axis the pixel's ray passes closest to, if within the limit."""
         if self.error:
             return None
         d = self.rays([pixel])
+        table = self._tower_table(ledger)
         best: tuple[float, float, float, Tower, FloatArray] | None = None
         for tower in ledger.towers:
-            foot, z0, z1 = self._tower_enu(tower)
+            entry = table.get((tower.line, tower.tower))
+            if entry is None:
+                continue
+            foot, z0, z1 = entry
             if np.linalg.norm(foot[:2]) > self.config.max_range_m:
                 continue
             dist, t, z = ray_to_vertical_axis(self.origin, d, foot[:2], (z0, z1 + 5.0))
@@ -292,10 +315,14 @@ class PhotoGeometry:
             return None
         d = self.rays([pixel])
         margin = self.config.span_margin_m
+        table = self._tower_table(ledger)
         best: tuple[float, Span, FloatArray] | None = None
         for span in ledger.spans:
-            fa, za0, za1 = self._tower_enu(span.a)
-            fb, zb0, zb1 = self._tower_enu(span.b)
+            end_a = table.get((span.a.line, span.a.tower))
+            end_b = table.get((span.b.line, span.b.tower))
+            if end_a is None or end_b is None:
+                continue
+            (fa, za0, za1), (fb, zb0, zb1) = end_a, end_b
             t, s, z = ray_curtain_hit(self.origin, d, fa[:2], fb[:2])
             if not np.isfinite(t[0]) or t[0] > self.config.max_range_m:
                 continue
