@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ui import support as ui_support
@@ -35,17 +34,13 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         path = tmp_path / f"DJI_{i:04d}.JPG"
         path.write_bytes(ui_support.dji_photo(i, lat + 0.00005, lon))
         photos.append(str(path))
+    ledger = tmp_path / "towers.csv"
+    ledger.write_text(ui_support.ledger_csv(), encoding="utf-8")
     junk = tmp_path / "notes.txt"
     junk.write_text("not a photo")
     photos.append(str(junk))
 
     with serve(app) as base, browser_page() as page:
-        ledger = httpx.put(f"{base}/api/v1/lines/{ui_support.LINE}/ledger",
-                           content=ui_support.ledger_csv().encode(),
-                           headers={"Authorization": f"Bearer {tokens['admin']}",
-                                    "Content-Type": "text/csv"})
-        assert ledger.status_code == 200, ledger.text
-
         # Sign in: a wrong token is refused, the right one lands on the page asked for.
         page.goto(f"{base}/ui/flights/new")
         assert "/ui/login" in page.url
@@ -61,9 +56,10 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
         # New flight: drop three DJI photos and one text file; each file gets its own verdict.
-        page.get_by_label("Line").fill(ui_support.LINE)
+        page.get_by_label("Line 线路名称").fill(ui_support.LINE)
         page.get_by_label("Team").fill("Patrol team 3")
         page.get_by_label("Submit for processing when the upload ends").uncheck()
+        page.set_input_files("#ledger", str(ledger))
         page.set_input_files("#files", photos)
         page.get_by_role("button", name="Upload and process").click()
         page.wait_for_selector("#upload-files li[data-status]", state="attached")
@@ -77,6 +73,7 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         assert page.locator('#upload-files li[data-status="accepted"]').count() == 3
         screenshot(page, "02-new-flight-uploaded")
         check_a11y(page, "new flight")
+        assert "3 towers loaded" in page.locator("#ledger-result").inner_text()
         page.get_by_role("button", name="Submit for processing").click()
 
         # Flight page: live progress until done, then the map, report links and defects.

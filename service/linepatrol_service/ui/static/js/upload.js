@@ -131,6 +131,32 @@
     return totals;
   }
 
+  /** PUT the chosen tower ledger for the flight's line (admins only; the API checks). */
+  async function sendLedger(line) {
+    const field = document.getElementById("ledger");
+    if (!field || !field.files.length) {
+      return;
+    }
+    const file = field.files[0];
+    const geo = /\.(geo)?json$/i.test(file.name);
+    const response = await fetch("/api/v1/lines/" + encodeURIComponent(line) + "/ledger", {
+      method: "PUT", credentials: "same-origin", body: await file.text(),
+      headers: { "X-CSRF-Token": window.LP.csrfToken(), "Content-Type": geo ? "application/geo+json" : "text/csv" },
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      throw new Error("Ledger " + file.name + ": " + window.LP.errorText(response.status, data));
+    }
+    document.getElementById("ledger-result").textContent =
+      "Ledger of " + data.line + ": " + data.towers + " towers loaded.";
+    field.value = "";
+  }
+
   async function submitFlight() {
     submitButton.disabled = true;
     try {
@@ -167,6 +193,7 @@
     const start = document.getElementById("start-upload");
     start.disabled = true;
     try {
+      await sendLedger(form.line.value.trim());
       if (flightId === null) {
         const f = await window.LP.api("POST", "/api/v1/flights", {
           line: form.line.value, date: form.date.value, team: form.team.value,
