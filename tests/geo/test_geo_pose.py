@@ -283,3 +283,21 @@ def test_corrupted_bytes_give_a_pose_or_a_pose_error(offset, junk):
         read_pose(bytes(data))
     except PoseError as exc:
         assert exc.reason
+
+
+def test_dji_spelling_variants_of_the_position(dji_jpeg):
+    values = {"GPSLatitude": "+10.5", "GpsLongtitude": "-20.25"}
+    pose = read_pose(dji_jpeg(FULL, omit_xmp=["GpsLatitude", "GpsLongitude"], extra_xmp=values,
+                              gps_exif=False))
+    assert (pose.lat, pose.lon) == (10.5, -20.25)
+
+
+def test_make_observation_never_raises(dji_jpeg):
+    from linepatrol.detections import Detections
+    from linepatrol.geo import make_observation
+
+    empty = Detections.empty(("bird_nest",))
+    good = make_observation("a.jpg", dji_jpeg(FULL), empty, 640, 480)
+    assert good.pose is not None and good.pose_error is None
+    bad = make_observation("b.jpg", b"garbage", empty)
+    assert bad.pose is None and bad.pose_error

@@ -3,6 +3,7 @@
 The flight-level API the CLI and the service use::
 
     pose = read_pose(path_or_bytes)            # CameraPose, or PoseError(reason)
+    obs = make_observation(image_id, path_or_bytes, detections, width, height)  # never raises
     ledger = Ledger.load("towers.csv")          # or Ledger.parse(text, "csv"); LedgerError
     defects = locate_flight(observations, ledger, GeoConfig())
     to_geojson(defects); to_kml(defects, kmz=True); to_csv(defects)
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at run time they load 
         Placement,
         locate_flight,
         locate_pixels,
+        make_observation,
     )
     from linepatrol.geo.pose import CameraPose, PoseError, read_pose
 
@@ -57,6 +59,7 @@ _LAZY = {
     "Tower": "linepatrol.geo.ledger",
     "locate_flight": "linepatrol.geo.locate",
     "locate_pixels": "linepatrol.geo.locate",
+    "make_observation": "linepatrol.geo.locate",
     "pixel_to_ray": "linepatrol.geo.camera",
     "project_world_to_pixel": "linepatrol.geo.camera",
     "read_pose": "linepatrol.geo.pose",
@@ -94,6 +97,7 @@ __all__ = [
     "Tower",
     "locate_flight",
     "locate_pixels",
+    "make_observation",
     "pixel_to_ray",
     "project_world_to_pixel",
     "read_pose",

@@ -416,6 +416,24 @@ def _place_one(
     return ground
 
 
+def make_observation(
+    image_id: str,
+    source: str | Path | bytes,
+    detections: Detections,
+    width: int | None = None,
+    height: int | None = None,
+) -> Observation:
+    """An :class:`Observation` of one photo: its pose read from ``source`` (path or bytes), or
+    the reason it has none. Never raises for bad metadata."""
+    from linepatrol.geo.pose import PoseError, read_pose
+
+    try:
+        pose, error = read_pose(source), None
+    except PoseError as exc:
+        pose, error = None, exc.reason
+    return Observation(image_id, pose, error, width, height, detections)
+
+
 def locate_flight(
     observations: Sequence[Observation], ledger: Ledger | None, config: GeoConfig | None = None
 ) -> list[Defect]:

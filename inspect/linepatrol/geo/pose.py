@@ -224,12 +224,10 @@ def pose_from_metadata(
 
 
 def _position(exif: Mapping[str, Any], xmp: Mapping[str, str]) -> tuple[float, float]:
-    lat = _xmp_float(xmp, "GpsLatitude", -90.0, 90.0)
-    lon = _xmp_float(xmp, "GpsLongitude", -180.0, 180.0)
-    if lat is None or lon is None:
-        # DJI spells it GPSLatitude on some models
-        lat = _xmp_float(xmp, "GPSLatitude", -90.0, 90.0)
-        lon = _xmp_float(xmp, "GPSLongitude", -180.0, 180.0)
+    # DJI spells these GPSLatitude on some models, and "GpsLongtitude" on some firmware
+    lat = _first_float(xmp, ("GpsLatitude", "GPSLatitude"), -90.0, 90.0)
+    lon = _first_float(xmp, ("GpsLongitude", "GPSLongitude", "GpsLongtitude", "GPSLongtitude"),
+                       -180.0, 180.0)
     if lat is None or lon is None:
         lat = _exif_degrees(exif, "GPS GPSLatitude", "GPS GPSLatitudeRef", "NS", 90.0)
         lon = _exif_degrees(exif, "GPS GPSLongitude", "GPS GPSLongitudeRef", "EW", 180.0)
@@ -295,6 +293,16 @@ def _xmp_float(
             raise PoseError(f"drone-dji:{key} = {value} is outside [{lo}, {hi}]")
         return None
     return value
+
+
+def _first_float(
+    xmp: Mapping[str, str], keys: tuple[str, ...], lo: float, hi: float
+) -> float | None:
+    for key in keys:
+        value = _xmp_float(xmp, key, lo, hi)
+        if value is not None:
+            return value
+    return None
 
 
 def _as_float(value: Any) -> float | None:
