@@ -36,14 +36,21 @@ class CameraEffects:
 
 
 def apply(rgb: np.ndarray, fx: CameraEffects, rng: np.random.Generator) -> np.ndarray:
-    """The frame as the camera would record it (before JPEG), uint8 RGB."""
-    img = rgb.astype(np.float32)
-    h, w = img.shape[:2]
-    img *= fx.gain * np.asarray(fx.white_balance, np.float32)
+    """The frame as the camera would record it (before JPEG), uint8 RGB.
+
+    Written with OpenCV's array functions rather than numpy expressions: at 4000x3000 they are
+    several times faster (multi-threaded, no temporaries), which matters for sample flights.
+    """
+    h, w = rgb.shape[:2]
+    gain = np.float32(fx.gain) * np.asarray(fx.white_balance, np.float32)
+    img = cv2.multiply(rgb.astype(np.float32), (*(float(g) for g in gain), 0.0))
     if fx.vignette > 0:
-        y, x = np.ogrid[:h, :w]
-        r2 = ((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2
-        img *= (1 - fx.vignette * r2 / 2)[..., None].astype(np.float32)
+        # Smooth radial falloff computed on a coarse grid and resized (cheap at any size).
+        y, x = np.mgrid[0:49, 0:65].astype(np.float32)
+        r2 = ((x - 32) / 32) ** 2 + ((y - 24) / 24) ** 2
+        coarse = (1 - fx.vignette * r2 / 2).astype(np.float32)
+        vig = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+        img = cv2.multiply(img, cv2.merge([vig, vig, vig]))
     if fx.blur_sigma > 0.05:
         img = cv2.GaussianBlur(img, (0, 0), fx.blur_sigma)
     if fx.motion_px > 1:
@@ -53,10 +60,16 @@ def apply(rgb: np.ndarray, fx: CameraEffects, rng: np.random.Generator) -> np.nd
                                       fx.motion_angle, 1.0)
         k = cv2.warpAffine(k, rot, (fx.motion_px, fx.motion_px))
         img = cv2.filter2D(img, -1, k / max(k.sum(), 1e-6))
-    # Shot noise grows with the signal; read noise does not.
-    noise = rng.standard_normal(img.shape, dtype=np.float32)
-    img += noise * np.sqrt(fx.noise_sigma ** 2 + 0.02 * np.maximum(img, 0))
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    # Shot noise grows with the signal, read noise does not: sigma = sqrt(read^2 + 0.02 I).
+    # (img >= 0 here: non-negative pixels times positive gains and blur kernels.)
+    cv2.setRNGSeed(int(rng.integers(0, 2**31 - 1)))  # OpenCV's generator, seeded from ours
+    noise = np.empty_like(img)
+    cv2.randn(noise, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # per-channel: a bare float would
+    # fill only the first channel (OpenCV reads it as Scalar(v, 0, 0, 0))
+    sigma = cv2.sqrt(cv2.addWeighted(img, 0.02, img, 0.0, fx.noise_sigma ** 2))
+    img = cv2.add(img, cv2.multiply(noise, sigma))
+    _, img = cv2.threshold(img, 0.0, 0.0, cv2.THRESH_TOZERO)  # negatives to 0, per channel
+    return cv2.convertScaleAbs(img)  # rounds and saturates at 255
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
