@@ -182,3 +182,24 @@ def test_report_kmz_and_bad_inputs(flight, tmp_path, capsys):
                  "--out", str(out)]) == 2
     assert main(["report", str(folder), "--model", str(tmp_path / "no.onnx"),
                  "--out", str(out)]) == 2
+
+
+def test_report_opens_with_gdal_as_qgis_reads_it(flight, tmp_path):
+    """QGIS reads vector files through GDAL/OGR; pyogrio is that same reader."""
+    pyogrio = pytest.importorskip("pyogrio")
+    folder, ledger, model, _ = flight
+    out = tmp_path / "out"
+    assert main(["report", str(folder), "--ledger", str(ledger), "--model", str(model),
+                 "--out", str(out), "--tile", "off"]) == 0
+    info = pyogrio.read_info(out / "report.geojson")
+    assert (info["driver"], info["crs"], info["geometry_type"]) == ("GeoJSON", "EPSG:4326",
+                                                                    "Point")
+    assert info["features"] == 4
+    assert {"class", "severity", "tower", "span", "distance_to_line_m", "evidence"} <= set(
+        info["fields"])
+    meta, _, geometry, fields = pyogrio.raw.read(out / "report.geojson")
+    columns = dict(zip(meta["fields"], fields, strict=True))
+    placed = [i for i, g in enumerate(geometry) if g is not None]
+    assert sorted(columns["class"][i] for i in placed) == ["bird_nest", "excavator"]
+    layers = {name for name, _ in pyogrio.list_layers(out / "report.kml")}
+    assert layers == {"危急 critical", "严重 serious"}
