@@ -13,18 +13,23 @@ import sys
 import numpy as np
 import pytest
 from geo_support import make_pose
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linepatrol.detections import Detections
 from linepatrol.geo import (
+    Evidence,
     GeoConfig,
     GroundError,
     Ledger,
     LocalFrame,
     Observation,
+    Placement,
     locate_flight,
     locate_pixels,
     project_world_to_pixel,
 )
+from linepatrol.geo.merge import merge_evidence
 from linepatrol.geo.pose import CameraPose
 
 LAT0, LON0, GROUND = 30.5, 114.25, 50.0
@@ -267,3 +272,45 @@ def test_dem_errors(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "rasterio", None)
     with pytest.raises(GroundError, match="geo-dem"):
         locate_flight([], None, GeoConfig(dem_path=not_tiff))
+
+
+@st.composite
+def ground_sightings(draw):
+    n = draw(st.integers(1, 25))
+    out = []
+    for i in range(n):
+        key = draw(st.sampled_from(["excavator", "truck_crane", "bird_nest"]))
+        e, nn = draw(st.floats(-200, 200)), draw(st.floats(-200, 200))
+        lat, lon, _ = geo(e, nn, GROUND)
+        conf = draw(st.floats(0.05, 1.0))
+        placement = Placement(lat, lon, GROUND, "ground", uncertainty_m=1.0)
+        out.append((key, Evidence(f"{i}.jpg", (0.0, 0.0, 10.0, 10.0), conf, (5.0, 10.0),
+                                  placement), "egm96"))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(ground_sightings(), st.floats(1.0, 100.0))
+def test_merging_keeps_every_sighting_and_orders_best_first(sightings, distance):
+    config = GeoConfig(merge_distance_m=distance)
+    defects = merge_evidence(sightings, ledger(), config)
+    assert sum(len(d.evidence) for d in defects) == len(sightings)
+    ids = [d.defect_id for d in defects]
+    assert len(set(ids)) == len(ids)
+    by_image = {ev.image_id: key for key, ev, _ in sightings}
+    for d in defects:
+        assert {by_image[e.image_id] for e in d.evidence} == {d.class_key}
+        scores = [e.confidence for e in d.evidence]
+        assert scores == sorted(scores, reverse=True)
+        best = d.evidence[0].placement
+        seed = SCENE.to_enu(best.lat, best.lon, 0.0)[0, :2]
+        for e in d.evidence:
+            p = SCENE.to_enu(e.placement.lat, e.placement.lon, 0.0)[0, :2]
+            assert np.linalg.norm(p - seed) <= distance + 1e-6
+    # one defect per object: two defects of a class are further apart than the merge distance
+    seeds = [(d.class_key, SCENE.to_enu(d.evidence[0].placement.lat,
+                                        d.evidence[0].placement.lon, 0.0)[0, :2])
+             for d in defects]
+    for i, (key_a, a) in enumerate(seeds):
+        for key_b, b in seeds[i + 1:]:
+            assert key_a != key_b or np.linalg.norm(a - b) > distance - 1e-6
