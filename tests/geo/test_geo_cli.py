@@ -160,8 +160,9 @@ def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_p
         assert lost["geo_reason"].startswith("no GPS position")
         assert lost["evidence"][0]["image"] == "no_metadata.jpg"
 
-    rows = list(csv.DictReader((out / "defects.csv").open(encoding="utf-8")))
-    assert len(rows) == 4
+    rows = list(csv.DictReader((out / "defects.csv").open(encoding="utf-8-sig")))
+    assert len(rows) == 4 and rows[0]["id"] == "D0001"
+    assert (out / "defects.csv").read_bytes().startswith(b"\xef\xbb\xbfid,class,")
     kml = ET.fromstring((out / "report.kml").read_bytes())
     assert len(kml.findall(".//{http://www.opengis.net/kml/2.2}Placemark")) == 2
 

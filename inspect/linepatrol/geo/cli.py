@@ -203,7 +203,8 @@ def run_report(args: argparse.Namespace) -> int:
     (out / "report.geojson").write_text(to_geojson_text(defects), encoding="utf-8")
     kml_name = "report.kmz" if args.kmz else "report.kml"
     (out / kml_name).write_bytes(to_kml(defects, kmz=args.kmz, name=f"LinePatrol {folder.name}"))
-    (out / "defects.csv").write_text(to_csv(defects), encoding="utf-8")
+    # with a BOM: Excel, which most maintenance offices open CSV in, then reads UTF-8 Chinese
+    (out / "defects.csv").write_text(to_csv(defects), encoding="utf-8-sig")
     _summary(len(named), failed, no_pose, defects, out, kml_name)
     return 1 if len(failed) == len(named) else 0
 
@@ -226,13 +227,13 @@ def _summary(
     print(f"{len(defects)} defects ({placed} placed on the map): "
           + (", ".join(f"{n} {g}" for g, n in grades.most_common()) or "none"))
     for d in defects[:10]:
-        where = (f"line {d.line} tower {d.tower}" if d.tower and d.placement == "tower"
-                 else f"line {d.line} span {d.span}" if d.span and d.placement == "span"
-                 else f"{d.lat:.6f}, {d.lon:.6f}" if d.lat is not None and d.lon is not None
-                 else f"not placed ({d.geo_reason})")
+        where = (f"at line {d.line} tower {d.tower}" if d.tower and d.placement == "tower"
+                 else f"at line {d.line} span {d.span}" if d.span and d.placement == "span"
+                 else f"at {d.lat:.6f}, {d.lon:.6f}" if d.lat is not None and d.lon is not None
+                 else f"not placed: {d.geo_reason}")
         extra = (f", {d.distance_to_line_m:.0f} m from line {d.line}"
                  if d.distance_to_line_m is not None else "")
-        print(f"  {d.defect_id} {d.severity or '-':8} {d.name_zh} ({d.class_key}) at {where}"
+        print(f"  {d.defect_id} {d.severity or '-':8} {d.name_zh} ({d.class_key}) {where}"
               f"{extra}; {len(d.evidence)} sighting(s)")
     if len(defects) > 10:
         print(f"  ... {len(defects) - 10} more in defects.csv")
