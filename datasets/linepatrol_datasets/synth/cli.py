@@ -82,6 +82,25 @@ def _sample_flight(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_flight(args: argparse.Namespace) -> int:
+    from linepatrol.cli import UserError
+
+    from .truth_check import compare, load_report, oracle_findings
+
+    truth_file = args.flight / "truth.json"
+    if not truth_file.is_file():
+        raise UserError(f"{truth_file}: not found (is {args.flight} a sample-flight folder?)")
+    if (args.report is None) == (not args.oracle):
+        raise UserError("give either --report REPORT.geojson or --oracle")
+    if args.report is not None and not args.report.is_file():
+        raise UserError(f"--report {args.report}: not found")
+    findings = oracle_findings(args.flight) if args.oracle else load_report(args.report)
+    result = compare(findings, json.loads(truth_file.read_text()))
+    result["source"] = "labels (oracle detector)" if args.oracle else str(args.report)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def _common(p: argparse.ArgumentParser, size: str) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
@@ -94,7 +113,7 @@ def _common(p: argparse.ArgumentParser, size: str) -> None:
 
 
 def register_synth(data_subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``synth`` and ``sample-flight`` to the ``linepatrol data`` command group."""
+    """Add ``synth``, ``sample-flight`` and ``check-flight`` to ``linepatrol data``."""
     p = data_subparsers.add_parser(
         "synth", help="render synthetic UAV corridor scenes with labels and truth",
         description="Random corridor scenes (towers, conductors, machinery, nests, foreign "
@@ -113,3 +132,14 @@ def register_synth(data_subparsers: argparse._SubParsersAction[Any]) -> None:
     f.add_argument("--photos", type=int, default=60, help="number of photos (default 60)")
     _common(f, "4000x3000")
     f.set_defaults(handler=_sample_flight)
+
+    c = data_subparsers.add_parser(
+        "check-flight", help="distance of a report's findings from a sample flight's truth",
+        description="Match each finding of a geotagging report (report.geojson from "
+                    "'linepatrol report') to the nearest true object of its class in "
+                    "truth.json and print the horizontal errors; --oracle geotags the flight's "
+                    "own labels instead (the geometry chain without a detector).")
+    c.add_argument("flight", type=Path, help="sample-flight output folder")
+    c.add_argument("--report", type=Path, default=None, help="report.geojson to score")
+    c.add_argument("--oracle", action="store_true", help="score the labels, geotagged")
+    c.set_defaults(handler=_check_flight)

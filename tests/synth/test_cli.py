@@ -1,0 +1,45 @@
+"""The synth commands parse as documented and run end to end at a tiny size."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from linepatrol.cli import UserError
+from linepatrol_datasets.synth.cli import register_synth
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linepatrol data")
+    register_synth(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_arguments_parse() -> None:
+    args = _parser().parse_args(["synth", "--scenes", "4", "--out", "x", "--size", "640x480",
+                                 "--seed", "3"])
+    assert (args.scenes, args.size, args.seed, args.out) == (4, (640, 480), 3, Path("x"))
+    args = _parser().parse_args(["sample-flight", "--out", "f"])
+    assert (args.photos, args.size) == (60, (4000, 3000))
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["synth", "--scenes", "1", "--out", "x", "--size", "640by480"])
+
+
+def test_synth_command_writes_a_dataset(renderer, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "ds"
+    args = _parser().parse_args(["synth", "--scenes", "1", "--out", str(out), "--size", "96x72",
+                                 "--no-photos", "--quiet"])
+    assert args.handler(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["images"] == 1 and summary["ground"] == "procedural"
+    assert len(list((out / "images").glob("*.jpg"))) == 1
+    assert (out / "ledgers" / "scene000000.csv").read_text().startswith("line,tower,lat,lon")
+
+
+def test_check_flight_needs_a_flight_folder(tmp_path: Path) -> None:
+    args = _parser().parse_args(["check-flight", str(tmp_path), "--oracle"])
+    with pytest.raises(UserError, match="truth.json"):
+        args.handler(args)
