@@ -112,8 +112,9 @@ def flight(tmp_path):
     ledger.write_text("\n".join(rows) + "\n")
     model = make_yolo_onnx(
         tmp_path / "tiny.onnx", NAMES,
-        [(CENTRE, CENTRE, 20.0, 20.0, 0, 0.9),
-         (HAZARD_PIXEL[0], HAZARD_PIXEL[1] - 20.0, 40.0, 40.0, 1, 0.8)],
+        # boxes in continuous coordinates: pixel centre c is box coordinate c + 0.5
+        [(CENTRE + 0.5, CENTRE + 0.5, 20.0, 20.0, 0, 0.9),
+         (HAZARD_PIXEL[0] + 0.5, HAZARD_PIXEL[1] + 0.5 - 20.0, 40.0, 40.0, 1, 0.8)],
         imgsz=SIZE,
     )
     return folder, ledger, model, poses
@@ -146,7 +147,10 @@ def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_p
     mean_lat = sum(e[0] for e in expected) / 2
     mean_lon = sum(e[1] for e in expected) / 2
     lon, lat = hazard["geometry"]["coordinates"]
-    assert horizontal_error(lat, lon, mean_lat, mean_lon) < 0.5
+    assert horizontal_error(lat, lon, mean_lat, mean_lon) < 0.05
+    sightings = sorted(hazard["properties"]["evidence"], key=lambda e: e["image"])
+    for (exp_lat, exp_lon, _), seen in zip(expected, sightings, strict=True):
+        assert horizontal_error(seen["lat"], seen["lon"], exp_lat, exp_lon) < 0.05
     north = float(SCENE.to_enu(mean_lat, mean_lon, 0.0)[0, 1])
     props = hazard["properties"]
     assert props["distance_to_line_m"] == pytest.approx(abs(north), abs=0.5)

@@ -79,6 +79,7 @@ def observation(name: str, pose: CameraPose | None, boxes: list[tuple[str, tuple
     xyxy, conf, cls = [], [], []
     for key, target, score in boxes:
         x, y = pixel_of(pose, target) if pose is not None and len(target) == 3 else target
+        x, y = x + 0.5, y + 0.5  # pixel centres to the continuous coordinates of boxes
         if key in ("excavator", "truck_crane"):
             xyxy.append((x - 20, y - 30, x + 20, y))
         else:
@@ -169,7 +170,7 @@ def test_photos_without_pose_keep_their_detections():
     (d,) = locate_flight([photo], ledger(), GeoConfig())
     assert d.lat is None and d.lon is None and d.placement == "none"
     assert d.geo_reason == "no GPS position"
-    assert d.evidence[0].xyxy == (90.0, 90.0, 110.0, 110.0)
+    assert d.evidence[0].xyxy == (90.5, 90.5, 110.5, 110.5)
 
 
 def test_line_objects_without_ledger_go_to_the_ground_with_a_note():
@@ -314,3 +315,20 @@ def test_merging_keeps_every_sighting_and_orders_best_first(sightings, distance)
     for i, (key_a, a) in enumerate(seeds):
         for key_b, b in seeds[i + 1:]:
             assert key_a != key_b or np.linalg.norm(a - b) > distance - 1e-6
+
+
+def test_boxes_from_a_smaller_copy_of_the_photo_are_scaled_to_the_pose():
+    target = (-150.0, 8.0, GROUND)
+    pose = camera(-150.0, -80.0, 70.0, target)
+    full = observation("a.jpg", pose, [("excavator", target, 0.8)])
+    half_boxes = full.detections.scaled(0.5)
+    half = Observation("a.jpg", pose, None, 320, 240, half_boxes)
+    (a,) = locate_flight([full], ledger(), GeoConfig())
+    (b,) = locate_flight([half], ledger(), GeoConfig())
+    assert horizontal_distance(a, b) < 0.5
+
+
+def horizontal_distance(a, b) -> float:
+    pa = SCENE.to_enu(a.lat, a.lon, 0.0)[0, :2]
+    pb = SCENE.to_enu(b.lat, b.lon, 0.0)[0, :2]
+    return float(np.linalg.norm(pa - pb))

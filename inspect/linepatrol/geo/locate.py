@@ -9,6 +9,9 @@ Which pixel of a box is placed:
 * objects on the line (insulator defects, nests, dampers...) — the box centre;
 * everything else (hazards on the ground) — the bottom centre of the box, where a crane or an
   excavator stands on the ground (its box centre would land far beyond it in an oblique view).
+
+Boxes are in continuous image coordinates (the image spans 0…W, as detectors output them);
+the camera model puts pixel centres on integers, so a box point x is pixel x − 0.5.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ class Evidence:
     image_id: str
     xyxy: tuple[float, float, float, float]
     confidence: float
-    pixel: tuple[float, float]  # the pixel that was placed
+    pixel: tuple[float, float]  # the point placed, photo pixels, pixel centres on integers
     placement: Placement
 
     def to_json(self) -> dict[str, Any]:
@@ -358,7 +361,8 @@ def make_ground(config: GeoConfig) -> Ground | None:
     return None
 
 
-def _anchor_pixel(xyxy: FloatArray, on_line: bool) -> tuple[float, float]:
+def _anchor_point(xyxy: FloatArray, on_line: bool) -> tuple[float, float]:
+    """The box point to place, in continuous image coordinates (see the module doc)."""
     x0, y0, x1, y1 = (float(v) for v in xyxy)
     return ((x0 + x1) / 2.0, (y0 + y1) / 2.0) if on_line else ((x0 + x1) / 2.0, y1)
 
@@ -372,6 +376,10 @@ def place_detections(
     if not len(dets):
         return rows
     geom = PhotoGeometry(obs.pose, config, ground) if obs.pose is not None else None
+    # boxes in the pixels of the image the detector saw; the pose in the photo's own pixels
+    sx = sy = 1.0
+    if obs.pose is not None and obs.width and obs.height:
+        sx, sy = obs.pose.width / obs.width, obs.pose.height / obs.height
     keys = dets.class_keys
     for i, key in enumerate(keys):
         info = taxonomy.BY_KEY.get(key)
@@ -381,7 +389,8 @@ def place_detections(
             continue
         on_line = bool(info and info.on_line)
         xyxy = dets.xyxy[i].astype(np.float64)
-        pixel = _anchor_pixel(xyxy, on_line)
+        x, y = _anchor_point(xyxy, on_line)
+        pixel = (x * sx - 0.5, y * sy - 0.5)
         placement = _place_one(geom, obs, pixel, info, ledger)
         box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
         rows.append((key, Evidence(obs.image_id, box, float(dets.confidence[i]), pixel, placement)))

@@ -196,7 +196,7 @@ def pose_from_metadata(
         raise PoseError("no camera orientation: drone-dji:" + ", ".join(missing) + " missing")
     if not -180.0 <= yaw <= 180.0:
         yaw = (yaw + 180.0) % 360.0 - 180.0
-    rtk = _xmp_float(xmp, "RtkFlag", 0, 255)
+    rtk = _xmp_float(xmp, "RtkFlag", 0, 255, strict=False)
     abs_alt = _xmp_float(xmp, "AbsoluteAltitude", -1000.0, 20000.0)
     datum = "ellipsoid" if rtk == 50 else "egm96"
     if abs_alt is None:
