@@ -127,6 +127,9 @@ def load_sample(base: str, admin_token: str, wait: bool) -> dict[str, Any]:
         p = flight["progress"]
         _say(f"  processed  {p['done']} photos in {flight['timings']['processing_s']:.1f} s"
              f" ({p['failed']} failed): {flight['defects']} defects found")
+        if not flight["defects"]:
+            _say("             (this model found no defect in the sample; the flight page still "
+                 "shows every photo with its boxes)")
         return flight
 
 

@@ -39,6 +39,7 @@ from linepatrol_service.ui.session import (
 from linepatrol_service.views import image_out
 
 UI_PREFIX = "/ui"
+MAX_PHOTOS_SHOWN = 200  # a flight page lists this many photos; the API pages the rest
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
@@ -236,11 +237,13 @@ def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
         select(Image).where(Image.flight_id == flight_id, Image.pose_error.is_not(None))
         .order_by(Image.id).limit(200)
     ).all()
+    photos = flights_api.list_flight_images(flight_id, session, viewer.principal,
+                                            limit=MAX_PHOTOS_SHOWN).items
     defects = None
     if viewer.can(Permission.DEFECTS_READ):
         defects = defects_api.list_defects(session, viewer.principal, flight=flight_id,
                                            sort="severity", limit=500).items
-    return render(request, "flight.html", viewer, flight=flight, defects=defects,
+    return render(request, "flight.html", viewer, flight=flight, defects=defects, photos=photos,
                   failed=[image_out(i) for i in failed], no_pose=[image_out(i) for i in no_pose],
                   formats=["html", "geojson", "kml", "csv", "json"])
 
