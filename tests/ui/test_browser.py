@@ -28,6 +28,7 @@ def no_js_errors(page: Any) -> None:
 
 def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
     chromium_path()  # skip early (or fail under CI) without a browser
+    from playwright.sync_api import expect
     app, _services, tokens = build_app(make_settings(tmp_path / "data", tiny_model))
     photos = []
     for i, (_, lat, lon) in enumerate(ui_support.TOWERS):
@@ -63,9 +64,9 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         page.set_input_files("#files", photos)
         page.get_by_role("button", name="Upload and process").click()
         page.wait_for_selector("#upload-files li[data-status]", state="attached")
-        page.wait_for_function(
-            "document.querySelectorAll('#upload-files li[data-status], "
-            "#upload-files td.res-rejected').length >= 4")
+        # (Locator waits, not wait_for_function: that one evals, which the pages' CSP forbids.)
+        expect(page.locator("#upload-summary")).to_have_text(
+            "3 accepted · 0 duplicate · 1 rejected")
         rows = page.locator("#upload-files tbody tr")
         assert rows.count() == 4
         junk_row = rows.filter(has_text="notes.txt")
@@ -111,7 +112,8 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         first.locator("a.open").click()
         page.wait_for_url(re.compile(rf"/ui/defects/{defect_id}$"))
         page.wait_for_selector("#photo-viewer img.leaflet-image-layer")
-        page.wait_for_function("document.querySelector('img.crop').naturalWidth > 0")
+        expect(page.locator("img.crop")).to_have_js_property("complete", True)
+        assert page.locator("img.crop").evaluate("img => img.naturalWidth") > 0
         page.wait_for_selector("#map.loaded")
         assert page.locator("#status-badge [data-status]").get_attribute(
             "data-status") == "new"
@@ -119,8 +121,7 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         screenshot(page, "05-defect")
         check_a11y(page, "defect")
         page.get_by_role("button", name=re.compile("^Confirm")).click()
-        page.wait_for_function(
-            "document.querySelector('#status-badge [data-status]').dataset.status === 'confirmed'")
+        page.wait_for_selector('#status-badge [data-status="confirmed"]')
         assert "status: new → confirmed" in page.locator("#history").inner_text()
         screenshot(page, "06-defect-confirmed")
 

@@ -256,3 +256,16 @@ def test_static_files_and_no_cdn(client: TestClient) -> None:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"https?://", text), path
         assert "unpkg" not in text and "cdn" not in text.lower(), path
+
+
+def test_pages_carry_a_strict_content_security_policy(client: TestClient) -> None:
+    from linepatrol_service.ui.pages import security_headers
+
+    csp = client.get("/ui/login").headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    tiles = security_headers("https://{s}.tiles.example.org/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: blob: https://*.tiles.example.org;" in \
+        tiles["Content-Security-Policy"]
+    local = security_headers("http://10.0.0.5:8080/{z}/{x}/{y}.png")["Content-Security-Policy"]
+    assert "http://10.0.0.5:8080" in local

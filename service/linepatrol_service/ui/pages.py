@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -115,10 +115,33 @@ def needs(viewer: Viewer, permission: Permission) -> None:
         raise Forbidden(viewer, permission)
 
 
+def security_headers(tile_url: str = "") -> dict[str, str]:
+    """Headers for every page: scripts and styles only from this site (the pages have no inline
+    script or style), no framing, no referrer leaving the site. Images may also come from the
+    configured tile server."""
+    img = "'self' data: blob:"
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        if parts.scheme and parts.netloc:
+            host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+            img += f" {parts.scheme}://{host}"
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'self'; img-src {img}; script-src 'self'; style-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
 def render(request: Request, name: str, viewer: Viewer | None, status_code: int = 200,
            **context: Any) -> HTMLResponse:
+    tile_url = str(templates.env.globals.get("map_config", {}).get("tileUrl", ""))
     return templates.TemplateResponse(
-        request, name, {"viewer": viewer, "ui": UI_PREFIX, **context}, status_code=status_code
+        request, name, {"viewer": viewer, "ui": UI_PREFIX, **context}, status_code=status_code,
+        headers=security_headers(tile_url),
     )
 
 
