@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,10 +34,31 @@ def _variant_row(ev: Evaluation) -> str:
     m = ev.metrics
     per = " / ".join(_pct(c.ap50) for c in m.per_class)
     size_mb = ev.model.stat().st_size / 1e6
-    precision = ev.model.stem.rsplit("-", 1)[-1] if ev.model.stem.endswith(
-        ("int8", "fp16")) else "fp32"
-    return (f"| `{ev.model.name}` | {precision} | {size_mb:.1f} MB | {_pct(m.map50)} | "
-            f"{_pct(m.map50_95)} | {per} | {ev.speed_ms:.0f} ms |")
+    return (f"| `{ev.model.name}` | {ev.precision} | `{ev.tile}` | {size_mb:.1f} MB | "
+            f"{_pct(m.map50)} | {_pct(m.map50_95)} | {per} | {ev.speed_ms:.0f} ms |")
+
+
+def _provenance(root: Path) -> str:
+    """How the dataset was made, from the report ``linepatrol data convert`` leaves beside it."""
+    report_path = root / "report.json"
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    parts = []
+    if report.get("command"):
+        parts.append(f"Made with `{report['command']}`.")
+    split = report.get("split") or {}
+    groups = split.get("groups") or {}
+    if groups:
+        parts.append(
+            f"Split by near-duplicate groups ({groups.get('groups')} groups, "
+            f"{groups.get('duplicate_groups')} of them with near-duplicates holding "
+            f"{groups.get('images_in_duplicate_groups')} images; "
+            f"{(split.get('dedup') or {}).get('hash', 'perceptual hash')}), so pasted copies "
+            "of one defective string do not straddle train and val."
+        )
+    return " ".join(parts)
 
 
 def render_card(ev: Evaluation, variants: list[Evaluation], training_config: Path | None,
@@ -55,7 +77,8 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_config: Pat
         f"| evaluated | {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} |",
         "",
         "## Data and split", "",
-        f"Dataset `{ev.dataset.yaml_path}`, split `{ev.split}`.", "",
+        f"Dataset `{ev.dataset.yaml_path}`, evaluated on split `{ev.split}`. "
+        + _provenance(ev.dataset.root), "",
         "| split | images | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(names),
     ]
@@ -76,9 +99,9 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_config: Pat
         lines.append(f"| `{c.name}` | {c.instances} | {_pct(c.ap50)} | {_pct(c.ap50_95)} | "
                      f"{_pct(c.precision)} | {_pct(c.recall)} | {c.detections} |")
     lines += ["", "### Variants", "",
-              "| model | precision | size | mAP50 | mAP50-95 | AP50 per class ("
+              "| model | precision | tiling | size | mAP50 | mAP50-95 | AP50 per class ("
               + " / ".join(names) + ") | CPU time per photo |",
-              "|---|---|---|---|---|---|---|", _variant_row(ev)]
+              "|---|---|---|---|---|---|---|---|", _variant_row(ev)]
     lines += [_variant_row(v) for v in variants]
     lines += ["", "## Speed on this machine", "",
               f"{ev.speed_ms:.0f} ms per photo (decode + detect, conf {m.conf}, tiling "

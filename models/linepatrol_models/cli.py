@@ -71,6 +71,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     try:
         tile = parse_tile(args.tile)
+        compare = [parse_tile(t) for t in args.compare_tile or []]
     except ValueError as exc:
         raise UserError(str(exc)) from None
     try:
@@ -79,6 +80,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             card=Path(args.card) if args.card else None,
             training_config=Path(args.config) if args.config else None,
             notes=args.notes, limit=args.limit, variants=args.variant or [],
+            compare_tiles=compare,
         )
     except (DatasetError, EvaluationError) as exc:
         raise UserError(str(exc)) from None
@@ -139,6 +141,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--notes", help="markdown file with extra card sections (how trained, limits)")
     p.add_argument("--variant", action="append", metavar="MODEL",
                    help="also evaluate this model (e.g. the INT8 one) into the card's table")
+    p.add_argument("--compare-tile", action="append", metavar="TILE",
+                   help="also evaluate with this tiling (e.g. off) into the card's table")
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
     p.add_argument("--json", help="also write the metrics as JSON here")
     p.set_defaults(handler=_evaluate)

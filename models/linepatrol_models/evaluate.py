@@ -45,6 +45,7 @@ class Evaluation:
     speed_ms: float  # per photo, operating threshold, this machine
     providers: list[str]
     input_size: tuple[int, int]
+    precision: str  # fp32 / fp16 / int8, as the exporter recorded it
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -52,7 +53,8 @@ class Evaluation:
             "model": str(self.model), "data": str(self.dataset.yaml_path), "split": self.split,
             **self.metrics.as_dict(), "tile": self.tile, "nms_iou": self.iou,
             "ms_per_photo": round(self.speed_ms, 1), "providers": self.providers,
-            "input_size": list(self.input_size), "failed": self.failed,
+            "input_size": list(self.input_size), "precision": self.precision,
+            "failed": self.failed,
         }
 
 
@@ -76,6 +78,7 @@ def evaluate_model(
     training_config: Path | None = None,
     notes: str | None = None,
     variants: list[str] | None = None,
+    compare_tiles: list[TileSetting] | None = None,
 ) -> Evaluation:
     """Score ``model`` on a dataset split; optionally write a model card about it."""
     dataset = load_dataset(data)
@@ -88,6 +91,9 @@ def evaluate_model(
 
         extra = [_evaluate_one(v, dataset, split, images, conf, tile, speed_images)
                  for v in variants or []]
+        # the same models with other tiling settings, for the card's comparison table
+        extra += [_evaluate_one(m, dataset, split, images, conf, t, speed_images)
+                  for t in compare_tiles or [] for m in [model, *(variants or [])]]
         write_card(card, result, extra, training_config,
                    Path(notes).read_text(encoding="utf-8") if notes else None)
     return result
@@ -125,8 +131,11 @@ def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Pat
     session = detector.session
     providers = list(getattr(session, "active_providers", []) or [])
     info = detector.info
+    precision = info.metadata.get("linepatrol_precision") or info.input_dtype.replace(
+        "float", "fp")
     return Evaluation(Path(info.path), dataset, split, metrics, tile, detector.config.iou,
-                      speed, providers, (info.input_height, info.input_width), failed)
+                      speed, providers, (info.input_height, info.input_width), precision,
+                      failed)
 
 
 def measure_speed(model: str, images: list[Path], config: DetectorConfig) -> float:
