@@ -269,3 +269,15 @@ def test_pages_carry_a_strict_content_security_policy(client: TestClient) -> Non
         tiles["Content-Security-Policy"]
     local = security_headers("http://10.0.0.5:8080/{z}/{x}/{y}.png")["Content-Security-Policy"]
     assert "http://10.0.0.5:8080" in local
+
+
+def test_queue_orders_as_asked(ui_app: UiApp, client: TestClient,
+                               processed: dict[str, Any]) -> None:
+    sign_in(client, ui_app[2]["reviewer"])
+    api = client.get("/api/v1/defects", params={"status": "new", "sort": "tower",
+                                                "limit": 100}).json()["items"]
+    page = client.get("/ui/defects?status=new&sort=tower").text
+    assert re.findall(r'data-defect="(\d+)"', page) == [str(d["id"]) for d in api]
+    assert '<option value="tower" selected>' in page
+    fallback = client.get("/ui/defects?status=new&sort=drop+table").text
+    assert '<option value="severity" selected>' in fallback

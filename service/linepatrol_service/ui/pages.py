@@ -274,6 +274,15 @@ def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
 # --- defects -------------------------------------------------------------------------------
 
 
+QUEUE_SORTS = {
+    "severity": "Most urgent first 按等级",
+    "-detected_at": "Newest first 最新",
+    "detected_at": "Oldest first 最早",
+    "-confidence": "Most confident first 置信度",
+    "tower": "By tower 按杆塔",
+}
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     status: list[str]
@@ -284,12 +293,14 @@ class QueueFilters:
     flight: int | None
     date_from: dt.date | None
     date_to: dt.date | None
+    sort: str = "severity"
 
     def query(self, **override: Any) -> str:
         values: dict[str, Any] = {
             "status": self.status, "severity": self.severity, "class": self.classes,
             "line": self.line, "tower": self.tower, "flight": self.flight,
             "date_from": self.date_from, "date_to": self.date_to,
+            "sort": self.sort if self.sort != "severity" else None,
         }
         values.update(override)
         pairs = []
@@ -316,6 +327,7 @@ def queue_page(
     line: str = "", tower: str = "",
     flight: Annotated[str | None, Query()] = None,
     date_from: str | None = None, date_to: str | None = None,
+    sort: str = "severity",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """The review queue; with no filter at all it shows what awaits review (status new)."""
@@ -333,6 +345,7 @@ def queue_page(
         line=line.strip(), tower=tower.strip(),
         flight=int(flight) if flight and flight.isdigit() else None,
         date_from=_date(date_from), date_to=_date(date_to),
+        sort=sort if sort in QUEUE_SORTS else "severity",
     )
     page = defects_api.list_defects(
         session, viewer.principal,
@@ -341,12 +354,13 @@ def queue_page(
         class_=filters.classes or None, line=filters.line or None,
         tower=filters.tower or None, flight=filters.flight,
         date_from=filters.date_from, date_to=filters.date_to,
-        sort="severity", offset=offset, limit=100,
+        sort=filters.sort, offset=offset, limit=100,  # type: ignore[arg-type]
     )
     lines = list(session.scalars(select(Defect.line).distinct().where(Defect.line.is_not(None))
                                  .order_by(Defect.line)))
     present = list(session.scalars(select(Defect.class_key).distinct().order_by(Defect.class_key)))
     return render(request, "defects.html", viewer, page=page, filters=filters, lines=lines,
+                  sorts=QUEUE_SORTS,
                   classes=[labels.class_label(k) for k in present],
                   all_classes=labels.reviewable_classes())
 

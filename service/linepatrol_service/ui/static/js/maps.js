@@ -64,7 +64,11 @@
       const [lon, lat] = key.split(",").map(Number);
       const focus = el.dataset.focus && list.some(function (p) { return String(p.id) === el.dataset.focus; });
       const marker = L.circleMarker([lat, lon], {
-        radius: (focus ? 12 : 9) + Math.min(6, 2 * (list.length - 1)), color: "#fff", weight: 2,
+        // Hazards (cranes, excavators… near the line) get a dark dashed ring, line defects a white one.
+        radius: (focus ? 12 : 9) + Math.min(6, 2 * (list.length - 1)),
+        color: list.some(function (p) { return p.category === "hazard"; }) ? "#1b1f24" : "#fff",
+        dashArray: list.some(function (p) { return p.category === "hazard"; }) ? "4 3" : null,
+        weight: 2,
         fillOpacity: 0.95, fillColor: COLOURS[list[0].severity] || "#4b5563",
       }).bindPopup(popup(list));
       if (list.length > 1) {
