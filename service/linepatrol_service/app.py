@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,10 +89,22 @@ def make_dispatcher(services: Services) -> None:
         services.dispatcher = EmbeddedDispatcher(services)
 
 
+# Answers every data endpoint can give, documented once for all of them.
+DATA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request"},
+    401: {"description": "Missing, invalid or revoked bearer token"},
+    403: {"description": "The token's role may not do this"},
+    404: {"description": "No such resource"},
+    413: {"description": "Request body larger than the limit"},
+    422: {"description": "Invalid parameters or body"},
+}
+
+
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (flights, defects, images, lines, tokens, system):
-        router.include_router(module.router)
+    for module in (flights, defects, images, lines, tokens):
+        router.include_router(module.router, responses=DATA_RESPONSES)
+    router.include_router(system.router)
     return router
 
 

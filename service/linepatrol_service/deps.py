@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -69,3 +69,9 @@ FlightReader = Annotated[Principal, Depends(require(Permission.FLIGHTS_READ))]
 DefectReader = Annotated[Principal, Depends(require(Permission.DEFECTS_READ))]
 DefectWriter = Annotated[Principal, Depends(require(Permission.DEFECTS_WRITE))]
 Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]
+
+
+# Row ids are 32-bit integers on PostgreSQL: larger ones in a URL are a 422, not a 500.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]

@@ -13,9 +13,12 @@ from linepatrol import taxonomy
 from linepatrol.images import ImageError
 from linepatrol_service import evidence
 from linepatrol_service.deps import (
+    MAX_ID,
     DefectReader,
     DefectWriter,
     FlightReader,
+    IdPath,
+    Offset,
     ServicesDep,
     SessionDep,
 )
@@ -55,11 +58,11 @@ def list_defects(
                         Query()] = None,
     line: str | None = None,
     tower: str | None = None,
-    flight: int | None = None,
+    flight: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     sort: SortKey = "severity",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[DefectOut]:
     query = select(Defect).join(Flight, Flight.id == Defect.flight_id)
@@ -97,7 +100,7 @@ def list_defects(
                            limit=limit)
 
 
-def _defect(session: SessionDep, defect_id: int) -> Defect:
+def _defect(session: SessionDep, defect_id: IdPath) -> Defect:
     d = session.get(Defect, defect_id)
     if d is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no defect {defect_id}")
@@ -105,7 +108,7 @@ def _defect(session: SessionDep, defect_id: int) -> Defect:
 
 
 @router.get("/{defect_id}")
-def get_defect(defect_id: int, session: SessionDep, who: DefectReader) -> DefectDetail:
+def get_defect(defect_id: IdPath, session: SessionDep, who: DefectReader) -> DefectDetail:
     d = _defect(session, defect_id)
     flight = session.get(Flight, d.flight_id)
     assert flight is not None
@@ -113,7 +116,7 @@ def get_defect(defect_id: int, session: SessionDep, who: DefectReader) -> Defect
 
 
 @router.patch("/{defect_id}")
-def update_defect(defect_id: int, body: DefectPatch, session: SessionDep,
+def update_defect(defect_id: IdPath, body: DefectPatch, session: SessionDep,
                   who: DefectWriter) -> DefectDetail:
     """Review a defect; every change is recorded with who made it and an optional note."""
     d = _defect(session, defect_id)
@@ -152,7 +155,7 @@ def update_defect(defect_id: int, body: DefectPatch, session: SessionDep,
 
 
 @router.get("/{defect_id}/history")
-def defect_history(defect_id: int, session: SessionDep,
+def defect_history(defect_id: IdPath, session: SessionDep,
                    who: DefectReader) -> list[DefectEventOut]:
     _defect(session, defect_id)
     events = session.scalars(
@@ -167,7 +170,7 @@ def defect_history(defect_id: int, session: SessionDep,
 
 @router.get("/{defect_id}/crop", response_class=Response, responses=_JPEG)
 async def defect_crop(
-    defect_id: int, services: ServicesDep, session: SessionDep, who: FlightReader,
+    defect_id: IdPath, services: ServicesDep, session: SessionDep, who: FlightReader,
     evidence_index: Annotated[int, Query(ge=0, alias="evidence")] = 0,
 ) -> Response:
     """The defect's box with some context around it, from its best (or n-th) evidence photo."""

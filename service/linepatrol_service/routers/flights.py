@@ -12,7 +12,14 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from linepatrol_service import reports
-from linepatrol_service.deps import FlightReader, FlightWriter, ServicesDep, SessionDep
+from linepatrol_service.deps import (
+    FlightReader,
+    FlightWriter,
+    IdPath,
+    Offset,
+    ServicesDep,
+    SessionDep,
+)
 from linepatrol_service.models import Defect, Flight, Image, utcnow
 from linepatrol_service.schemas import (
     FlightCreate,
@@ -67,7 +74,7 @@ def list_flights(
     team: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[FlightOut]:
     query = select(Flight)
@@ -92,16 +99,16 @@ def list_flights(
 
 
 @router.get("/{flight_id}")
-def get_flight(flight_id: int, session: SessionDep, who: FlightReader) -> FlightOut:
+def get_flight(flight_id: IdPath, session: SessionDep, who: FlightReader) -> FlightOut:
     return flights_out(session, [flight_for(session, who, flight_id)])[0]
 
 
 @router.get("/{flight_id}/images")
 def list_flight_images(
-    flight_id: int,
+    flight_id: IdPath,
     session: SessionDep,
     who: FlightReader,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Page[ImageOut]:
     flight_for(session, who, flight_id)
@@ -119,7 +126,7 @@ def list_flight_images(
                409: {"description": "The flight is no longer a draft"}},
 )
 async def upload_images(
-    flight_id: int, request: Request, services: ServicesDep, session: SessionDep,
+    flight_id: IdPath, request: Request, services: ServicesDep, session: SessionDep,
     who: FlightWriter,
 ) -> UploadResult:
     """Photos and zip archives, many per request; each file is answered on its own."""
@@ -156,7 +163,7 @@ async def upload_images(
 
 
 @router.post("/{flight_id}/submit", responses={409: {"description": "Nothing to submit"}})
-def submit_flight(flight_id: int, services: ServicesDep, session: SessionDep,
+def submit_flight(flight_id: IdPath, services: ServicesDep, session: SessionDep,
                   who: FlightWriter) -> FlightOut:
     """Queue the flight for processing (a cancelled or failed flight may be submitted again:
     photos already processed are kept)."""
@@ -181,7 +188,7 @@ def submit_flight(flight_id: int, services: ServicesDep, session: SessionDep,
 
 
 @router.post("/{flight_id}/cancel", responses={409: {"description": "Already finished"}})
-def cancel_flight(flight_id: int, session: SessionDep, who: FlightWriter) -> FlightOut:
+def cancel_flight(flight_id: IdPath, session: SessionDep, who: FlightWriter) -> FlightOut:
     """Stop processing after the batch in hand; photos done so far keep their results."""
     flight = flight_for(session, who, flight_id, lock=True)
     if flight.status not in ("draft", "queued", "processing"):
@@ -200,7 +207,7 @@ def cancel_flight(flight_id: int, session: SessionDep, who: FlightWriter) -> Fli
                409: {"description": "The flight is not processed yet"}},
 )
 def flight_report(
-    flight_id: int,
+    flight_id: IdPath,
     request: Request,
     session: SessionDep,
     who: FlightReader,

@@ -10,7 +10,12 @@ from fastapi.responses import FileResponse
 
 from linepatrol.images import ImageError
 from linepatrol_service import evidence
-from linepatrol_service.deps import FlightReader, ServicesDep, SessionDep
+from linepatrol_service.deps import (
+    FlightReader,
+    IdPath,
+    ServicesDep,
+    SessionDep,
+)
 from linepatrol_service.schemas import ImageOut
 from linepatrol_service.views import image_for, image_out
 
@@ -25,7 +30,7 @@ _MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff"}
                      "description": "The photo or a derived JPEG"}},
 )
 async def get_image(
-    image_id: int,
+    image_id: IdPath,
     services: ServicesDep,
     session: SessionDep,
     who: FlightReader,
@@ -54,5 +59,5 @@ async def get_image(
 
 
 @router.get("/{image_id}/meta")
-def get_image_meta(image_id: int, session: SessionDep, who: FlightReader) -> ImageOut:
+def get_image_meta(image_id: IdPath, session: SessionDep, who: FlightReader) -> ImageOut:
     return image_out(image_for(session, who, image_id))

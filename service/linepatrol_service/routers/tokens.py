@@ -6,7 +6,11 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
 from linepatrol_service.auth import Role, create_token
-from linepatrol_service.deps import Admin, SessionDep
+from linepatrol_service.deps import (
+    Admin,
+    IdPath,
+    SessionDep,
+)
 from linepatrol_service.models import Token, utcnow
 from linepatrol_service.schemas import TokenCreate, TokenCreated, TokenOut
 from linepatrol_service.views import _utc
@@ -33,7 +37,7 @@ def new_token(body: TokenCreate, session: SessionDep, who: Admin) -> TokenCreate
 
 
 @router.delete("/{token_id}")
-def revoke_token(token_id: int, session: SessionDep, who: Admin) -> TokenOut:
+def revoke_token(token_id: IdPath, session: SessionDep, who: Admin) -> TokenOut:
     row = session.get(Token, token_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")
