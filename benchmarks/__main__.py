@@ -33,6 +33,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="YOLO data.yaml whose 'val' split gives mAP50, or 'cplid' for the "
                    "benchmark photos with their CPLID labels (default: %(default)s if it exists, "
                    "else 'cplid')")
+    r.add_argument("--sections", default=",".join(suite.SECTIONS),
+                   help="comma-separated sections to run (default: all)")
     r.add_argument("--note", help="conditions to print with the results (e.g. shared CPU)")
     return p.parse_args(argv)
 
@@ -49,14 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     if val is not None and not val.is_file() and args.val != str(suite.DEFAULT_VAL):
         print(f"error: --val {val}: no such file", file=sys.stderr)
         return 2
+    only = tuple(x.strip() for x in args.sections.split(",") if x.strip())
+    unknown = sorted(set(only) - set(suite.SECTIONS))
+    if unknown:
+        print(f"error: unknown section(s) {', '.join(unknown)}; choose from "
+              f"{', '.join(suite.SECTIONS)}", file=sys.stderr)
+        return 2
     profile = suite.QUICK if args.quick else suite.FULL
     results = suite.run_suite(profile, args.device, args.work, args.weights, args.onnx,
-                              args.imgsz, val, args.note)
+                              args.imgsz, val, args.note, only)
     paths = report.write_all(results, args.out)
     print(report.markdown(results))
     print("\n".join(f"wrote {p}" for p in paths.values()))
-    failed = [k for k in ("detection", "large", "flight", "variants", "memory")
-              if isinstance(results.get(k), dict) and "error" in results[k]]
+    failed = [k for k in only if isinstance(results.get(k), dict) and "error" in results[k]]
     if failed:
         print(f"sections failed: {', '.join(failed)}", file=sys.stderr)
         return 1

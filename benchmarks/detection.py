@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import prototype
 from benchmarks.timing import interleaved, median, ms
 
 CONF, IOU = 0.25, 0.45
@@ -117,7 +118,10 @@ def throughput(
     ours_off = open_ours(fp32, device, tile="off")
     ours_auto = open_ours(fp32, device, tile="auto")
     ultra = open_ultralytics(models.weights, device)
+    proto = prototype.open_no_spin(fp32, device, tile="off")
     warm = photos[:1]
+    run_ours(proto, warm)
+    prototype.run_fast_path(proto, warm)
     run_ours(ours_off, warm)
     run_ours(ours_auto, warm)
     run_ultralytics(ultra, warm, models.imgsz, device, None)
@@ -134,6 +138,9 @@ def throughput(
         "ultralytics": side("ultralytics", lambda: run_ultralytics(
             ultra, photos, models.imgsz, device, speeds)),
         "linepatrol_tile_auto": side("linepatrol_tile_auto", lambda: run_ours(ours_auto, photos)),
+        "prototype_no_spin": side("prototype_no_spin", lambda: run_ours(proto, photos)),
+        "prototype_fast_path": side("prototype_fast_path",
+                                    lambda: prototype.run_fast_path(proto, photos)),
     }, rounds)
     n = len(photos)
     rate = {k: round(n / median(v), 2) for k, v in seconds.items()}

@@ -67,8 +67,13 @@ def markdown(r: dict[str, Any]) -> str:
         label = {"linepatrol": "LinePatrol `detect_files`, tile off (same work)",
                  "linepatrol_tile_auto": "LinePatrol `detect_files`, tile auto "
                  f"({d['tile_auto_crops_per_photo']} crops/photo)",
-                 "ultralytics": "ultralytics `YOLO.predict`"}
-        for key in ("linepatrol", "linepatrol_tile_auto", "ultralytics"):
+                 "ultralytics": "ultralytics `YOLO.predict`",
+                 "prototype_no_spin": "*prototype*: tile off, ORT threads without spin-wait",
+                 "prototype_fast_path": "*prototype*: + reduced-size decode, bilinear "
+                 "letterbox"}
+        for key in label:
+            if key not in d["photos_per_s"]:
+                continue
             ratio = d["photos_per_s"][key] / d["photos_per_s"]["ultralytics"]
             out.append(f"| {label[key]} | {d['photos_per_s'][key]} | {d['ms_per_photo'][key]} "
                        f"| {ratio:.2f} |")
@@ -80,7 +85,10 @@ def markdown(r: dict[str, Any]) -> str:
                 f"{ours['decode_reduced']}) | not reported (in its loader) |",
                 f"| preprocess | {ours['preprocess']} | {_fmt(ul.get('preprocess'))} |",
                 f"| inference | {ours['inference']} | {_fmt(ul.get('inference'))} |",
-                f"| postprocess | {ours['postprocess']} | {_fmt(ul.get('postprocess'))} |"]
+                f"| postprocess | {ours['postprocess']} | {_fmt(ul.get('postprocess'))} |", "",
+                "*Prototype* rows are suggested core changes measured through the core's own "
+                "extension points (`benchmarks/prototype.py`); they are not what users run "
+                "today and are not in the headline."]
 
     lg = r.get("large", {})
     out += ["", "## Large photos: tiled inference vs SAHI `get_sliced_prediction`", ""]

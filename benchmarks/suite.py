@@ -50,8 +50,15 @@ FULL = Profile("full", photos=24, rounds=5, stage_repeats=2,
                val_limit=None, random_imgsz=320)
 
 
-def _section(results: dict[str, Any], name: str, fn: Callable[[], Any]) -> None:
+SECTIONS = ("detection", "large", "flight", "variants", "memory")
+
+
+def _section(results: dict[str, Any], name: str, fn: Callable[[], Any],
+             only: tuple[str, ...] = SECTIONS) -> None:
     """Run one section; a failure is recorded in the results and the other sections go on."""
+    if name not in only:
+        results[name] = {"error": "not run (--sections)"}
+        return
     t0 = time.perf_counter()
     log.info("benchmark section %s ...", name)
     try:
@@ -92,26 +99,27 @@ def run_suite(
     imgsz: int | None = None,
     val_yaml: Path | None = DEFAULT_VAL,
     note: str | None = None,
+    only: tuple[str, ...] = SECTIONS,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": stamp(device, note), "profile": profile.name}
     small = photos.cplid_photos(profile.photos)
-    wanted = ("fp16",) if device == "cuda" else ("int8",)
+    wanted = () if "variants" not in only else ("fp16",) if device == "cuda" else ("int8",)
     calib, calib_source = calibration_set(profile, val_yaml)
     models = prepare_models(work, weights, onnx,
                             imgsz or (None if weights else profile.random_imgsz), wanted, calib)
     results["model"] = {**models.describe(), "calibration": calib_source}
 
     _section(results, "detection", lambda: detection.throughput(
-        models, small, device, profile.rounds, profile.stage_repeats))
+        models, small, device, profile.rounds, profile.stage_repeats), only)
 
     def big() -> dict[str, Any]:
         made = [photos.make_large_photo(work / "photos", w, h, profile.large_objects, seed)
                 for (w, h) in profile.large_sizes for seed in range(profile.large_per_size)]
         return large.compare(models, made, device, profile.large_rounds)
 
-    _section(results, "large", big)
+    _section(results, "large", big, only)
 
     def flight() -> dict[str, Any]:
         """Through the service's embedded worker; the core pipeline alongside for reference."""
@@ -129,20 +137,20 @@ def run_suite(
         rows.append(row)
         return {"photos": len(shots), "rows": rows}
 
-    _section(results, "flight", flight)
+    _section(results, "flight", flight, only)
 
     def variant_rows() -> dict[str, Any]:
         val, source = validation_set(profile, val_yaml, photos.cplid_photos(profile.photos))
         return variants.compare(models, small, val, source, device, profile.rounds)
 
-    _section(results, "variants", variant_rows)
+    _section(results, "variants", variant_rows, only)
 
     def rss() -> dict[str, Any]:
         w, h = profile.memory_size
         photo = photos.make_large_photo(work / "photos", w, h, 0, 0)
         return memory.detect_rss(models.onnx["fp32"], photo.path, device, work / "rss.json")
 
-    _section(results, "memory", rss)
+    _section(results, "memory", rss, only)
     results["headline"] = headline(results)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     return results

@@ -1,0 +1,103 @@
+"""Prototypes of suggested core changes, measured next to the shipped core (never the headline).
+
+The core belongs to its own maintainers; when the benchmark finds it slow, these show by how
+much a specific change would help, through the core's own extension points:
+
+- ``no_spin``: the shipped ``Detector`` and ``detect_files``, with a ``ModelSession`` whose ONNX
+  Runtime threads do not spin-wait (``session.intra_op.allow_spinning = 0``). Spinning threads
+  burn the cores that the decode threads (and anything else on the machine) need.
+- ``fast_path``: additionally decodes JPEGs at reduced size (DCT scaling, never below what the
+  model input needs) and letterboxes with bilinear instead of area interpolation, in a loop with
+  one decode thread ahead — only for the whole-photo pass (``tile off``).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+
+class NoSpinSession:
+    """A CPU/GPU ``ModelSession`` like the core's ``OrtSession``, without thread spinning."""
+
+    def __init__(self, path: Path, device: str) -> None:
+        import onnxruntime as ort
+
+        from linepatrol.runtime.model_info import read_model_info
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda"
+                     else ["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(path), options, providers=providers)
+        self.info = read_model_info(self._session, path)
+        self.active_providers = list(self._session.get_providers())
+        self._dtype = np.float16 if self.info.input_dtype == "float16" else np.float32
+
+    def run(self, batch: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+        batch = batch.astype(self._dtype, copy=False)
+        if self.info.dynamic_batch or len(batch) == 1:
+            return list(self._session.run(None, {self.info.input_name: batch}))
+        parts = [self._session.run(None, {self.info.input_name: batch[i:i + 1]})
+                 for i in range(len(batch))]
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+
+def open_no_spin(model: Path, device: str, tile: str | int = "off", batch_size: int = 8) -> Any:
+    from benchmarks.detection import CONF, IOU
+    from linepatrol.detector import Detector, DetectorConfig
+
+    session = NoSpinSession(model, device)
+    session.run(np.zeros((1, 3, session.info.input_height, session.info.input_width),
+                         np.float32))  # warm-up, as the core does
+    return Detector(session, DetectorConfig(conf=CONF, iou=IOU, tile=tile,
+                                            batch_size=batch_size))
+
+
+def _letterbox_linear(image: npt.NDArray[np.uint8], height: int,
+                      width: int) -> tuple[npt.NDArray[np.uint8], float, float, float]:
+    from linepatrol.detector import LETTERBOX_FILL
+
+    h, w = image.shape[:2]
+    scale = min(height / h, width / w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    out = cv2.copyMakeBorder(resized, top, height - new_h - top, left, width - new_w - left,
+                             cv2.BORDER_CONSTANT, value=(LETTERBOX_FILL,) * 3)
+    return np.asarray(out, np.uint8), scale, float(left), float(top)
+
+
+def run_fast_path(detector: Any, photos: list[Path]) -> int:
+    """Whole-photo detection with reduced-size decode, bilinear letterbox, decode ahead."""
+    from linepatrol.detector import decode, to_blob
+    from linepatrol.images import read_image
+
+    info = detector.info
+    cfg = detector.config
+    # Letterboxing a W x H photo into the input keeps the aspect ratio: a landscape photo only
+    # needs input_width columns and input_width * H / W rows, so DCT scaling may go that far.
+    need = (info.input_width, info.input_height)
+    found = 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        futures: list[Future[Any]] = [pool.submit(read_image, p, min_size=need)
+                                      for p in photos[:2]]
+        for i in range(len(photos)):
+            loaded = futures[i].result()
+            if i + 2 < len(photos):
+                futures.append(pool.submit(read_image, photos[i + 2], min_size=need))
+            boxed, scale, px, py = _letterbox_linear(loaded.pixels, info.input_height,
+                                                     info.input_width)
+            out = detector.session.run(to_blob([boxed]))[0]
+            xyxy, _, _ = decode(out[0], info, cfg.min_conf, cfg.iou, cfg.max_det)
+            xyxy = (xyxy - np.array([px, py] * 2, np.float32)) / scale / loaded.scale
+            found += len(xyxy)
+    return found
