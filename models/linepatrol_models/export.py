@@ -7,9 +7,10 @@
 - fp16: ONNX Runtime's float16 converter on the fp32 graph (ultralytics' ``half`` export needs
   a GPU).
 - INT8: static QDQ quantization (``onnxruntime.quantization.quantize_static``) calibrated on
-  training photos preprocessed exactly as the detector does. Only convolutions are quantized,
-  and not the DFL convolution: the YOLO head concatenates box coordinates (hundreds of pixels)
-  with class scores (0..1) into one tensor, and one INT8 scale for both wipes out the scores.
+  training photos preprocessed exactly as the detector does. Only the hidden convolutions are
+  quantized: the YOLO head concatenates box coordinates (hundreds of pixels) with class scores
+  (0..1) into one tensor, and one INT8 scale for both wipes out the scores; the prediction
+  convolutions and the DFL decoder stay float too (see :func:`quantizable_nodes`).
 - Parity: ONNX Runtime against torch on the same real inputs (max absolute difference of the
   raw outputs, and whether the decoded detections agree).
 """
@@ -162,10 +163,26 @@ class _BlobReader:
 
 
 def quantizable_nodes(model: onnx.ModelProto) -> tuple[list[str], list[str]]:
-    """(Conv nodes to quantize, Conv nodes to keep in float): the DFL decoder stays float."""
-    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
-    keep = [n for n in convs if "/dfl/" in n]
-    return [n for n in convs if n not in keep], keep
+    """(Conv nodes to quantize, Conv nodes to keep in float).
+
+    Hidden convolutions are followed by their SiLU (``x * sigmoid(x)``) and quantize well. The
+    head's prediction convolutions (box distributions, class logits) and the DFL decoder have
+    no activation: their outputs are the answer, and INT8 steps there move boxes by pixels and
+    scores across the threshold, so they stay float (7 of 64 convolutions in YOLOv8n, a few
+    % of the compute).
+    """
+    consumers: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node.op_type)
+    quantize, keep = [], []
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        activated = any(op in ("Sigmoid", "Relu", "HardSwish", "LeakyRelu")
+                        for out in node.output for op in consumers.get(out, []))
+        (quantize if activated else keep).append(node.name)
+    return quantize, keep
 
 
 def export_int8(fp32: Path, out: Path, calibration: Sequence[Path], imgsz: int) -> Path:

@@ -107,8 +107,12 @@ def test_export_fp32_fp16_int8_with_parity(tiny_checkpoint: Path, tiny_dataset: 
     q = onnx.load(report["int8"])
     ops = {n.op_type for n in q.graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
-    dfl = [n for n in q.graph.node if n.op_type == "Conv" and "/dfl/" in n.name]
-    assert dfl and all("DequantizeLinear" not in _producer(q, n.input[1]) for n in dfl)
+    convs = [n for n in q.graph.node if n.op_type == "Conv"]
+    quantized = [n for n in convs if _producer(q, n.input[1]) == "DequantizeLinear"]
+    kept = [n.name for n in convs if n not in quantized]
+    assert len(quantized) > len(kept) > 0
+    assert any("/dfl/" in n for n in kept)  # the DFL decoder and the prediction layers
+    assert all("/model.22/" in n for n in kept)  # ...all in the Detect head
     # every exported model loads in the core runtime with the taxonomy keys and input size
     for key in ("fp32", "fp16", "int8"):
         info = OrtSession(report[key], providers=["cpu"]).load().info
