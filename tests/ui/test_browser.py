@@ -33,7 +33,8 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
     photos = []
     for i, (_, lat, lon) in enumerate(ui_support.TOWERS):
         path = tmp_path / f"DJI_{i:04d}.JPG"
-        path.write_bytes(ui_support.dji_photo(i, lat + 0.00005, lon))
+        # 5 MP: large enough that the defect page first shows a 2048-px copy.
+        path.write_bytes(ui_support.dji_photo(i, lat + 0.00005, lon, width=2600, height=1950))
         photos.append(str(path))
     ledger = tmp_path / "towers.csv"
     ledger.write_text(ui_support.ledger_csv(), encoding="utf-8")
@@ -118,7 +119,13 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         assert page.locator("#status-badge [data-status]").get_attribute(
             "data-status") == "new"
         assert "杆塔" in page.content() or "Tower" in page.content()
+        overlay = page.locator("#photo-viewer img.leaflet-image-layer")
+        assert "variant=thumbnail&size=2048" in (overlay.get_attribute("src") or "")
         screenshot(page, "05-defect")
+        page.get_by_role("button", name="Zoom to the box").click()
+        expect(overlay).to_have_attribute("src", re.compile(r"/api/v1/images/\d+$"))
+        expect(overlay).to_have_js_property("complete", True)
+        screenshot(page, "05b-defect-zoomed")
         check_a11y(page, "defect")
         page.get_by_role("button", name=re.compile("^Confirm")).click()
         page.wait_for_selector('#status-badge [data-status="confirmed"]')

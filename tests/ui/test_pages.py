@@ -281,3 +281,37 @@ def test_queue_orders_as_asked(ui_app: UiApp, client: TestClient,
     assert '<option value="tower" selected>' in page
     fallback = client.get("/ui/defects?status=new&sort=drop+table").text
     assert '<option value="severity" selected>' in fallback
+
+
+def test_map_tiles_are_off_unless_configured(tmp_path: Any, tiny_model: Any) -> None:
+    import json as _json
+
+    from linepatrol_service.app import create_app
+    from linepatrol_service.auth import Role, create_token
+    from linepatrol_service.ui import mount_ui
+    from linepatrol_service.ui.config import UISettings
+    from ui.conftest import make_settings
+
+    def map_config(ui_settings: UISettings | None) -> tuple[dict[str, Any], str]:
+        settings = make_settings(tmp_path / f"d{id(ui_settings)}", tiny_model)
+        services = Services(settings)
+        app = create_app(settings, services)
+        if not any(getattr(r, "path", "") == "/ui/login" for r in app.routes):
+            mount_ui(app, ui_settings)
+        elif ui_settings is not None:  # create_app mounted the UI with the environment's
+            app.state.ui_settings = ui_settings
+        with services.sessions.begin() as s:
+            _, token = create_token(s, Role.REVIEWER, "r")
+        with TestClient(app) as c:
+            sign_in(c, token)
+            r = c.get("/ui/map")
+        raw = re.search(r'<script type="application/json" id="map-config">(.*?)</script>', r.text)
+        assert raw
+        return _json.loads(raw.group(1)), r.headers["content-security-policy"]
+
+    offline, _ = map_config(None)
+    assert offline["tileUrl"] == ""
+    tiles, csp = map_config(UISettings(tile_url="http://tiles.lan/{z}/{x}/{y}.png",
+                                       tile_attribution="Local tiles"))
+    assert tiles["tileUrl"] == "http://tiles.lan/{z}/{x}/{y}.png"
+    assert "http://tiles.lan" in csp

@@ -24,8 +24,7 @@ def mount_ui(app: FastAPI, ui_settings: UISettings | None = None) -> None:
     from linepatrol_service.ui.config import UISettings
     from linepatrol_service.ui.session import CookieBearerMiddleware
 
-    settings = ui_settings or UISettings()
-    pages.templates.env.globals["map_config"] = settings.map_config()
+    app.state.ui_settings = ui_settings or UISettings()
     app.include_router(pages.router)
     app.include_router(mapdata.router)
     app.mount(f"{pages.UI_PREFIX}/static", StaticFiles(directory=pages.HERE / "static"),

@@ -28,6 +28,7 @@ from linepatrol_service.routers import defects as defects_api
 from linepatrol_service.routers import flights as flights_api
 from linepatrol_service.services import Services
 from linepatrol_service.ui import labels
+from linepatrol_service.ui.config import UISettings
 from linepatrol_service.ui.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -138,10 +139,11 @@ def security_headers(tile_url: str = "") -> dict[str, str]:
 
 def render(request: Request, name: str, viewer: Viewer | None, status_code: int = 200,
            **context: Any) -> HTMLResponse:
-    tile_url = str(templates.env.globals.get("map_config", {}).get("tileUrl", ""))
+    ui_settings: UISettings = getattr(request.app.state, "ui_settings", None) or UISettings()
     return templates.TemplateResponse(
-        request, name, {"viewer": viewer, "ui": UI_PREFIX, **context}, status_code=status_code,
-        headers=security_headers(tile_url),
+        request, name,
+        {"viewer": viewer, "ui": UI_PREFIX, "map_config": ui_settings.map_config(), **context},
+        status_code=status_code, headers=security_headers(ui_settings.tile_url),
     )
 
 

@@ -14,6 +14,19 @@
       crs: window.L.CRS.Simple, minZoom: -6, maxZoom: 3, zoomSnap: 0.25, attributionControl: false,
     });
     let layers = [];
+    let current = null;
+    const PREVIEW_PX = 2048;
+
+    map.on("zoomend", function () {
+      if (!current || !current.needsOriginal) {
+        return;
+      }
+      // CRS.Simple: 2^zoom screen pixels per photo pixel; the preview holds PREVIEW_PX / side.
+      if (Math.pow(2, map.getZoom()) > PREVIEW_PX / current.side) {
+        current.setUrl(current.original);
+        current.needsOriginal = false;
+      }
+    });
 
     function show(i) {
       const p = photos[i];
@@ -21,8 +34,16 @@
       // Pixel (x, y) from the top-left -> LatLng(-y, x): y grows downwards in photos.
       const bounds = [[-p.height, 0], [0, p.width]];
       const box = p.box;
+      // A 2048-px copy first (a 20 MP original is several MB); the original replaces it once
+      // the zoom shows more detail than the copy holds.
+      const preview = "/api/v1/images/" + p.imageId + "?variant=thumbnail&size=" + PREVIEW_PX;
+      const photo = window.L.imageOverlay(preview, bounds, { alt: p.filename }).addTo(map);
+      photo.original = "/api/v1/images/" + p.imageId;
+      photo.side = Math.max(p.width, p.height);
+      photo.needsOriginal = photo.side > PREVIEW_PX;
+      current = photo;
       layers = [
-        window.L.imageOverlay("/api/v1/images/" + p.imageId, bounds, { alt: p.filename }).addTo(map),
+        photo,
         window.L.rectangle([[-box[3], box[0]], [-box[1], box[2]]],
           { color: "#ff1f1f", weight: 3, fill: false }).addTo(map),
       ];
