@@ -1,7 +1,7 @@
 """The suite: prepare inputs and models, run every section, collect one results dict.
 
 ``quick`` is the harness check the test suite runs (3 small photos, a random-weights model at
-64 px, scaled-down "large" photos): it proves that every section runs and every output is
+160 px, scaled-down "large" photos): it proves that every section runs and every output is
 written, in well under a minute on 2 cores. ``full`` is the measurement.
 """
 
@@ -43,7 +43,7 @@ class Profile:
 
 QUICK = Profile("quick", photos=3, rounds=2, stage_repeats=1, large_sizes=((648, 486),),
                 large_per_size=1, large_objects=4, large_rounds=1, flight_photos=6,
-                memory_size=(1600, 1200), calibration=3, val_limit=3, random_imgsz=64)
+                memory_size=(1600, 1200), calibration=3, val_limit=3, random_imgsz=160)
 FULL = Profile("full", photos=24, rounds=5, stage_repeats=2,
                large_sizes=((5184, 3888), (8192, 5460)), large_per_size=2, large_objects=24,
                large_rounds=2, flight_photos=200, memory_size=(8000, 6000), calibration=32,

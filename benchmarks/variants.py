@@ -1,8 +1,8 @@
 """Model variants (fp32, fp16, INT8): speed next to mAP50 on the validation split.
 
-mAP50 is COCO-style AP at IoU 0.5 (faster-coco-eval, the project's COCO metrics library) of the
-detections LinePatrol returns with a low confidence threshold (0.001, as ultralytics' validator
-uses), one whole-photo pass per photo (the way the model was validated in training).
+mAP50 is COCO AP at IoU 0.5, computed by ``linepatrol_models.metrics`` (faster-coco-eval) over
+the detections LinePatrol returns with a low confidence threshold (0.001, the usual mAP
+convention), one whole-photo pass per photo (the way the model was validated in training).
 """
 
 from __future__ import annotations
@@ -64,44 +64,28 @@ def cplid_subset(photos: list[Path]) -> list[LabelledPhoto]:
 
 
 def map50(detector: Any, photos: list[LabelledPhoto]) -> float | None:
-    """COCO AP at IoU 0.5, averaged over the classes that have ground truth."""
-    from faster_coco_eval import COCO, COCOeval_faster
+    """mAP50 by the models package's COCO evaluation (one metrics implementation)."""
+    import numpy as np
 
     from linepatrol.pipeline import detect_files
+    from linepatrol_models.metrics import ImageRecord, evaluate_records
 
-    names = list(detector.names)
-    cats = [{"id": i, "name": n} for i, n in enumerate(names)]
-    images, anns, dets = [], [], []
-    for i, ph in enumerate(photos):
-        images.append({"id": i, "width": ph.width, "height": ph.height,
-                       "file_name": ph.path.name})
-        for (x1, y1, x2, y2), key in zip(ph.boxes, ph.classes, strict=True):
-            if key not in names:
-                continue
-            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": names.index(key),
-                         "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
-                         "iscrowd": 0})
-    if not anns:
-        return None
-    for i, result in enumerate(detect_files(detector, [(str(p.path), p.path) for p in photos])):
+    names = tuple(detector.names)
+    records = []
+    for ph, result in zip(photos, detect_files(detector, [(str(p.path), p.path) for p in photos]),
+                          strict=True):
         d = result.detections
         if d is None:
-            continue
-        for b, s, c in zip(d.xyxy, d.confidence, d.class_id, strict=True):
-            dets.append({"image_id": i, "category_id": int(c), "score": float(s),
-                         "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]),
-                                  float(b[3] - b[1])]})
-    gt = COCO()
-    gt.dataset = {"images": images, "annotations": anns, "categories": cats}
-    gt.createIndex()
-    if not dets:
-        return 0.0
-    ev = COCOeval_faster(gt, gt.loadRes(dets), iouType="bbox")
-    ev.params.catIds = sorted({a["category_id"] for a in anns})
-    ev.evaluate()
-    ev.accumulate()
-    ev.summarize()
-    return round(float(ev.stats[1]), 4)  # stats[1] = AP at IoU 0.50
+            raise RuntimeError(f"{result.name}: {result.error}")
+        keep = [i for i, key in enumerate(ph.classes) if key in names]
+        records.append(ImageRecord(
+            ph.path.name, ph.width, ph.height,
+            np.asarray([ph.boxes[i] for i in keep], np.float32).reshape(-1, 4),
+            np.asarray([names.index(ph.classes[i]) for i in keep], np.int64),
+            d.xyxy, d.confidence, d.class_id))
+    if not any(len(r.gt_classes) for r in records):
+        return None
+    return round(evaluate_records(records, names, detector.config.conf).map50, 4)
 
 
 def compare(
@@ -112,7 +96,7 @@ def compare(
     for variant in ("fp32", "fp16", "int8"):
         path = models.onnx.get(variant)
         if path is None:
-            reason = ("GPU only (ONNX Runtime's CPU kernels run fp16 slower than fp32)"
+            reason = ("GPU variant: measured with --device cuda"
                       if variant == "fp16" else "not built")
             rows.append({"variant": variant, "skipped": reason})
             continue
