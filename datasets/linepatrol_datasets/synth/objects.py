@@ -377,3 +377,42 @@ def placed(mesh: Mesh, position: Sequence[float], yaw_deg: float) -> Mesh:
     """A ground object's mesh turned by ``yaw_deg`` (counter-clockwise, about up) and moved."""
     m = translation(*position) @ rotation_z(yaw_deg)
     return mesh.transformed(m)
+
+
+def tree(rng: np.random.Generator) -> Mesh:
+    """Unlabelled distractor: a trunk and a lumpy crown of 1-3 spheres."""
+    height = float(rng.uniform(4, 12))
+    green = np.array([0.18, 0.35, 0.12]) * rng.uniform(0.7, 1.3, 3)
+    parts = [cylinder_between((0, 0, 0), (0, 0, height * 0.6), 0.15 + height * 0.01,
+                              (0.3, 0.22, 0.15), 6)]
+    for _ in range(int(rng.integers(1, 4))):
+        r = float(rng.uniform(0.2, 0.35) * height)
+        c = (rng.normal(0, r * 0.3), rng.normal(0, r * 0.3), height - r * rng.uniform(0.8, 1.1))
+        crown = sphere(c, r, tuple(np.clip(green * rng.uniform(0.85, 1.15), 0, 1)), 1)
+        parts.append(crown)
+    return concat(parts)
+
+
+def house(rng: np.random.Generator) -> Mesh:
+    """Unlabelled distractor: a rural house or shed with a pitched or flat roof."""
+    length, width = float(rng.uniform(7, 16)), float(rng.uniform(5, 9))
+    wall_h = float(rng.uniform(3, 7))
+    walls = [(0.85, 0.85, 0.82), (0.7, 0.68, 0.62), (0.62, 0.38, 0.3)]
+    roofs = [(0.2, 0.35, 0.65), (0.6, 0.2, 0.15), (0.45, 0.45, 0.45), (0.75, 0.75, 0.75)]
+    wall = walls[int(rng.integers(len(walls)))]
+    roof = roofs[int(rng.integers(len(roofs)))]
+    parts = [box((length, width, wall_h), (0, 0, wall_h / 2), wall)]
+    if rng.random() < 0.6:
+        ridge = wall_h + width * rng.uniform(0.2, 0.4)
+        for side in (1, -1):
+            parts.append(quad(np.array([[-length / 2, side * width / 2, wall_h],
+                                        [length / 2, side * width / 2, wall_h],
+                                        [length / 2, 0, ridge], [-length / 2, 0, ridge]]), roof))
+        for end in (1, -1):
+            tri = np.array([[end * length / 2, width / 2, wall_h],
+                            [end * length / 2, -width / 2, wall_h],
+                            [end * length / 2, 0, ridge], [end * length / 2, 0, ridge]])
+            parts.append(quad(tri, wall))
+    else:
+        parts.append(box((length, width, 0.2), (0, 0, wall_h + 0.1), roof))
+    return weathered(concat(parts), rng, float(rng.uniform(0, 0.5)))

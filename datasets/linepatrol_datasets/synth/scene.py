@@ -266,8 +266,27 @@ def build_scene(rng: np.random.Generator, ground_tile: np.ndarray,
         objs.append(SceneObject(new_id(), key, variant, np.array([*pos, 0.0]),
                                 objects.placed(mesh, [*pos, 0.0], yaw), span=span))
 
+    clutter += _distractors(rng, recs, taken)
     return Scene(frame, line, recs, objs, concat(clutter), ground_tile,
                  float(rng.uniform(70, 130)), [p for _, p in wires])
+
+
+def _distractors(rng: np.random.Generator, recs: list[TowerRecord],
+                 taken: list[tuple[np.ndarray, float]]) -> list[Mesh]:
+    """Unlabelled trees and houses around the corridor: hard negatives and occluders.
+
+    Trees keep out of the cleared strip under the conductors (12 m each side), houses out of
+    a 30 m strip, as line clearance rules require."""
+    parts: list[Mesh] = []
+    for kind, count, lateral, radius in (("tree", int(rng.integers(10, 40)), (12.0, 160.0), 4.0),
+                                         ("house", int(rng.integers(0, 8)), (30.0, 200.0), 9.0)):
+        for _ in range(count):
+            spot = _free_spot(rng, recs, taken, lateral[1], radius, min_lateral=lateral[0])
+            if spot is None:
+                continue
+            mesh = objects.tree(rng) if kind == "tree" else objects.house(rng)
+            parts.append(objects.placed(mesh, [*spot[0], 0.0], float(rng.uniform(0, 360))))
+    return parts
 
 
 def _bisector(a_deg: float, b_deg: float) -> float:
@@ -277,7 +296,7 @@ def _bisector(a_deg: float, b_deg: float) -> float:
 
 def _free_spot(rng: np.random.Generator, recs: list[TowerRecord],
                taken: list[tuple[np.ndarray, float]], lateral: float,
-               radius: float) -> tuple[np.ndarray, str | None] | None:
+               radius: float, min_lateral: float = 0.0) -> tuple[np.ndarray, str | None] | None:
     """A ground point near the line, clear of towers and earlier machines, and its span."""
     for _ in range(50):
         if len(recs) > 1:
@@ -291,7 +310,8 @@ def _free_spot(rng: np.random.Generator, recs: list[TowerRecord],
         n = np.linalg.norm(d)
         along = d / n if n > 0 else np.array([1.0, 0.0])
         side = np.array([-along[1], along[0]])
-        p = a + d * rng.uniform(0.08, 0.92) + side * rng.uniform(-lateral, lateral)
+        offset = rng.uniform(min_lateral, lateral) * (1 if rng.random() < 0.5 else -1)
+        p = a + d * rng.uniform(0.08, 0.92) + side * offset
         if all(np.linalg.norm(p - q) > r + radius for q, r in taken):
             taken.append((p, radius))
             return p, span
