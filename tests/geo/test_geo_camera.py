@@ -20,6 +20,7 @@ from linepatrol.geo.camera import (
     ray_plane_distance,
     ray_to_vertical_axis,
     rotation_camera_to_enu,
+    triangulate,
 )
 
 K = Intrinsics(fx=1000.0, fy=1000.0, cx=639.5, cy=479.5, width=1280, height=960)
@@ -131,3 +132,30 @@ def test_uncertainty_grows_with_obliquity_and_errors(height, depression):
     assert flat_ground_uncertainty(height, flatter, 1.0, 0.5)[0] >= base
     up = np.array([[0.0, 1.0, 0.1]])
     assert np.isnan(flat_ground_uncertainty(height, up, 1.0, 0.5)[0])
+
+
+@settings(max_examples=100)
+@given(st.tuples(st.floats(-50, 50), st.floats(-50, 50), st.floats(0, 60)),
+       st.lists(st.tuples(st.floats(-150, 150), st.floats(-150, 150), st.floats(70, 150)),
+                min_size=2, max_size=6))
+def test_triangulate_recovers_a_point_seen_from_spread_cameras(point, cameras):
+    p = np.asarray(point)
+    c = np.asarray(cameras)
+    d = p - c
+    solved = triangulate(c, d)
+    if solved is None:  # refused only when the rays are nearly parallel
+        unit = d / np.linalg.norm(d, axis=1, keepdims=True)
+        spread = max(math.degrees(math.acos(np.clip(u @ v, -1, 1))) for u in unit for v in unit)
+        assert spread < 11
+        return
+    found, residual = solved
+    np.testing.assert_allclose(found, p, atol=1e-6)
+    assert residual.max() < 1e-6
+
+
+def test_triangulate_refuses_parallel_rays_and_points_behind():
+    c = np.array([[0.0, 0, 100], [1.0, 0, 100]])
+    assert triangulate(c, [[0, 0, -1.0], [0, 0, -1.0]]) is None
+    # two rays that cross behind both cameras
+    c = np.array([[-10.0, 0, 0], [10.0, 0, 0]])
+    assert triangulate(c, [[-1.0, 1, 0], [1.0, 1, 0]]) is None

@@ -332,3 +332,27 @@ def horizontal_distance(a, b) -> float:
     pa = SCENE.to_enu(a.lat, a.lon, 0.0)[0, :2]
     pb = SCENE.to_enu(b.lat, b.lon, 0.0)[0, :2]
     return float(np.linalg.norm(pa - pb))
+
+
+def test_conductor_object_beside_the_centre_line_is_triangulated():
+    """A bag hanging on the outer phase, 8 m beside the span's centre plane: one oblique view
+    misplaces it along the span; two views from both ends fix it; a steep view joins them."""
+    target = (150.0, -8.0, GROUND + 25.0)
+    one = observation("a.jpg", camera(90.0, -60.0, 40.0, target), [("foreign_object", target, 0.9)])
+    two = observation("b.jpg", camera(220.0, -50.0, 45.0, target), [("foreign_object", target, 0.8)])
+    steep = observation("c.jpg", camera(152.0, -14.0, 70.0, target),
+                        [("foreign_object", target, 0.7)])
+    lat, lon, h = geo(*target)
+    (single,) = locate_flight([one], ledger(), GeoConfig())
+    assert single.span == "T2-T3" and horizontal_distance(single, _at(lat, lon)) > 5
+    (merged,) = locate_flight([one, two, steep], ledger(), GeoConfig())
+    assert merged.span == "T2-T3" and len(merged.evidence) == 3
+    assert horizontal_distance(merged, _at(lat, lon)) < 0.3
+    assert merged.alt == pytest.approx(h, abs=0.3)
+    assert merged.uncertainty_m is not None and merged.uncertainty_m > 0.5
+
+
+def _at(lat: float, lon: float):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(lat=lat, lon=lon)

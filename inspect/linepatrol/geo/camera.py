@@ -233,3 +233,31 @@ def flat_ground_uncertainty(
         out = np.sqrt(along_h**2 + along_a**2 + across**2)
     out[~(down > 0)] = np.nan
     return np.asarray(out, dtype=np.float64)
+
+
+def triangulate(
+    origins: npt.ArrayLike, dirs: npt.ArrayLike, min_angle_deg: float = 5.0
+) -> tuple[FloatArray, FloatArray] | None:
+    """The point closest to all rays (least squares), and each ray's distance to it.
+
+    Minimises the sum of squared perpendicular distances: Σ (I − d dᵀ) X = Σ (I − d dᵀ) C.
+    None when the rays are too close to parallel to fix a point along them (the two largest
+    angular spreads below ``min_angle_deg``) or when the point is behind any camera.
+    """
+    c = np.asarray(origins, dtype=np.float64).reshape(-1, 3)
+    d = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
+    d = d / np.linalg.norm(d, axis=1, keepdims=True)
+    if len(d) < 2:
+        return None
+    projectors = np.eye(3)[None, :, :] - d[:, :, None] * d[:, None, :]
+    a = projectors.sum(axis=0)
+    b = np.einsum("nij,nj->i", projectors, c)
+    # the smallest eigenvalue of A / n is about the mean sin² of the rays' spread
+    if np.linalg.eigvalsh(a / len(d))[0] < np.sin(np.radians(min_angle_deg)) ** 2 / 2:
+        return None
+    point: FloatArray = np.linalg.solve(a, b)
+    along = np.einsum("ij,ij->i", point - c, d)
+    if np.any(along <= 0):
+        return None
+    residual: FloatArray = np.linalg.norm((point - c) - along[:, None] * d, axis=1)
+    return point, residual

@@ -30,6 +30,7 @@ from linepatrol.detections import Detections
 from linepatrol.geo.camera import (
     flat_ground_uncertainty,
     pixel_to_ray,
+    point_segment_distance_2d,
     ray_curtain_hit,
     ray_to_vertical_axis,
 )
@@ -61,6 +62,7 @@ class GeoConfig:
     tower_max_distance_m: float = 25.0  # viewing ray to tower axis, to assign a tower
     default_tower_height_m: float = 50.0  # when the ledger gives none
     span_margin_m: float = 15.0  # slack around the span's "curtain" when assigning a span
+    triangulation_max_miss_m: float = 3.0  # rays of one conductor object must meet this well
     hazard_critical_m: float = 10.0  # hazards closer than this to a conductor: critical
     hazard_serious_m: float = 30.0  # ...closer than this: at least serious
     sigma_alt_m: float = 2.0  # altitude error without RTK fix (barometer, take-off ground)
@@ -100,6 +102,7 @@ class Placement:
     tower: str | None = None
     span: str | None = None
     tower_distance_m: float | None = None  # viewing ray to the tower axis
+    camera: tuple[float, float, float] | None = None  # where the ray starts (lat, lon, alt)
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,10 @@ class PhotoGeometry:
         self._towers: tuple[Ledger, TowerTable] | None
         self._towers = None
 
+    @property
+    def camera(self) -> tuple[float, float, float]:
+        return (self.pose.lat, self.pose.lon, self.cam_alt)
+
     @cached_property
     def height_above_ground(self) -> float:
         under = self.ground.elevation(np.array([self.pose.lat]), np.array([self.pose.lon]))[0]
@@ -255,7 +262,7 @@ class PhotoGeometry:
             out.append(Placement(
                 float(geo[i, 0]), float(geo[i, 1]), float(geo[i, 2]), "ground",
                 uncertainty_m=float(sigma[i]) if np.isfinite(sigma[i]) else None,
-                range_m=float(np.linalg.norm(enu[i])),
+                range_m=float(np.linalg.norm(enu[i])), camera=self.camera,
             ))
         return out
 
@@ -309,23 +316,33 @@ class PhotoGeometry:
         alt = float(self.frame.to_geodetic([[foot[0], foot[1], best_z]])[0, 2])
         return Placement(
             tower.lat, tower.lon, alt, "tower", line=tower.line, tower=tower.tower,
-            range_m=best_t, tower_distance_m=best_dist, uncertainty_m=None,
+            range_m=best_t, tower_distance_m=best_dist, uncertainty_m=None, camera=self.camera,
         )
 
     def on_span(self, pixel: tuple[float, float], ledger: Ledger) -> Placement | None:
-        """Where the pixel's ray crosses the vertical "curtain" of a span, nearest first."""
+        """Where the pixel's ray crosses the vertical "curtain" of a span, nearest first.
+
+        A steep view of a conductor beside the span's centre plane crosses that plane far below
+        the conductor (or under the ground); such a ray is still given to the span when, at
+        the height of the conductors (70 % of the towers' height), it passes within twice
+        ``span_margin_m`` of the span's centre line — and placed there.
+        """
         if self.error:
             return None
         d = self.rays([pixel])
         margin = self.config.span_margin_m
         table = self._tower_table(ledger)
         best: tuple[float, Span, FloatArray] | None = None
+        steep: tuple[float, Span, FloatArray] | None = None
         for span in ledger.spans:
             end_a = table.get((span.a.line, span.a.tower))
             end_b = table.get((span.b.line, span.b.tower))
             if end_a is None or end_b is None:
                 continue
             (fa, za0, za1), (fb, zb0, zb1) = end_a, end_b
+            near = self._steep_span_point(d[0], fa, fb, (za0 + zb0) / 2, (za1 + zb1) / 2)
+            if near is not None and (steep is None or near[0] < steep[0]):
+                steep = (near[0], span, near[1])
             t, s, z = ray_curtain_hit(self.origin, d, fa[:2], fb[:2])
             if not np.isfinite(t[0]) or t[0] > self.config.max_range_m:
                 continue
@@ -337,12 +354,37 @@ class PhotoGeometry:
                 continue
             if best is None or t[0] < best[0]:
                 best = (float(t[0]), span, self.origin + t[0] * d[0])
+        if best is None and steep is not None:
+            best = (float(np.linalg.norm(steep[2])), steep[1], steep[2])
         if best is None:
             return None
         best_t, span, point = best
         lat, lon, alt = self.frame.to_geodetic(point[None, :])[0]
         return Placement(float(lat), float(lon), float(alt), "span", line=span.line,
-                         span=span.name, range_m=best_t)
+                         span=span.name, range_m=best_t, camera=self.camera)
+
+    def _steep_span_point(
+        self, d: FloatArray, fa: FloatArray, fb: FloatArray, foot: float, top: float
+    ) -> tuple[float, FloatArray] | None:
+        """(lateral miss, point) of a downward ray at conductor height beside a span."""
+        height = foot + 0.7 * (top - foot)
+        if d[2] >= -1e-6 or height >= self.origin[2]:
+            return None
+        t = (height - self.origin[2]) / d[2]
+        if t > self.config.max_range_m:
+            return None
+        point = self.origin + t * d
+        seg = fb[:2] - fa[:2]
+        length2 = float(seg @ seg)
+        if length2 == 0.0:
+            return None
+        s = float((point[:2] - fa[:2]) @ seg) / length2
+        if not 0.0 <= s <= 1.0:
+            return None
+        miss = float(point_segment_distance_2d(point[:2], fa[:2], fb[:2])[0])
+        if miss > 2 * self.config.span_margin_m:
+            return None
+        return miss, point
 
 
 def locate_pixels(pose: CameraPose, pixels: npt.ArrayLike, config: GeoConfig | None = None,
@@ -421,7 +463,7 @@ def _place_one(
     ground = geom.ground_points([pixel])[0]
     if note and ground.lat is not None:
         return Placement(ground.lat, ground.lon, ground.alt, "ground", note,
-                         ground.uncertainty_m, ground.range_m)
+                         ground.uncertainty_m, ground.range_m, camera=ground.camera)
     return ground
 
 
