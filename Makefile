@@ -15,8 +15,10 @@ $(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install --quiet -e '.[service]'
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install --quiet -e '.[service,train,bench,dev]'
+$(VENV)/.dev: pyproject.toml package-lock.json | $(VENV)/bin/python
+	scripts/setup-system.sh
+	$(PIP) install --quiet -e '.[service,train,bench,synth,geo-dem,dev]'
+	scripts/setup-browser.sh $(PY)
 	touch $(VENV)/.runtime $@
 
 setup-runtime: $(VENV)/.runtime
