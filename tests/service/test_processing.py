@@ -1,0 +1,100 @@
+"""The processing steps themselves: cancel, idempotent re-runs, failures, schema migrations."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from linepatrol_service.models import Base, Defect, Image
+from linepatrol_service.processing import finalize, run_flight
+from linepatrol_service.services import Services
+
+from .conftest import make_settings, open_api
+from .photos import dji_jpeg, jpeg
+
+
+def test_cancel_is_honoured_mid_flight_and_resubmit_finishes(tmp_path: Path, tiny_model: Path):
+    settings = make_settings(tmp_path / "d", tiny_model, batch_size=1, throttle_s=0.3)
+    for api in open_api(settings):
+        flight = api.new_flight()
+        api.upload(flight["id"], [(f"{i}.jpg", dji_jpeg(seed=i)) for i in range(8)])
+        api.post(f"/flights/{flight['id']}/submit", "uploader")
+        deadline = time.monotonic() + 30
+        while api.get(f"/flights/{flight['id']}").json()["progress"]["done"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        r = api.post(f"/flights/{flight['id']}/cancel", "uploader")
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        assert api.services.dispatcher.wait_idle(30)
+        body = api.get(f"/flights/{flight['id']}").json()
+        assert body["status"] == "cancelled"
+        assert body["progress"]["done"] < 8 and body["defects"] == 0
+        # Submitting again goes on from where it stopped; no photo is processed twice.
+        assert api.post(f"/flights/{flight['id']}/submit", "uploader").status_code == 200
+        assert api.wait(flight["id"])["status"] == "done"
+        with api.services.sessions() as s:
+            counts = s.scalars(select(Image.processed_count)).all()
+        assert sorted(counts) == [1] * 8
+
+
+def test_rerunning_steps_is_idempotent(api):
+    flight = api.new_flight()
+    api.upload(flight["id"], [(f"{i}.jpg", dji_jpeg(seed=i)) for i in range(3)])
+    api.post(f"/flights/{flight['id']}/submit", "uploader")
+    assert api.wait(flight["id"])["status"] == "done"
+    services = api.services
+
+    def defects() -> int:
+        with services.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(Defect)) or 0)
+
+    before = defects()
+    assert before == 2
+    # A redelivered task and a second finaliser change nothing.
+    assert run_flight(services, flight["id"], "late-worker").state == "skipped"
+    assert finalize(services, flight["id"]) is False
+    assert defects() == before
+
+
+def test_model_that_cannot_load_fails_the_flight_and_health(tmp_path: Path, tiny_model: Path):
+    settings = make_settings(tmp_path / "d", tmp_path / "missing.onnx")
+    for api in open_api(settings):
+        r = api.client.get("/api/v1/health")
+        assert r.status_code == 503
+        assert r.json()["model"]["ok"] is False and r.json()["database"]["ok"] is True
+        flight = api.new_flight()
+        api.upload(flight["id"], [("a.jpg", jpeg(seed=1))])
+        api.post(f"/flights/{flight['id']}/submit", "uploader")
+        body = api.wait(flight["id"])
+        assert body["status"] == "failed" and "missing.onnx" in body["error"]
+        with api.services.sessions() as s:  # the photo is kept, ready for a retry
+            assert s.scalars(select(Image.status)).all() == ["pending"]
+
+
+def test_migrations_match_the_models(tmp_path: Path, tiny_model: Path):
+    services = Services(make_settings(tmp_path / "d", tiny_model))
+    try:
+        with services.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        services.close()
+
+
+@pytest.mark.postgres
+def test_migrations_match_the_models_on_postgres(tmp_path: Path, tiny_model: Path, pg_url: str):
+    from .conftest import reset_database
+
+    reset_database(pg_url)
+    services = Services(make_settings(tmp_path / "d", tiny_model, database_url=pg_url))
+    try:
+        with services.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        services.close()
