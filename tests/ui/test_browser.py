@@ -5,6 +5,7 @@ test-artifacts/ui/, and axe-core checks each page for serious accessibility prob
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,12 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
     junk = tmp_path / "notes.txt"
     junk.write_text("not a photo")
     photos.append(str(junk))
+    archive = tmp_path / "more.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        _, lat, lon = ui_support.TOWERS[1]
+        zf.writestr("card/DJI_0100.JPG", ui_support.dji_photo(7, lat - 0.00004, lon))
+        zf.writestr("card/readme.txt", "flight log")
+    photos.append(str(archive))
 
     with serve(app) as base, browser_page() as page:
         # Sign in: a wrong token is refused, the right one lands on the page asked for.
@@ -57,7 +64,8 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         cookie = next(c for c in page.context.cookies() if c["name"] == "lp_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
-        # New flight: drop three DJI photos and one text file; each file gets its own verdict.
+        # New flight: three DJI photos, a text file and a zip (a photo and a text file inside);
+        # every file, and every zip entry, gets its own verdict.
         page.get_by_label("Line 线路名称").fill(ui_support.LINE)
         page.get_by_label("Team").fill("Patrol team 3")
         page.get_by_label("Submit for processing when the upload ends").uncheck()
@@ -67,12 +75,17 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
         page.wait_for_selector("#upload-files li[data-status]", state="attached")
         # (Locator waits, not wait_for_function: that one evals, which the pages' CSP forbids.)
         expect(page.locator("#upload-summary")).to_have_text(
-            "3 accepted · 0 duplicate · 1 rejected")
+            "4 accepted · 0 duplicate · 2 rejected")
         rows = page.locator("#upload-files tbody tr")
-        assert rows.count() == 4
+        assert rows.count() == 5
         junk_row = rows.filter(has_text="notes.txt")
         assert "rejected" in junk_row.inner_text() and "not an image" in junk_row.inner_text()
-        assert page.locator('#upload-files li[data-status="accepted"]').count() == 3
+        zip_row = rows.filter(has_text="more.zip")
+        assert zip_row.locator('li[data-status="accepted"]').inner_text().startswith(
+            "more.zip/card/DJI_0100.JPG: accepted")
+        assert "more.zip/card/readme.txt: rejected" in zip_row.locator(
+            'li[data-status="rejected"]').inner_text()
+        assert page.locator('#upload-files li[data-status="accepted"]').count() == 4
         screenshot(page, "02-new-flight-uploaded")
         check_a11y(page, "new flight")
         assert "3 towers loaded" in page.locator("#ledger-result").inner_text()
