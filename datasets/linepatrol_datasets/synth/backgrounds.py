@@ -17,7 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DEFAULT_BACKGROUNDS = Path("/work/shared/datasets/cplid")
+from .defaults import DEFAULT_BACKGROUNDS  # noqa: F401  (re-exported)
+
 CROP = 256  # pixels of one crop in the tile
 GRID = 4  # crops per side of a tile's block
 STEEL_LINES = 4  # thresholds set by eye on a few dozen CPLID crops

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .backgrounds import DEFAULT_BACKGROUNDS
+from .defaults import DEFAULT_BACKGROUNDS
 
 
 def _size(text: str) -> tuple[int, int]:

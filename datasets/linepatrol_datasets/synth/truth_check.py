@@ -65,11 +65,12 @@ def compare(findings: list[dict[str, Any]], truth: dict[str, Any]) -> dict[str, 
 
     o = truth["origin"]
     frame = LocalFrame(o["lat"], o["lon"], o["alt"])
-    by_class: dict[str, list[np.ndarray]] = {}
+    by_class: dict[str, list[tuple[np.ndarray, dict[str, Any]]]] = {}
     for obj in truth["objects"]:
-        by_class.setdefault(obj["class"], []).append(np.asarray(obj["enu"][:2], float))
+        by_class.setdefault(obj["class"], []).append((np.asarray(obj["enu"][:2], float), obj))
     per_class: dict[str, list[float]] = {}
     unplaced = unmatched = 0
+    assigned = assigned_right = 0
     for f in findings:
         key = f.get("class")
         if key in COMPONENTS:
@@ -81,8 +82,15 @@ def compare(findings: list[dict[str, Any]], truth: dict[str, Any]) -> dict[str, 
             unmatched += 1
             continue
         enu = frame.to_enu(f["lat"], f["lon"], f.get("alt_m") or o["alt"])[0][:2]
-        d = min(float(np.linalg.norm(enu - t)) for t in by_class[key])
+        d, nearest = min(((float(np.linalg.norm(enu - t)), obj) for t, obj in by_class[key]),
+                         key=lambda pair: pair[0])
         per_class.setdefault(str(key), []).append(d)
+        # Line objects: was the right tower or span named? (the report places them *on* the
+        # tower's axis or the span's centre line, so metres alone undersell it)
+        for field in ("tower", "span"):
+            if f.get(field) and nearest.get(field):
+                assigned += 1
+                assigned_right += f[field] == nearest[field]
     all_d = [d for ds in per_class.values() for d in ds]
     found = {k for k in per_class}
     missed = sorted(k for k in by_class if k not in found and k not in COMPONENTS)
@@ -93,6 +101,8 @@ def compare(findings: list[dict[str, Any]], truth: dict[str, Any]) -> dict[str, 
         "per_class_median_m": {k: round(statistics.median(v), 3) for k, v in
                                sorted(per_class.items())},
         "per_class_count": {k: len(v) for k, v in sorted(per_class.items())},
+        "tower_or_span_assigned": assigned,
+        "tower_or_span_correct": assigned_right,
         "unplaced": unplaced,
         "class_not_in_truth": unmatched,
         "true_classes_never_found": missed,
