@@ -31,6 +31,10 @@ def make_celery(settings: ServiceSettings) -> Celery:
         task_ignore_result=True,
         broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout_s},
         broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        # Submitting must answer quickly when the broker is down (the flight stays queued).
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0,
+                                   "interval_step": 0.5, "interval_max": 1},
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=True,
     )

@@ -98,3 +98,16 @@ def test_migrations_match_the_models_on_postgres(tmp_path: Path, tiny_model: Pat
         assert diff == []
     finally:
         services.close()
+
+
+def test_submit_with_the_broker_down_keeps_the_flight_queued(tmp_path: Path, tiny_model: Path):
+    settings = make_settings(tmp_path / "d", tiny_model, queue="celery",
+                             broker_url="redis://127.0.0.1:9/0")
+    for api in open_api(settings):
+        health = api.client.get("/api/v1/health")
+        assert health.status_code == 503 and health.json()["queue"]["ok"] is False
+        flight = api.new_flight()
+        api.upload(flight["id"], [("a.jpg", jpeg(seed=1))])
+        r = api.post(f"/flights/{flight['id']}/submit", "uploader")
+        assert r.status_code == 503 and "queued" in r.json()["detail"]
+        assert api.get(f"/flights/{flight['id']}").json()["status"] == "queued"

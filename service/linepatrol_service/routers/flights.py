@@ -150,6 +150,13 @@ async def upload_images(
         ingest = Ingest(services, session, flight)
         for up in uploads:
             await run_in_threadpool(ingest.add_upload, up.filename or "", up.file)
+        # Submitted while these files streamed in? Then they must not join a queued flight.
+        await run_in_threadpool(session.refresh, flight, None, True)
+        if flight.status != "draft":
+            await run_in_threadpool(session.rollback)
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                f"flight {flight_id} was submitted during the upload; "
+                                "nothing of this request was added")
         await run_in_threadpool(session.commit)
     finally:
         await form.close()
@@ -162,7 +169,9 @@ async def upload_images(
     )
 
 
-@router.post("/{flight_id}/submit", responses={409: {"description": "Nothing to submit"}})
+@router.post("/{flight_id}/submit",
+             responses={409: {"description": "Nothing to submit"},
+                        503: {"description": "Queued, but the task queue is unreachable"}})
 def submit_flight(flight_id: IdPath, services: ServicesDep, session: SessionDep,
                   who: FlightWriter) -> FlightOut:
     """Queue the flight for processing (a cancelled or failed flight may be submitted again:
@@ -183,7 +192,14 @@ def submit_flight(flight_id: IdPath, services: ServicesDep, session: SessionDep,
     flight.error = None
     session.commit()
     if services.dispatcher is not None:
-        services.dispatcher.dispatch(flight_id, int(todo))
+        try:
+            services.dispatcher.dispatch(flight_id, int(todo))
+        except Exception as exc:  # broker down: the flight stays queued for the next worker
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"flight {flight_id} is queued but the task queue is unreachable ({exc}); "
+                "a worker picks it up when it starts",
+            ) from None
     return flights_out(session, [flight])[0]
 
 
