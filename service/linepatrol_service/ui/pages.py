@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol_service.auth import Permission, Principal, authenticate
-from linepatrol_service.models import Defect, DefectEvent, Flight, Image, Ledger
+from linepatrol_service.models import Defect, Image, Ledger
 from linepatrol_service.routers import defects as defects_api
 from linepatrol_service.routers import flights as flights_api
 from linepatrol_service.services import Services
@@ -369,22 +369,19 @@ def queue_page(
 
 @router.get("/defects/{defect_id}", response_class=HTMLResponse)
 def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
-                session: SessionDep, nav: str = "") -> Response:
+                session: SessionDep) -> Response:
     needs(viewer, Permission.DEFECTS_READ)
     defect = defects_api.get_defect(defect_id, session, viewer.principal)
     history = defects_api.defect_history(defect_id, session, viewer.principal)
     photos = []
     for index, ev in enumerate(defect.evidence):
         image = session.get(Image, ev.image_id)
-        if image is not None:
+        if image is not None and image.width and image.height:  # gone, or never decoded
             photos.append({"index": index, "evidence": ev, "image": image_out(image)})
-    flight = session.get(Flight, defect.flight_id)
     # The next defect still awaiting review, so a reviewer can go on without the queue.
     newer = select(Defect.id).where(Defect.status == "new", Defect.id != defect_id)
     next_id = session.scalar(newer.where(Defect.id > defect_id).order_by(Defect.id).limit(1)) \
         or session.scalar(newer.order_by(Defect.id).limit(1))
-    events = session.scalar(select(DefectEvent.id).where(DefectEvent.defect_id == defect_id)
-                            .limit(1))
     photo_data = [
         {"imageId": p["image"].id, "filename": p["image"].filename, "width": p["image"].width,
          "height": p["image"].height, "box": list(p["evidence"].xyxy),
@@ -392,10 +389,8 @@ def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
         for p in photos
     ]
     return render(request, "defect.html", viewer, d=defect, history=history, photos=photos,
-                  photo_data=photo_data,
-                  flight=flight, next_id=next_id, has_events=events is not None,
-                  all_classes=labels.reviewable_classes(),
-                  statuses=list(labels.STATUS_LABELS), nav=nav)
+                  photo_data=photo_data, next_id=next_id,
+                  all_classes=labels.reviewable_classes(), statuses=list(labels.STATUS_LABELS))
 
 
 # --- map -----------------------------------------------------------------------------------
