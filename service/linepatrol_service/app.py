@@ -109,8 +109,9 @@ def api_router() -> APIRouter:
 
 
 def create_app(settings: ServiceSettings | None = None, services: Services | None = None,
-               extra_routers: tuple[APIRouter, ...] = ()) -> FastAPI:
-    """Build the app. ``extra_routers`` (e.g. a web UI) are mounted beside the API."""
+               extra_routers: tuple[APIRouter, ...] = (), ui: bool = False) -> FastAPI:
+    """Build the app. ``extra_routers`` are mounted beside the API; ``ui`` adds the web
+    interface (:func:`linepatrol_service.ui.mount_ui`) when that package is present."""
     settings = settings or ServiceSettings()
     services = services or Services(settings)
     if services.dispatcher is None:
@@ -141,6 +142,13 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     app.include_router(api_router())
     for extra in extra_routers:
         app.include_router(extra)
+    if ui:
+        try:
+            from linepatrol_service.ui import mount_ui
+        except ImportError:
+            mount_ui = None
+        if mount_ui is not None:
+            mount_ui(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

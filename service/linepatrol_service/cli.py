@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--model", default=None, help="ONNX model file or bundled model name")
     serve.add_argument("--queue", choices=("embedded", "celery"), default=None,
                        help="processing mode (default: embedded)")
+    serve.add_argument("--no-ui", action="store_true", help="serve the API only")
     serve.set_defaults(handler=_serve)
 
     worker = subparsers.add_parser("worker", help="run a Celery worker for the scale-out mode")
@@ -83,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     from linepatrol_service.app import create_app
 
     settings = _settings(args)
-    app = create_app(settings)
+    app = create_app(settings, ui=not args.no_ui)
     print(f"LinePatrol serving on http://{args.host}:{args.port}/api/v1 "
           f"(data {settings.data_dir.resolve()}, queue {settings.queue})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
