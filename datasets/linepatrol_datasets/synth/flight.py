@@ -31,7 +31,7 @@ from .labels import write_data_yaml, write_yolo
 from .render import Renderer
 from .scene import SceneOptions, build_scene
 from .shots import EPOCH, take_shot
-from .views import sample_lighting, sample_pose
+from .views import is_close_up, sample_lighting, sample_pose, target_of
 
 FLIGHT_OPTIONS = SceneOptions(towers=3, hazards=(4, 5), smoke_probability=0.5, nests=(2, 2),
                               foreign_objects=(2, 2), missing_caps=(2, 2), lateral_m=35.0)
@@ -58,17 +58,17 @@ def sample_flight(out: Path, photos: int = 60, seed: int = 0, size: tuple[int, i
 
     # Targets: each defect and hazard several times, then the towers' arm levels.
     findings = [o for o in scene.objects if o.key not in COMPONENTS]
-    targets: list[np.ndarray] = []
+    # Line defects get close-ups (every other shot), hazards are shot from wherever.
+    targets: list[tuple[np.ndarray, bool]] = []
     per_finding = max(2, (photos - len(scene.towers) * 3) // max(len(findings), 1))
     for o in findings:
-        v = o.vertices
-        centre = (v.min(axis=0) + v.max(axis=0)) / 2
-        targets += [centre] * per_finding
+        targets += [(target_of(o), is_close_up(o.key) and k % 2 == 0)
+                    for k in range(per_finding)]
     for t in scene.towers:
-        targets += [t.foot + np.array([0, 0, t.height * 0.75])] * 3
+        targets += [(t.foot + np.array([0, 0, t.height * 0.75]), k == 0) for k in range(3)]
     while len(targets) < photos:
-        targets.append(scene.towers[int(rng.integers(len(scene.towers)))].foot
-                       + np.array([0, 0, 20.0]))
+        targets.append((scene.towers[int(rng.integers(len(scene.towers)))].foot
+                        + np.array([0, 0, 20.0]), False))
     targets = targets[:photos]
 
     from tqdm import tqdm
@@ -78,9 +78,9 @@ def sample_flight(out: Path, photos: int = 60, seed: int = 0, size: tuple[int, i
     truth["shots"] = []
     start = time.perf_counter()
     n_labels = 0
-    for k, target in enumerate(tqdm(targets, unit="photo", disable=not progress,
-                                    desc="sample-flight")):
-        pose = sample_pose(scene, intr, rng, target=target)
+    for k, (target, close) in enumerate(tqdm(targets, unit="photo", disable=not progress,
+                                             desc="sample-flight")):
+        pose = sample_pose(scene, intr, rng, target=target, close_up=close)
         when = EPOCH + dt.timedelta(seconds=8 * k)
         shot = take_shot(renderer, scene, pose, intr, light, cam, rng, when, target=target)
         name = f"DJI_{k + 1:04d}"

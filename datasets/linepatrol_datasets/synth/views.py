@@ -38,33 +38,57 @@ def _clear_of(scene: Scene, c: np.ndarray, margin: float) -> bool:
     return True
 
 
-def choose_target(scene: Scene, rng: np.random.Generator) -> np.ndarray:
-    """A world point worth photographing (weights favour labelled hazards and defects)."""
-    hazards = [o for o in scene.objects if o.key not in ("tower", "insulator")]
+def is_close_up(key: str) -> bool:
+    """Line defects are small: patrol pilots photograph them from tens of metres."""
+    return key in CLOSE_UP
+
+
+CLOSE_UP = ("bird_nest", "foreign_object", "insulator_missing_cap", "insulator")
+
+
+def target_of(o: SceneObject) -> np.ndarray:
+    lo, hi = _bounds(o)
+    if o.key in ("tower_crane", "pile_driver"):
+        return np.array([o.anchor[0], o.anchor[1], (lo[2] + hi[2]) / 2])
+    return (lo + hi) / 2
+
+
+def choose_target(scene: Scene, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """A world point worth photographing (weights favour labelled hazards and defects), and
+    whether it deserves a close-up."""
+    findings = [o for o in scene.objects if o.key not in ("tower", "insulator")]
     r = rng.random()
-    if hazards and r < 0.6:
-        o = hazards[int(rng.integers(len(hazards)))]
-        lo, hi = _bounds(o)
-        return (lo + hi) / 2 if o.key not in ("tower_crane", "pile_driver") else \
-            np.array([o.anchor[0], o.anchor[1], (lo[2] + hi[2]) / 2])
+    if findings and r < 0.6:
+        o = findings[int(rng.integers(len(findings)))]
+        return target_of(o), is_close_up(o.key) and rng.random() < 0.7
     if r < 0.85:
         t = scene.towers[int(rng.integers(len(scene.towers)))]
-        return t.foot + np.array([0, 0, t.height * rng.uniform(0.5, 0.9)])
+        return t.foot + np.array([0, 0, t.height * rng.uniform(0.5, 0.9)]), rng.random() < 0.5
     if scene.conductors:
         pts = scene.conductors[int(rng.integers(len(scene.conductors)))]
-        return pts[int(rng.integers(len(pts)))]
-    return scene.towers[0].foot.copy()
+        return pts[int(rng.integers(len(pts)))], False
+    return scene.towers[0].foot.copy(), False
 
 
 def sample_pose(scene: Scene, intr: Intrinsics, rng: np.random.Generator,
-                target: np.ndarray | None = None, tries: int = 100) -> Pose:
-    """A DJI pose that sees ``target`` (or a chosen one), clear of every structure."""
+                target: np.ndarray | None = None, close_up: bool = False,
+                tries: int = 100) -> Pose:
+    """A DJI pose that sees ``target`` (or a chosen one), clear of every structure.
+
+    A close-up flies 8-35 m above the target (line defects); otherwise the height above the
+    ground is drawn from the whole 20-150 m range."""
     for _ in range(tries):
-        tgt = choose_target(scene, rng) if target is None else np.asarray(target, float)
+        if target is None:
+            tgt, close = choose_target(scene, rng)
+        else:
+            tgt, close = np.asarray(target, float), close_up
         yaw = round(float(rng.uniform(-180, 180)), 2)
         pitch = round(float(rng.uniform(*PITCH_RANGE)), 2)
         roll = round(float(rng.normal(0, 0.5)), 2)
-        height = float(rng.uniform(*HEIGHT_RANGE))
+        if close:
+            height = float(np.clip(tgt[2] + rng.uniform(8, 35), *HEIGHT_RANGE))
+        else:
+            height = float(rng.uniform(*HEIGHT_RANGE))
         if height < tgt[2] + 8:
             height = float(tgt[2] + rng.uniform(8, 30))
         u = intr.cx + rng.uniform(-0.3, 0.3) * intr.width
