@@ -36,11 +36,34 @@ def parse(argv: list[str]) -> argparse.Namespace:
     r.add_argument("--sections", default=",".join(suite.SECTIONS),
                    help="comma-separated sections to run (default: all)")
     r.add_argument("--note", help="conditions to print with the results (e.g. shared CPU)")
+    rd = sub.add_parser("readme", help="copy a run's results.md into benchmarks/README.md")
+    rd.add_argument("results", type=Path, nargs="?", default=DEFAULT_OUT,
+                    help="folder holding results.md (default: %(default)s)")
     return p.parse_args(argv)
+
+
+def update_readme(results_md: Path, readme: Path) -> None:
+    """Replace the text between the README's latest-results markers with ``results_md``."""
+    start, end = "<!-- latest-results -->", "<!-- /latest-results -->"
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise ValueError(f"{readme}: no {start} ... {end} markers")
+    body = results_md.read_text(encoding="utf-8").strip()
+    # The run's own title becomes a subsection of the README's "Latest results".
+    body = "\n".join(("###" + line[1:] if line.startswith("# ") else
+                      "#" + line if line.startswith("## ") else line)
+                     for line in body.splitlines())
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    readme.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    if args.command == "readme":
+        update_readme(args.results / "results.md", Path(__file__).resolve().parent / "README.md")
+        print(f"README.md updated from {args.results / 'results.md'}")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)  # its summary table
     for arg in (args.weights, args.onnx):

@@ -101,6 +101,10 @@ def compare(
     tile = 2 * models.imgsz
     ours = open_ours(models.onnx["fp32"], device, tile="auto", batch_size=batch)
     sahi_model = open_sahi(models.weights, models.imgsz, device)
+    from benchmarks.prototype import open_no_spin
+
+    proto = open_no_spin(models.onnx["fp32"], device, tile="auto", batch_size=batch)
+    run_linepatrol(proto, photos[0].path)
     run_linepatrol(ours, photos[0].path)  # warm-up
     run_sahi(sahi_model, photos[0].path, tile, batch)
     rows = []
@@ -117,6 +121,8 @@ def compare(
         seconds = interleaved({
             "linepatrol": side("linepatrol", lambda path: run_linepatrol(ours, path)),
             "sahi": side("sahi", lambda path: run_sahi(sahi_model, path, tile, batch)),
+            "prototype_no_spin": side("prototype_no_spin",
+                                      lambda path: run_linepatrol(proto, path)),
         }, rounds)
         total = sum(len(p.objects) for p in group)
         recall = {}
@@ -135,6 +141,7 @@ def compare(
             "photos_per_s": rate,
             "s_per_photo": {k: round(median(v) / len(group), 3) for k, v in seconds.items()},
             "ratio": round(rate["linepatrol"] / rate["sahi"], 2),
+            "ratio_prototype_no_spin": round(rate["prototype_no_spin"] / rate["sahi"], 2),
             "recall": recall,
             "detections": {k: sum(len(d) for d in v) for k, v in last.items()},
         })

@@ -19,6 +19,13 @@ def _error(section: Any) -> str | None:
     return section.get("error") if isinstance(section, dict) else "not run"
 
 
+def _trained(model: dict[str, Any]) -> str:
+    if not model.get("trained"):
+        return "random weights"
+    epoch = model.get("epoch")
+    return "trained" if epoch is None else f"trained, checkpoint after epoch {epoch + 1}"
+
+
 def stamp_lines(m: dict[str, Any]) -> list[str]:
     v = m.get("versions", {})
     ort = v.get("onnxruntime-gpu") or v.get("onnxruntime")
@@ -40,7 +47,7 @@ def markdown(r: dict[str, Any]) -> str:
     model = r.get("model", {})
     out = [f"# LinePatrol benchmark ({r.get('profile')})", "", *stamp_lines(r["machine"])]
     out += [f"- Model: `{Path(model.get('weights', '?')).name}` at {model.get('imgsz')} px "
-            f"({'trained' if model.get('trained') else 'random weights'}); LinePatrol runs its "
+            f"({_trained(model)}); LinePatrol runs its "
             "ONNX export, ultralytics and SAHI the `.pt`"]
     out += [f"- Note: {n}" for n in model.get("notes", [])]
     h = r.get("headline", {})
@@ -109,6 +116,12 @@ def markdown(r: dict[str, Any]) -> str:
                        f"{row['s_per_photo']['linepatrol']} | {row['s_per_photo']['sahi']} | "
                        f"**{row['ratio']}×** | {_fmt(row['recall']['linepatrol'])} | "
                        f"{_fmt(row['recall']['sahi'])} |")
+        out += ["", "*Prototype* (suggested core change, not in the headline): the same tiled "
+                "inference with ORT threads that do not spin-wait — "
+                + "; ".join(f"{row['size']}: {row['s_per_photo']['prototype_no_spin']} s/photo, "
+                            f"{row['ratio_prototype_no_spin']}× SAHI, recall "
+                            f"{_fmt(row['recall']['prototype_no_spin'])}"
+                            for row in lg["rows"]) + "."]
 
     fl = r.get("flight", {})
     out += ["", "## A whole flight", ""]

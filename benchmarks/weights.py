@@ -25,12 +25,14 @@ class ModelSet:
     weights: Path  # the ultralytics checkpoint
     imgsz: int
     trained: bool  # False for random weights: recall and mAP are then meaningless
+    epoch: int | None = None  # the checkpoint's last completed epoch, if recorded
     onnx: dict[str, Path] = field(default_factory=dict)  # variant -> file ("fp32", "fp16", "int8")
     names: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {"weights": str(self.weights), "imgsz": self.imgsz, "trained": self.trained,
+                "epoch": self.epoch,
                 "onnx": {k: str(v) for k, v in self.onnx.items()}, "names": list(self.names),
                 "notes": self.notes}
 
@@ -57,8 +59,8 @@ def build_random_checkpoint(path: Path, imgsz: int, arch: str = "yolov8n.yaml") 
     return path
 
 
-def checkpoint_info(weights: Path) -> tuple[int, tuple[str, ...], bool]:
-    """(training image size, class names, trained?) recorded in a checkpoint."""
+def checkpoint_info(weights: Path) -> tuple[int, tuple[str, ...], bool, int | None]:
+    """(training image size, class names, trained?, last epoch) recorded in a checkpoint."""
     import torch
 
     ckpt = torch.load(str(weights), map_location="cpu", weights_only=False)
@@ -68,7 +70,9 @@ def checkpoint_info(weights: Path) -> tuple[int, tuple[str, ...], bool]:
     ordered = tuple(str(names[k]) for k in sorted(names)) if isinstance(names, dict) else tuple(
         str(n) for n in names)
     trained = bool(args.get("epochs")) or ckpt.get("epoch") is not None
-    return int(args.get("imgsz") or 640), ordered, trained
+    epoch = ckpt.get("epoch")
+    return int(args.get("imgsz") or 640), ordered, trained, (
+        int(epoch) if isinstance(epoch, int) and epoch >= 0 else None)
 
 
 def pin_output_channels(path: Path, classes: int) -> bool:
@@ -117,11 +121,11 @@ def prepare_models(
         weights = models_dir / f"yolov8n-random-{size}.pt"
         if not weights.is_file():  # built once per work folder: same weights, same exports
             build_random_checkpoint(weights, size)
-        _, names, trained = checkpoint_info(weights)
+        _, names, trained, epoch = checkpoint_info(weights)
         notes = ["random-weights YOLOv8n built from yolov8n.yaml: speeds are real, "
                  "recall and mAP are meaningless"]
     else:
-        size_ckpt, names, trained = checkpoint_info(weights)
+        size_ckpt, names, trained, epoch = checkpoint_info(weights)
         size = imgsz or size_ckpt
         notes = []
     stem = f"{weights.stem}-{_digest(weights)}-{size}"
@@ -133,7 +137,7 @@ def prepare_models(
                          "to 4 + classes (workaround, see weights.pin_output_channels)")
     if onnx is not None:
         notes.append(f"ONNX given with --onnx ({onnx.name}); it must come from the same weights")
-    models = ModelSet(weights, size, trained, {"fp32": fp32}, names, notes)
+    models = ModelSet(weights, size, trained, epoch, {"fp32": fp32}, names, notes)
     if "fp16" in variants:
         fp16 = models_dir / f"{fp32.stem}-fp16.onnx"
         if not fp16.is_file():
