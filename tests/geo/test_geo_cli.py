@@ -143,12 +143,17 @@ def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_p
     assert sorted(e["image"] for e in nest["properties"]["evidence"]) == list(poses)
 
     hazard = features[("excavator", True)]
-    expected = [independent_ray_cast(p, HAZARD_PIXEL, GROUND) for p in poses.values()]
+    sightings = sorted(hazard["properties"]["evidence"], key=lambda e: e["image"])
+    # the footprint anchor: between the box's bottom edge and its centre (steeper: higher)
+    for seen in sightings:
+        assert seen["pixel"][0] == CENTRE
+        assert HAZARD_PIXEL[1] - 20.0 < seen["pixel"][1] < HAZARD_PIXEL[1]
+    expected = [independent_ray_cast(poses[seen["image"]], tuple(seen["pixel"]), GROUND)
+                for seen in sightings]
     mean_lat = sum(e[0] for e in expected) / 2
     mean_lon = sum(e[1] for e in expected) / 2
     lon, lat = hazard["geometry"]["coordinates"]
     assert horizontal_error(lat, lon, mean_lat, mean_lon) < 0.05
-    sightings = sorted(hazard["properties"]["evidence"], key=lambda e: e["image"])
     for (exp_lat, exp_lon, _), seen in zip(expected, sightings, strict=True):
         assert horizontal_error(seen["lat"], seen["lon"], exp_lat, exp_lon) < 0.05
     north = float(SCENE.to_enu(mean_lat, mean_lon, 0.0)[0, 1])

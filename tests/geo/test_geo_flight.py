@@ -29,6 +29,7 @@ from linepatrol.geo import (
     locate_pixels,
     project_world_to_pixel,
 )
+from linepatrol.geo.locate import place_detections
 from linepatrol.geo.merge import merge_evidence
 from linepatrol.geo.pose import CameraPose
 
@@ -75,13 +76,14 @@ def pixel_of(pose: CameraPose, target: tuple[float, float, float]) -> tuple[floa
 def observation(name: str, pose: CameraPose | None, boxes: list[tuple[str, tuple, float]],
                 error: str | None = None) -> Observation:
     """``boxes``: (class, (target point or pixel), confidence). On-line classes get a box
-    centred on the target's pixel, others a box standing on it (bottom centre)."""
+    centred on the target's pixel, ground objects a flat box (0.1 px tall) on it, so that the
+    footprint anchor (between bottom and centre) is the target to 0.05 px."""
     xyxy, conf, cls = [], [], []
     for key, target, score in boxes:
         x, y = pixel_of(pose, target) if pose is not None and len(target) == 3 else target
         x, y = x + 0.5, y + 0.5  # pixel centres to the continuous coordinates of boxes
         if key in ("excavator", "truck_crane"):
-            xyxy.append((x - 20, y - 30, x + 20, y))
+            xyxy.append((x - 20, y - 0.05, x + 20, y + 0.05))
         else:
             xyxy.append((x - 10, y - 10, x + 10, y + 10))
         conf.append(score)
@@ -356,3 +358,39 @@ def _at(lat: float, lon: float):
     from types import SimpleNamespace
 
     return SimpleNamespace(lat=lat, lon=lon)
+
+
+def _one_box(pose: CameraPose, key: str, xyxy: tuple[float, float, float, float],
+             name: str = "a.jpg", conf: float = 0.8) -> Observation:
+    dets = Detections(np.array([xyxy], dtype=np.float32), np.array([conf]),
+                      np.array([NAMES.index(key)]), NAMES)
+    return Observation(name, pose, None, pose.width, pose.height, dets)
+
+
+def test_ground_objects_are_anchored_at_their_footprint():
+    box = (300.0, 200.0, 340.0, 280.0)  # 80 px tall, centre (320, 240), bottom 280
+    nadir = make_pose(pitch=-90.0)
+    (ev,) = [e for _, e in place_detections(_one_box(nadir, "excavator", box), None, GeoConfig())]
+    assert ev.pixel == pytest.approx((319.5, 239.5))  # straight down: the box centre
+    oblique = make_pose(pitch=-20.0)
+    (ev,) = [e for _, e in place_detections(_one_box(oblique, "excavator", box), None,
+                                            GeoConfig())]
+    assert 250.0 < ev.pixel[1] < 272.0  # near the bottom, above it
+    (nest,) = [e for _, e in place_detections(_one_box(oblique, "bird_nest", box), None,
+                                              GeoConfig())]
+    assert nest.pixel == (319.5, 239.5)  # line objects: the box centre
+
+
+def test_boxes_cut_by_the_border_come_last_and_do_not_position():
+    target = (-150.0, 30.0, GROUND)
+    pose = camera(-150.0, -60.0, 60.0, target)
+    x, y = pixel_of(pose, target)
+    good = _one_box(pose, "excavator", (x - 10, y + 0.45, x + 10, y + 0.55), "good.jpg", 0.5)
+    cut = _one_box(pose, "excavator", (0.0, y - 40, x + 10, y + 0.55), "cut.jpg", 0.95)
+    # a cut box's anchor is far off: merged here only because the distance allows it
+    (d,) = locate_flight([cut, good], ledger(), GeoConfig(merge_distance_m=100))
+    assert [e.image_id for e in d.evidence] == ["good.jpg", "cut.jpg"]
+    assert [e.clipped for e in d.evidence] == [False, True]
+    lat, lon, _ = geo(*target)
+    assert horizontal_distance(d, _at(lat, lon)) < 0.3
+    assert d.evidence[1].to_json()["clipped"] is True

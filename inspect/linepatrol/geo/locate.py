@@ -7,8 +7,16 @@ placed detections are merged into defects (:mod:`linepatrol.geo.merge`).
 Which pixel of a box is placed:
 
 * objects on the line (insulator defects, nests, dampers...) — the box centre;
-* everything else (hazards on the ground) — the bottom centre of the box, where a crane or an
-  excavator stands on the ground (its box centre would land far beyond it in an oblique view).
+* everything else (hazards on the ground) — the centre of the object's footprint, estimated
+  from the box: at the bottom edge in a view along the ground, at the box centre straight down,
+  and in between by the depression angle δ of the ray through the box centre, for an object
+  as deep as it is tall: ``y = y1 − (y1 − y0) · ½ sin δ / (sin δ + cos δ)``. (The box centre
+  would land far beyond a crane in an oblique view; the bottom edge is the object's near side
+  in a steep one.)
+
+A box that touches the image border is cut: its anchor is not the object's. Such evidence is
+marked ``clipped``, comes after unclipped views, and positions a defect only when no unclipped
+view of it exists.
 
 Boxes are in continuous image coordinates (the image spans 0…W, as detectors output them);
 the camera model puts pixel centres on integers, so a box point x is pixel x − 0.5.
@@ -114,6 +122,7 @@ class Evidence:
     confidence: float
     pixel: tuple[float, float]  # the point placed, photo pixels, pixel centres on integers
     placement: Placement
+    clipped: bool = False  # the box touches the image border
 
     def to_json(self) -> dict[str, Any]:
         p = self.placement
@@ -125,6 +134,7 @@ class Evidence:
             "lat": _r(p.lat, 8), "lon": _r(p.lon, 8), "alt": _r(p.alt, 2),
             "placement": p.kind, "range_m": _r(p.range_m, 1),
             "uncertainty_m": _r(p.uncertainty_m, 1), "note": p.reason,
+            "clipped": self.clipped,
         }
 
 
@@ -403,10 +413,32 @@ def make_ground(config: GeoConfig) -> Ground | None:
     return None
 
 
-def _anchor_point(xyxy: FloatArray, on_line: bool) -> tuple[float, float]:
-    """The box point to place, in continuous image coordinates (see the module doc)."""
+def _anchor_point(
+    xyxy: FloatArray, on_line: bool, geom: PhotoGeometry | None, sx: float, sy: float
+) -> tuple[float, float]:
+    """The point of a box to place, in the pose's pixel-centre coordinates (module doc)."""
     x0, y0, x1, y1 = (float(v) for v in xyxy)
-    return ((x0 + x1) / 2.0, (y0 + y1) / 2.0) if on_line else ((x0 + x1) / 2.0, y1)
+    x = (x0 + x1) / 2.0
+    if on_line:
+        return x * sx - 0.5, (y0 + y1) / 2.0 * sy - 0.5
+    fraction = 0.0
+    if geom is not None:
+        d = geom.rays([(x * sx - 0.5, (y0 + y1) / 2.0 * sy - 0.5)])[0]  # the box's own view
+        depression = float(np.arctan2(-d[2], np.hypot(d[0], d[1])))
+        if depression > 0:
+            s, c = np.sin(depression), np.cos(depression)
+            fraction = 0.5 * s / (s + c)
+    return x * sx - 0.5, (y1 - fraction * (y1 - y0)) * sy - 0.5
+
+
+def _touches_border(xyxy: FloatArray, width: int | None, height: int | None) -> bool:
+    x0, y0, x1, y1 = (float(v) for v in xyxy)
+    edge = x0 <= 1.0 or y0 <= 1.0
+    if width:
+        edge = edge or x1 >= width - 1.0
+    if height:
+        edge = edge or y1 >= height - 1.0
+    return edge
 
 
 def place_detections(
@@ -431,11 +463,14 @@ def place_detections(
             continue
         on_line = bool(info and info.on_line)
         xyxy = dets.xyxy[i].astype(np.float64)
-        x, y = _anchor_point(xyxy, on_line)
-        pixel = (x * sx - 0.5, y * sy - 0.5)
+        pixel = _anchor_point(xyxy, on_line, geom if geom and not geom.error else None, sx, sy)
         placement = _place_one(geom, obs, pixel, info, ledger)
         box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
-        rows.append((key, Evidence(obs.image_id, box, float(dets.confidence[i]), pixel, placement)))
+        width = obs.width or (obs.pose.width if obs.pose else None)
+        height = obs.height or (obs.pose.height if obs.pose else None)
+        clipped = _touches_border(xyxy, width, height)
+        rows.append((key, Evidence(obs.image_id, box, float(dets.confidence[i]), pixel, placement,
+                                   clipped)))
     return rows
 
 

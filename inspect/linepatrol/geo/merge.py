@@ -12,7 +12,9 @@ Rules, in one place:
   along a road does not melt into one;
 * not placed (no pose, ray missed the ground): each detection stays its own defect.
 
-Best view first: highest confidence, then the larger box (more pixels on the object).
+Best view first: a box inside the image before one cut by its border, then the highest
+confidence, then the larger box (more pixels on the object). Cut boxes position a defect only
+when it has no other view.
 Hazards get the horizontal distance from their position to the nearest span's centre line (the
 ledger's tower-to-tower segment) and are escalated by it (``GeoConfig.hazard_*_m``).
 """
@@ -40,9 +42,9 @@ class _Group:
     seed: np.ndarray | None = None  # ENU of the best view, in the flight frame
 
 
-def _score(ev: Evidence) -> tuple[float, float]:
+def _score(ev: Evidence) -> tuple[bool, float, float]:
     x0, y0, x1, y1 = ev.xyxy
-    return ev.confidence, max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return not ev.clipped, ev.confidence, max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
 
 def merge_evidence(
@@ -99,21 +101,23 @@ def _defect(
     best = group.members[0]
     p = best.placement
     lat, lon, alt, uncertainty = p.lat, p.lon, p.alt, p.uncertainty_m
-    placed = [e.placement for e in group.members
+    usable = [e for e in group.members
               if e.placement.lat is not None and e.placement.lon is not None]
+    usable = [e for e in usable if not e.clipped] or usable  # cut boxes only when nothing else
+    placed = [e.placement for e in usable]
     alts = [q.alt for q in placed if q.alt is not None]
     if alts:
         alt = float(np.mean(alts))
     if group.kind in ("ground", "span") and frame is not None and len(placed) > 1:
         enu = frame.to_enu([q.lat or 0.0 for q in placed], [q.lon or 0.0 for q in placed], 0.0)
-        w = np.array([e.confidence for e in group.members if e.placement.lat is not None])
+        w = np.array([e.confidence for e in usable])
         mean = (enu * w[:, None]).sum(axis=0) / w.sum()
         lat, lon = (float(v) for v in frame.to_geodetic(mean[None, :])[0, :2])
         spread = float(np.sqrt(np.mean(np.sum((enu[:, :2] - mean[:2]) ** 2, axis=1))))
         sigmas = [q.uncertainty_m for q in placed if q.uncertainty_m is not None]
         uncertainty = float(np.hypot(min(sigmas), spread)) if sigmas else spread
     if group.kind == "span" and frame is not None and ledger is not None:
-        fixed = _triangulate_on_span(frame, ledger, group.members, config)
+        fixed = _triangulate_on_span(frame, ledger, usable, config)
         if fixed is not None:
             lat, lon, alt, uncertainty = fixed
     severity = info.severity if info else None
