@@ -204,6 +204,9 @@ def test_queue_defaults_to_new_and_filters(ui_app: UiApp, client: TestClient,
     assert "鸟巢" in nests and "绝缘子自爆" not in nests.split("<tbody>")[1]
     none = client.get("/ui/defects?status=new&severity=critical").text
     assert 'data-defect="' not in none and "Nothing matches" in none
+    assert 'data-defect="' not in client.get("/ui/defects?status=new&category=hazard").text
+    line_defects = client.get("/ui/defects?status=new&category=line_defect").text
+    assert len(re.findall(r'data-defect="(\d+)"', line_defects)) == len(after)
     tower = client.get(f"/ui/defects?status=new&tower={support.TOWERS[1][0]}").text
     assert 0 < len(re.findall(r'data-defect="(\d+)"', tower)) < len(after)
 
@@ -244,6 +247,16 @@ def test_map_data_draws_ledger_and_open_defects(ui_app: UiApp, client: TestClien
     assert [f["properties"]["id"] for f in single["features"]
             if f["properties"]["kind"] == "defect"] == [one]
     assert client.get("/ui/data/map.geojson?line=other").json()["features"] == []
+    assert "photo" not in kinds  # the all-lines map shows findings, not camera positions
+    flight = client.get(f"/ui/data/map.geojson?flight={processed['id']}").json()
+    cameras = [f for f in flight["features"] if f["properties"]["kind"] == "photo"]
+    assert sorted(f["properties"]["filename"] for f in cameras) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    lon, lat = cameras[0]["geometry"]["coordinates"]
+    assert (round(lat, 5), round(lon, 5)) in {(round(la, 5), round(lo, 5))
+                                              for _, la, lo in support.TOWERS}
+    seen_by = {e["image_id"] for e in client.get(f"/api/v1/defects/{one}").json()["evidence"]}
+    assert {f["properties"]["id"] for f in single["features"]
+            if f["properties"]["kind"] == "photo"} == seen_by
 
 
 def test_static_files_and_no_cdn(client: TestClient) -> None:

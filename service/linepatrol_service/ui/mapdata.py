@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol_service.auth import Permission
-from linepatrol_service.models import Defect, Ledger
+from linepatrol_service.models import Defect, Image, Ledger
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=f"{UI_PREFIX}/data", include_in_schema=False)
 MAX_DEFECTS = 5000
+MAX_PHOTOS = 5000
 
 
 def ledger_features(session: Session, lines: list[str] | None,
@@ -67,6 +68,30 @@ def ledger_features(session: Session, lines: list[str] | None,
                         "properties": {"kind": "span", "line": span.line, "span": span.name},
                     })
     return features
+
+
+def photo_features(session: Session, image_ids: list[int] | None = None,
+                   flight_id: int | None = None) -> list[dict[str, Any]]:
+    """Where the camera was for each photo (from its EXIF/XMP pose): shows the flight path and
+    which photo saw what."""
+    query = select(Image.id, Image.filename, Image.pose).where(Image.pose.is_not(None))
+    if image_ids is not None:
+        query = query.where(Image.id.in_(image_ids))
+    elif flight_id is not None:
+        query = query.where(Image.flight_id == flight_id)
+    else:
+        return []
+    out = []
+    for image_id, filename, pose in session.execute(query.order_by(Image.id).limit(MAX_PHOTOS)):
+        lat, lon = (pose or {}).get("lat"), (pose or {}).get("lon")
+        if isinstance(lat, int | float) and isinstance(lon, int | float):
+            out.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"kind": "photo", "id": image_id, "filename": filename,
+                               "yaw": pose.get("yaw")},
+            })
+    return out
 
 
 def defect_feature(d: Defect) -> dict[str, Any]:
@@ -119,6 +144,11 @@ def map_geojson(
         if defect is not None and rows and rows[0].line and rows[0].span:
             span = (rows[0].line, rows[0].span)
     features = ledger_features(session, wanted_lines, span)
+    if defect is not None:
+        features += photo_features(session, image_ids=[
+            int(e["image_id"]) for d in rows for e in (d.evidence or [])])
+    elif flight is not None:
+        features += photo_features(session, flight_id=flight)
     features += [defect_feature(d) for d in rows]
     return JSONResponse({"type": "FeatureCollection", "features": features},
                         headers={"Cache-Control": "no-store"})

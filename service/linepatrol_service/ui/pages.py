@@ -296,6 +296,7 @@ class QueueFilters:
     date_from: dt.date | None
     date_to: dt.date | None
     sort: str = "severity"
+    category: str = ""
 
     def query(self, **override: Any) -> str:
         values: dict[str, Any] = {
@@ -303,6 +304,7 @@ class QueueFilters:
             "line": self.line, "tower": self.tower, "flight": self.flight,
             "date_from": self.date_from, "date_to": self.date_to,
             "sort": self.sort if self.sort != "severity" else None,
+            "category": self.category,
         }
         values.update(override)
         pairs = []
@@ -330,13 +332,14 @@ def queue_page(
     flight: Annotated[str | None, Query()] = None,
     date_from: str | None = None, date_to: str | None = None,
     sort: str = "severity",
+    category: str = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """The review queue; with no filter at all it shows what awaits review (status new)."""
     needs(viewer, Permission.DEFECTS_READ)
     any_filter = any(k in request.query_params for k in ("status", "severity", "class", "line",
                                                          "tower", "flight", "date_from",
-                                                         "date_to"))
+                                                         "date_to", "category"))
     statuses = [s for s in (status_ or []) if s in labels.STATUS_LABELS]
     if not any_filter:
         statuses = ["new"]
@@ -348,6 +351,7 @@ def queue_page(
         flight=int(flight) if flight and flight.isdigit() else None,
         date_from=_date(date_from), date_to=_date(date_to),
         sort=sort if sort in QUEUE_SORTS else "severity",
+        category=category if category in ("line_defect", "hazard") else "",
     )
     page = defects_api.list_defects(
         session, viewer.principal,
@@ -355,6 +359,7 @@ def queue_page(
         severity=filters.severity or None,  # type: ignore[arg-type]
         class_=filters.classes or None, line=filters.line or None,
         tower=filters.tower or None, flight=filters.flight,
+        category=[filters.category] if filters.category else None,  # type: ignore[list-item]
         date_from=filters.date_from, date_to=filters.date_to,
         sort=filters.sort, offset=offset, limit=100,  # type: ignore[arg-type]
     )

@@ -44,6 +44,11 @@
   const RANK = { critical: 0, serious: 1, general: 2 };
 
   function towerMarker(feature, latlng) {
+    if (feature.properties.kind === "photo") {
+      // Where the camera was: a small grey dot, its photo's name on hover.
+      return L.circleMarker(latlng, { radius: 3, color: "#4b5563", weight: 1, fillColor: "#9ca3af", fillOpacity: 1 })
+        .bindTooltip("Photo " + feature.properties.filename);
+    }
     return L.circleMarker(latlng, { radius: 5, color: "#1b1f24", weight: 2, fillColor: "#fff", fillOpacity: 1 })
       .bindTooltip(feature.properties.tower, { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
   }
@@ -87,8 +92,8 @@
       return r.json();
     })
     .then(function (data) {
-      // Lines first, then the span and towers; defects on top.
-      const order = { line: 0, span: 1, tower: 2, defect: 3 };
+      // Lines first, then the span, camera positions and towers; defects on top.
+      const order = { line: 0, span: 1, photo: 2, tower: 3, defect: 4 };
       data.features.sort(function (a, b) { return order[a.properties.kind] - order[b.properties.kind]; });
       const defects = data.features.filter(function (f) { return f.properties.kind === "defect"; });
       const ledger = data.features.filter(function (f) { return f.properties.kind !== "defect"; });
