@@ -199,7 +199,10 @@ def test_distinct_objects_stay_distinct_and_one_object_merges():
               observation("2.jpg", cam2, [("truck_crane", a, 0.7)])]
     defects = locate_flight(photos, ledger(), GeoConfig())
     assert sorted(len(d.evidence) for d in defects) == [1, 2]
-    assert len(locate_flight(photos, ledger(), GeoConfig(merge_distance_m=200))) == 1
+    # however far merging may reach, two cranes in one photo are two cranes
+    assert len(locate_flight(photos, ledger(), GeoConfig(merge_distance_m=200))) == 2
+    only_a = [photos[1], observation("3.jpg", cam1, [("truck_crane", b, 0.8)])]
+    assert len(locate_flight(only_a, ledger(), GeoConfig(merge_distance_m=200))) == 1
 
 
 def test_ground_modes_and_their_failures():
@@ -394,3 +397,24 @@ def test_boxes_cut_by_the_border_come_last_and_do_not_position():
     lat, lon, _ = geo(*target)
     assert horizontal_distance(d, _at(lat, lon)) < 0.3
     assert d.evidence[1].to_json()["clipped"] is True
+
+
+def test_two_conductor_objects_on_one_span_stay_two():
+    """Bags 20 m apart on one span, each seen from two cameras (one camera sees both): the rays
+    of each meet, the rays of different bags do not, so two defects, each triangulated."""
+    bag1, bag2 = (140.0, -8.0, GROUND + 25.0), (160.0, -8.0, GROUND + 25.0)
+    cam_a = camera(100.0, -60.0, 40.0, (150.0, -8.0, GROUND + 25.0))
+    cam_b = camera(200.0, -50.0, 45.0, bag1)
+    cam_c = camera(110.0, -40.0, 45.0, bag2)
+    photos = [
+        observation("a.jpg", cam_a, [("foreign_object", bag1, 0.9), ("foreign_object", bag2, 0.8)]),
+        observation("b.jpg", cam_b, [("foreign_object", bag1, 0.7)]),
+        observation("c.jpg", cam_c, [("foreign_object", bag2, 0.6)]),
+    ]
+    defects = locate_flight(photos, ledger(), GeoConfig())
+    assert len(defects) == 2
+    for d in defects:
+        assert len(d.evidence) == 2 and d.span == "T2-T3"
+        truth = bag1 if "b.jpg" in {e.image_id for e in d.evidence} else bag2
+        lat, lon, _ = geo(*truth)
+        assert horizontal_distance(d, _at(lat, lon)) < 0.3

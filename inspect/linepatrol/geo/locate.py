@@ -48,6 +48,7 @@ from linepatrol.geo.ledger import Ledger, Span, Tower
 from linepatrol.geo.pose import CameraPose
 
 FloatArray = npt.NDArray[np.float64]
+MIN_CURTAIN_ANGLE_DEG = 10.0  # a ray must cross a span's centre plane at least this steeply
 MAX_SPAN_M = 2000.0  # longer spans (river crossings) exist but are rarer than this suggests
 # (line, tower) -> (ENU of the foot, foot height, top height), in one photo's frame
 TowerTable = dict[tuple[str, str], tuple[FloatArray, float, float]]
@@ -335,7 +336,8 @@ class PhotoGeometry:
         A steep view of a conductor beside the span's centre plane crosses that plane far below
         the conductor (or under the ground); such a ray is still given to the span when, at
         the height of the conductors (70 % of the towers' height), it passes within twice
-        ``span_margin_m`` of the span's centre line — and placed there.
+        ``span_margin_m`` of the span's centre line — and placed there (see
+        :meth:`_steep_span_point` for when that applies).
         """
         if self.error:
             return None
@@ -355,6 +357,12 @@ class PhotoGeometry:
                 steep = (near[0], span, near[1])
             t, s, z = ray_curtain_hit(self.origin, d, fa[:2], fb[:2])
             if not np.isfinite(t[0]) or t[0] > self.config.max_range_m:
+                continue
+            # a ray that grazes the plane (a camera above the line looking down or along it)
+            # crosses it anywhere: such views are left to the conductor-height rule below
+            seg = fb[:2] - fa[:2]
+            normal = np.array([-seg[1], seg[0]]) / (float(np.linalg.norm(seg)) or 1.0)
+            if abs(float(d[0, :2] @ normal)) < np.sin(np.radians(MIN_CURTAIN_ANGLE_DEG)):
                 continue
             length = float(np.linalg.norm(fb[:2] - fa[:2])) or 1.0
             slack = margin / length
@@ -376,9 +384,14 @@ class PhotoGeometry:
     def _steep_span_point(
         self, d: FloatArray, fa: FloatArray, fb: FloatArray, foot: float, top: float
     ) -> tuple[float, FloatArray] | None:
-        """(lateral miss, point) of a downward ray at conductor height beside a span."""
+        """(lateral miss, point) of a steep ray at conductor height beside a span.
+
+        Only for a camera at least 5 m above the conductors looking at least 30° down: from
+        lower or flatter views the height of the conductors says little about where along the
+        ray the object is.
+        """
         height = foot + 0.7 * (top - foot)
-        if d[2] >= -1e-6 or height >= self.origin[2]:
+        if d[2] > -np.sin(np.radians(30.0)) or height > self.origin[2] - 5.0:
             return None
         t = (height - self.origin[2]) / d[2]
         if t > self.config.max_range_m:

@@ -3,13 +3,17 @@
 Rules, in one place:
 
 * on a tower: same class, same line and tower -> one defect, at the tower;
-* on a span: same class, same line and span -> one defect. Its position is triangulated from
-  the viewing rays when they cross at a useful angle (a single view only fixes where the ray
-  crosses the span's centre plane, which misses a conductor 10 m to the side by 10 m / tan of
-  the viewing angle along the line); otherwise the mean of the single-view positions;
+* on a span: same class and span, when the viewing rays meet: a new view joins a group when
+  its ray and the group's rays triangulate to one point (each ray missing it by at most
+  ``triangulation_max_miss_m``); rays too parallel to triangulate join by the horizontal
+  distance rule below. The defect's position is the triangulated point (a single view only
+  fixes where its ray crosses the span's centre plane, which misplaces a conductor 10 m to the
+  side by 10 m / tan of the viewing angle along the line), else the mean of the views;
 * on the ground: same class within ``merge_distance_m`` (horizontal) of the group's best view —
   measured from the best view rather than chained from member to member, so a row of cranes
   along a road does not melt into one;
+* two detections in one photo are two objects (the detector has already merged duplicates),
+  so they never join one span or ground group;
 * not placed (no pose, ray missed the ground): each detection stays its own defect.
 
 Best view first: a box inside the image before one cut by its border, then the highest
@@ -41,6 +45,10 @@ class _Group:
     members: list[Evidence] = field(default_factory=list)
     seed: np.ndarray | None = None  # ENU of the best view, in the flight frame
 
+    @property
+    def images(self) -> set[str]:
+        return {e.image_id for e in self.members}
+
 
 def _score(ev: Evidence) -> tuple[bool, float, float]:
     x0, y0, x1, y1 = ev.xyxy
@@ -56,14 +64,14 @@ def merge_evidence(
     if anchor is not None and anchor.lat is not None and anchor.lon is not None:
         frame = LocalFrame(anchor.lat, anchor.lon, 0.0)
     groups: list[_Group] = []
-    by_exact: dict[tuple[str, str, str | None, str | None], _Group] = {}
+    by_tower: dict[tuple[str, str | None, str | None], _Group] = {}
     for key, ev, datum in ordered:
         p = ev.placement
-        if p.kind in ("tower", "span"):
-            exact = (key, p.kind, p.line, p.tower if p.kind == "tower" else p.span)
-            group = by_exact.get(exact)
+        if p.kind == "tower":
+            exact = (key, p.line, p.tower)
+            group = by_tower.get(exact)
             if group is None:
-                group = by_exact[exact] = _Group(key, p.kind, datum)
+                group = by_tower[exact] = _Group(key, p.kind, datum)
                 groups.append(group)
             group.members.append(ev)
             continue
@@ -75,6 +83,18 @@ def merge_evidence(
         for group in groups:
             if group.kind != p.kind or group.key != key or group.seed is None:
                 continue
+            if ev.image_id in group.images:
+                continue
+            if p.kind == "span":
+                first = group.members[0].placement
+                if (first.line, first.span) != (p.line, p.span):
+                    continue
+                fits = _rays_meet(frame, [*group.members, ev], config)
+                if fits is not None:
+                    if fits:
+                        match = group
+                        break
+                    continue
             if float(np.linalg.norm(group.seed[:2] - pos[:2])) <= config.merge_distance_m:
                 match = group
                 break
@@ -87,6 +107,29 @@ def merge_evidence(
     for i, d in enumerate(defects, start=1):
         d.defect_id = f"D{i:04d}"
     return defects
+
+
+def _ray(frame: LocalFrame, ev: Evidence) -> tuple[np.ndarray, np.ndarray] | None:
+    """(camera, placed point) of a placed detection, in the flight frame."""
+    p = ev.placement
+    if p.camera is None or p.lat is None or p.lon is None or p.alt is None:
+        return None
+    both = frame.to_enu([p.camera[0], p.lat], [p.camera[1], p.lon], [p.camera[2], p.alt])
+    return both[0], both[1]
+
+
+def _rays_meet(frame: LocalFrame, members: Sequence[Evidence], config: GeoConfig) -> bool | None:
+    """Whether the members' viewing rays meet in one point; None when they cannot tell (too
+    parallel to triangulate, or a ray is unknown)."""
+    rays = [_ray(frame, e) for e in members]
+    if any(r is None for r in rays):
+        return None
+    cams = np.array([r[0] for r in rays if r is not None])
+    hits = np.array([r[1] for r in rays if r is not None])
+    solved = triangulate(cams, hits - cams)
+    if solved is None:
+        return None
+    return bool(solved[1].max() <= config.triangulation_max_miss_m)
 
 
 def _defect_order(d: Defect) -> tuple[int, str, str, str, str]:
@@ -163,11 +206,19 @@ def _triangulate_on_span(
         return None
     cams = frame.to_enu(*np.array([c for c, _ in rays], dtype=np.float64).T)
     hits = frame.to_enu(*np.array([h for _, h in rays], dtype=np.float64).T)
-    solved = triangulate(cams, hits - cams)
-    if solved is None:
-        return None
-    point, residual = solved
+    # robust: drop the ray that misses most (a tiny box, a grazing view) while the rest
+    # still disagree, down to two rays
+    keep = np.arange(len(cams))
+    while True:
+        solved = triangulate(cams[keep], hits[keep] - cams[keep])
+        if solved is None:
+            return None
+        point, residual = solved
+        if residual.max() <= config.triangulation_max_miss_m or len(keep) <= 2:
+            break
+        keep = np.delete(keep, int(np.argmax(residual)))
     rms = float(np.sqrt(np.mean(residual**2)))
+    cams = cams[keep]
     span = next((s for s in ledger.spans
                  if s.line == members[0].placement.line and s.name == members[0].placement.span),
                 None)
