@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol_service.auth import Permission
-from linepatrol_service.models import Defect, Image, Ledger
+from linepatrol_service.models import Defect, Flight, Image, Ledger
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
 
@@ -119,7 +119,6 @@ def map_geojson(
     """Open defects and hazards (or one flight's, or one defect) over the ledger's lines."""
     needs(viewer, Permission.DEFECTS_READ)
     query = select(Defect).where(Defect.lat.is_not(None), Defect.lon.is_not(None))
-    span: tuple[str, str] | None = None
     if defect is not None:
         query = query.where(Defect.id == defect)
     elif flight is not None:
@@ -129,26 +128,23 @@ def map_geojson(
     if line:
         query = query.where(Defect.line == line)
     rows = list(session.scalars(query.order_by(Defect.id).limit(MAX_DEFECTS)))
-    wanted_lines: list[str] | None = [line] if line else None
-    if defect is not None or flight is not None:
-        wanted_lines = sorted({d.line for d in rows if d.line})
-        if not wanted_lines and defect is not None:
-            one = session.get(Defect, defect)
-            wanted_lines = [one.line] if one is not None and one.line else []
-        if flight is not None:
-            from linepatrol_service.models import Flight
 
-            f = session.get(Flight, flight)
-            if f is not None and f.line not in wanted_lines:
-                wanted_lines.append(f.line)
-        if defect is not None and rows and rows[0].line and rows[0].span:
-            span = (rows[0].line, rows[0].span)
-    features = ledger_features(session, wanted_lines, span)
-    if defect is not None:
-        features += photo_features(session, image_ids=[
-            int(e["image_id"]) for d in rows for e in (d.evidence or [])])
+    wanted_lines: list[str] | None = [line] if line else None  # None: every ledger
+    span: tuple[str, str] | None = None
+    cameras: list[dict[str, Any]] = []
+    if defect is not None:  # the defect even without a position: its line, span, cameras
+        one = session.get(Defect, defect)
+        wanted_lines = [one.line] if one is not None and one.line else []
+        if one is not None and one.line and one.span:
+            span = (one.line, one.span)
+        if one is not None:
+            cameras = photo_features(session, image_ids=[
+                int(e["image_id"]) for e in (one.evidence or [])])
     elif flight is not None:
-        features += photo_features(session, flight_id=flight)
+        f = session.get(Flight, flight)
+        wanted_lines = sorted({d.line for d in rows if d.line} | ({f.line} if f else set()))
+        cameras = photo_features(session, flight_id=flight)
+    features = ledger_features(session, wanted_lines, span) + cameras
     features += [defect_feature(d) for d in rows]
     return JSONResponse({"type": "FeatureCollection", "features": features},
                         headers={"Cache-Control": "no-store"})
