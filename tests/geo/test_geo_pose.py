@@ -301,3 +301,19 @@ def test_make_observation_never_raises(dji_jpeg):
     assert good.pose is not None and good.pose_error is None
     bad = make_observation("b.jpg", b"garbage", empty)
     assert bad.pose is None and bad.pose_error
+
+
+def test_calibration_for_a_larger_image_is_scaled(dji_jpeg):
+    """An M3E photo saved at half size keeps its full-size calibration (5280 x 3956)."""
+    pose = replace(FULL, fx=3713.29, fy=3713.29, cx=2640.0, cy=1978.0)
+    read = read_pose(dji_jpeg(pose, omit_xmp=[]))  # the JPEG itself is 640 x 480
+    assert read.intrinsics_source == "calibrated_scaled"
+    scale = 320.0 / 2640.0
+    assert read.fx == pytest.approx(3713.29 * scale)
+    assert (read.cx, read.cy) == pytest.approx((320.0, 1978.0 * scale))
+
+
+def test_optical_centre_outside_the_image(dji_jpeg):
+    with pytest.raises(PoseError, match="outside the 640x480 image"):
+        read_pose(dji_jpeg(FULL, extra_xmp={"CalibratedOpticalCenterX": "321.0",
+                                            "CalibratedOpticalCenterY": "900.0"}))

@@ -19,7 +19,7 @@ Assumptions, in one place:
   shipped or downloaded): ground elevations you give (``--ground-alt``, ledger, DEM) must be in
   the same datum as the photos, and output altitudes are in that datum too.
 * Intrinsics: ``CalibratedFocalLength`` (pixels) and ``CalibratedOpticalCenterX/Y`` (pixels
-  from the top-left corner) when present; else EXIF FocalLength with FocalPlaneXResolution;
+  from the top-left corner) when present, scaled when they are for a larger image; else EXIF FocalLength with FocalPlaneXResolution;
   else FocalLengthIn35mmFilm (over the 43.27 mm full-frame diagonal); principal point at the
   image centre when not calibrated.
 """
@@ -244,11 +244,22 @@ def _intrinsics(
     centre_x, centre_y = (width - 1) / 2.0, (height - 1) / 2.0
     f_px = _xmp_float(xmp, "CalibratedFocalLength", 1.0, 1e6)
     if f_px is not None:
-        cx = _xmp_float(xmp, "CalibratedOpticalCenterX", -width, 2.0 * width)
-        cy = _xmp_float(xmp, "CalibratedOpticalCenterY", -height, 2.0 * height)
-        return f_px, f_px, centre_x if cx is None else cx, centre_y if cy is None else cy, (
-            "calibrated"
-        )
+        cx = _xmp_float(xmp, "CalibratedOpticalCenterX", 0.0, 1e6)
+        cy = _xmp_float(xmp, "CalibratedOpticalCenterY", 0.0, 1e6)
+        if cx is None or cy is None:
+            return f_px, f_px, centre_x, centre_y, "calibrated"
+        # DJI's calibration is for the sensor's full-size image, its centre near (W/2, H/2).
+        # A photo saved smaller (a lower-resolution mode, or resized keeping its XMP) shows
+        # it as a centre far off: scale the calibration to this image's size.
+        scale = (width / 2.0) / cx if cx > 0 else 1.0
+        if abs(scale - 1.0) > 0.2 and abs(cy * scale - height / 2.0) < 0.2 * height:
+            return f_px * scale, f_px * scale, cx * scale, cy * scale, "calibrated_scaled"
+        if not (0.0 <= cx <= width and 0.0 <= cy <= height):
+            raise PoseError(
+                f"drone-dji:CalibratedOpticalCenter ({cx}, {cy}) lies outside the "
+                f"{width}x{height} image"
+            )
+        return f_px, f_px, cx, cy, "calibrated"
     f_mm = _as_float(exif.get("EXIF FocalLength"))
     xres = _as_float(exif.get("EXIF FocalPlaneXResolution"))
     yres = _as_float(exif.get("EXIF FocalPlaneYResolution"))
