@@ -85,6 +85,11 @@ def load_average() -> list[float] | None:
 
 
 def stamp(device: str, note: str | None = None) -> dict[str, Any]:
+    cuda = None
+    if device == "cuda":  # what really runs, not what is listed (see benchmarks.cuda_check)
+        from benchmarks.cuda_check import ort_report, torch_report
+
+        cuda = {"onnxruntime": ort_report(), "torch": torch_report()}
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "host": platform.node(),
@@ -99,4 +104,5 @@ def stamp(device: str, note: str | None = None) -> dict[str, Any]:
         "git_commit": git_commit(),
         "python_executable": sys.executable,
         "note": note,
+        "cuda_check": cuda,
     }
