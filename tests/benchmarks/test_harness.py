@@ -118,3 +118,20 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     png = out / "results.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cv2.imread(str(png)) is not None
+
+
+def test_readme_update_replaces_only_the_marked_block(tmp_path: Path) -> None:
+    from benchmarks.__main__ import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# Top\nintro\n<!-- latest-results -->\nold\n<!-- /latest-results -->\nend\n")
+    results = tmp_path / "results.md"
+    results.write_text("# LinePatrol benchmark (full)\n\n## Headline\n\n- 2.1×\n")
+    update_readme(results, readme)
+    text = readme.read_text()
+    assert text.startswith("# Top\nintro\n<!-- latest-results -->\n### LinePatrol benchmark")
+    assert "### Headline" in text and "- 2.1×" in text and "old" not in text
+    assert text.endswith("<!-- /latest-results -->\nend\n")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        update_readme(results, readme)
