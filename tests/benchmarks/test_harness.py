@@ -95,7 +95,8 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     assert all(v > 0 for v in det["photos_per_s"].values())
     assert set(det["stages_ms"]["linepatrol"]) == {
         "decode", "decode_reduced", "preprocess", "inference", "postprocess"}
-    assert {"preprocess", "inference", "postprocess"} <= set(det["stages_ms"]["ultralytics"])
+    assert {"decode", "preprocess", "inference", "postprocess"} <= set(
+        det["stages_ms"]["ultralytics"])
     (row,) = results["large"]["rows"]
     assert row["small_objects"] == 4
     assert set(row["recall"]) == {"linepatrol", "sahi", "prototype_no_spin"}
