@@ -317,3 +317,46 @@ def test_optical_centre_outside_the_image(dji_jpeg):
     with pytest.raises(PoseError, match="outside the 640x480 image"):
         read_pose(dji_jpeg(FULL, extra_xmp={"CalibratedOpticalCenterX": "321.0",
                                             "CalibratedOpticalCenterY": "900.0"}))
+
+
+LENS = (-0.12, 0.08, 0.001, -0.0007, -0.02)
+
+
+def test_lens_distortion_round_trip_and_flags(dji_jpeg):
+    pose = replace(FULL, fy=514.5, distortion=LENS)
+    read = read_pose(dji_jpeg(pose))
+    assert read.distortion == pytest.approx(LENS)
+    assert (read.fx, read.fy, read.cx, read.cy) == pytest.approx((512.25, 514.5, 321.75, 238.25))
+    assert read.intrinsics_source == "calibrated+dewarp_data"
+    # DewarpFlag 1: DJI has already removed the distortion from the pixels
+    dewarped = read_pose(dji_jpeg(pose, extra_xmp={"DewarpFlag": "1"}))
+    assert dewarped.distortion is None and dewarped.fy == 512.25
+    with pytest.raises(PoseError, match="DewarpData is not 9 numbers"):
+        read_pose(dji_jpeg(pose, extra_xmp={"DewarpData": "2024-01-01;1,2,3"}))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-0.45, 0.45), st.floats(-0.35, 0.35), st.floats(-90, -40), st.floats(-180, 180))
+def test_distorted_pixels_land_where_the_undistorted_ray_does(x, y, pitch, yaw):
+    """Distort a normalised image point with the lens model written out here, locate the
+    distorted pixel with the distorted pose, and compare with the independent ray cast of
+    the same point in an ideal camera."""
+    from geo_support import horizontal_error, independent_ray_cast
+
+    from linepatrol.geo import GeoConfig, locate_pixels
+
+    k1, k2, p1, p2, k3 = LENS
+    r2 = x * x + y * y
+    radial = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2**3
+    xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+    yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+    ideal = make_pose(yaw=round(yaw, 2), pitch=round(pitch, 2))
+    lens = replace(ideal, distortion=LENS)
+    pixel = (ideal.fx * xd + ideal.cx, ideal.fy * yd + ideal.cy)
+    expected = independent_ray_cast(ideal, (ideal.fx * x + ideal.cx, ideal.fy * y + ideal.cy),
+                                     50.0)
+    assert expected is not None
+    (placed,) = locate_pixels(read_pose(dji_jpeg_bytes(lens)), [pixel], GeoConfig())
+    assert placed.lat is not None and placed.lon is not None
+    error = horizontal_error(placed.lat, placed.lon, expected[0], expected[1])
+    assert error <= 0.5 + 0.002 * expected[2]

@@ -34,7 +34,12 @@ _R0 = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
 @dataclass(frozen=True)
 class Intrinsics:
-    """A pinhole camera's K in pixels, for an image of ``width`` x ``height`` pixels."""
+    """A pinhole camera's K in pixels, for an image of ``width`` x ``height`` pixels.
+
+    ``distortion``: OpenCV's (k1, k2, p1, p2, k3) when the image still carries its lens
+    distortion (DJI ``DewarpData`` of a photo taken without dewarping); None for an
+    undistorted image, the usual case for DJI inspection JPEGs.
+    """
 
     fx: float
     fy: float
@@ -42,6 +47,7 @@ class Intrinsics:
     cy: float
     width: int
     height: int
+    distortion: tuple[float, float, float, float, float] | None = None
 
     @property
     def matrix(self) -> FloatArray:
@@ -71,19 +77,19 @@ def pixel_to_ray(
 ) -> FloatArray:
     """Unit viewing rays in ENU for pixels ``(N, 2)`` given as (x, y), pixel centres on integers.
 
-    Lens distortion is not modelled: DJI's JPEGs from the inspection payloads (Zenmuse H20/H30,
-    M3E/M30 wide and zoom) are already undistorted in camera, and their ``Calibrated*`` fields
-    describe that undistorted image.
+    With ``intrinsics.distortion`` the pixels are first undistorted by OpenCV's iterative
+    inverse of its lens model (to 1e-10 in normalised coordinates).
     """
     px = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
-    cam = np.stack(
-        [
-            (px[:, 0] - intrinsics.cx) / intrinsics.fx,
-            (px[:, 1] - intrinsics.cy) / intrinsics.fy,
-            np.ones(len(px)),
-        ],
-        axis=1,
-    )
+    if intrinsics.distortion is not None and len(px):
+        normalised = _undistort(intrinsics, px)
+    else:
+        normalised = np.stack(
+            [(px[:, 0] - intrinsics.cx) / intrinsics.fx,
+             (px[:, 1] - intrinsics.cy) / intrinsics.fy],
+            axis=1,
+        )
+    cam = np.concatenate([normalised, np.ones((len(px), 1))], axis=1)
     world: FloatArray = cam @ rotation.T
     unit: FloatArray = world / np.linalg.norm(world, axis=1, keepdims=True)
     return unit
@@ -101,11 +107,37 @@ def project_world_to_pixel(
     cam = (pts - c) @ rotation  # R^T (X - C), row-wise
     z = cam[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        u = intrinsics.fx * cam[:, 0] / z + intrinsics.cx
-        v = intrinsics.fy * cam[:, 1] / z + intrinsics.cy
-    out = np.stack([u, v], axis=1)
-    out[z <= 1e-9] = np.nan
+        x, y = cam[:, 0] / z, cam[:, 1] / z
+    if intrinsics.distortion is not None:
+        x, y = distort_normalised(intrinsics.distortion, x, y)
+    out = np.stack([intrinsics.fx * x + intrinsics.cx, intrinsics.fy * y + intrinsics.cy], axis=1)
+    out[~(z > 1e-9)] = np.nan
     return out
+
+
+def distort_normalised(
+    distortion: tuple[float, float, float, float, float], x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """OpenCV's (Brown–Conrady) lens model on normalised image coordinates."""
+    k1, k2, p1, p2, k3 = distortion
+    r2 = x * x + y * y
+    radial = 1 + k1 * r2 + k2 * r2**2 + k3 * r2**3
+    xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+    yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+    return xd, yd
+
+
+def _undistort(intrinsics: Intrinsics, px: FloatArray) -> FloatArray:
+    import cv2
+
+    assert intrinsics.distortion is not None
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
+    out = cv2.undistortPoints(
+        px.reshape(-1, 1, 2), intrinsics.matrix, np.array(intrinsics.distortion),
+        R=None, P=None, criteria=criteria,
+    )
+    normalised: FloatArray = np.asarray(out, dtype=np.float64).reshape(-1, 2)
+    return normalised
 
 
 def ray_plane_distance(origin: npt.ArrayLike, dirs: npt.ArrayLike, height: float) -> FloatArray:

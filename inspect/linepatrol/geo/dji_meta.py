@@ -142,6 +142,11 @@ def dji_xmp_fields(pose: CameraPose) -> dict[str, str]:
         fields["RelativeAltitude"] = f"{pose.rel_alt:+.3f}"
     if pose.rtk_flag is not None:
         fields["RtkFlag"] = str(pose.rtk_flag)
+    if pose.distortion is not None:
+        # a photo taken without dewarping: the lens model, offsets from the optical centre 0
+        numbers = ",".join(f"{v:.12f}" for v in (pose.fx, pose.fy, 0.0, 0.0, *pose.distortion))
+        fields["DewarpData"] = f"2025-01-01;{numbers}"
+        fields["DewarpFlag"] = "0"
     for key, value in pose.lrf.items():
         fields[key] = f"{value:.6f}" if key != "LRFStatus" else str(int(value))
     return fields

@@ -19,9 +19,12 @@ Assumptions, in one place:
   shipped or downloaded): ground elevations you give (``--ground-alt``, ledger, DEM) must be in
   the same datum as the photos, and output altitudes are in that datum too.
 * Intrinsics: ``CalibratedFocalLength`` (pixels) and ``CalibratedOpticalCenterX/Y`` (pixels
-  from the top-left corner) when present, scaled when they are for a larger image; else EXIF FocalLength with FocalPlaneXResolution;
-  else FocalLengthIn35mmFilm (over the 43.27 mm full-frame diagonal); principal point at the
-  image centre when not calibrated.
+  from the top-left corner) when present, scaled when they are for a larger image; else EXIF
+  FocalLength with FocalPlaneXResolution; else FocalLengthIn35mmFilm (over the 43.27 mm
+  full-frame diagonal); principal point at the image centre when not calibrated.
+* Lens distortion: only when DJI says the photo was *not* dewarped (``DewarpFlag`` 0) and
+  gives ``DewarpData`` ("date;fx,fy,cx,cy,k1,k2,p1,p2,k3", cx/cy as offsets from the optical
+  centre): then those fx, fy, centre and OpenCV coefficients are the camera.
 """
 
 from __future__ import annotations
@@ -79,10 +82,12 @@ class CameraPose:
     make: str | None = None
     model: str | None = None
     lrf: Mapping[str, float] = field(default_factory=dict)  # laser rangefinder, when present
+    distortion: tuple[float, float, float, float, float] | None = None  # OpenCV k1 k2 p1 p2 k3
 
     @property
     def intrinsics(self) -> Intrinsics:
-        return Intrinsics(self.fx, self.fy, self.cx, self.cy, self.width, self.height)
+        return Intrinsics(self.fx, self.fy, self.cx, self.cy, self.width, self.height,
+                          self.distortion)
 
     @property
     def rotation(self) -> Any:
@@ -204,6 +209,11 @@ def pose_from_metadata(
         datum = "exif" if abs_alt is not None else "unknown"
     rel_alt = _xmp_float(xmp, "RelativeAltitude", -1000.0, 20000.0)
     fx, fy, cx, cy, source = _intrinsics(exif, xmp, width, height)
+    distortion = None
+    dewarp = _dewarp(xmp, cx, cy, fx)
+    if dewarp is not None:
+        fx, fy, cx, cy, distortion = dewarp
+        source += "+dewarp_data"
     lrf = {
         k: v
         for k in ("LRFStatus", "LRFTargetDistance", "LRFTargetLon", "LRFTargetLat",
@@ -219,7 +229,7 @@ def pose_from_metadata(
         rtk_flag=int(rtk) if rtk is not None else None,
         intrinsics_source=source,
         make=_as_str(exif.get("Image Make")), model=_as_str(exif.get("Image Model")),
-        lrf=lrf,
+        lrf=lrf, distortion=distortion,
     )
 
 
@@ -236,6 +246,32 @@ def _position(exif: Mapping[str, Any], xmp: Mapping[str, str]) -> tuple[float, f
     if lat == 0.0 and lon == 0.0:
         raise PoseError("GPS position is 0, 0 (the aircraft had no satellite fix)")
     return lat, lon
+
+
+def _dewarp(
+    xmp: Mapping[str, str], cx: float, cy: float, f_calibrated: float
+) -> tuple[float, float, float, float, tuple[float, float, float, float, float]] | None:
+    """(fx, fy, cx, cy, distortion) from DewarpData, for a photo DJI did not dewarp."""
+    flag = _xmp_float(xmp, "DewarpFlag", 0, 1, strict=False)
+    raw = xmp.get("DewarpData")
+    if flag != 0 or not raw:
+        return None
+    _, _, numbers = raw.partition(";")
+    try:
+        values = [float(v) for v in numbers.split(",")]
+    except ValueError:
+        raise PoseError(f"drone-dji:DewarpData is not 9 numbers: {raw[:60]!r}") from None
+    if len(values) != 9 or not all(math.isfinite(v) for v in values):
+        raise PoseError(f"drone-dji:DewarpData is not 9 numbers: {raw[:60]!r}")
+    fx, fy, dx, dy, k1, k2, p1, p2, k3 = values
+    if not (0 < fx < 1e6 and 0 < fy < 1e6):
+        raise PoseError(f"drone-dji:DewarpData focal lengths {fx}, {fy} are not usable")
+    # DewarpData is for the same full-size image as CalibratedFocalLength: scale with it
+    scale = 1.0
+    f_raw = _xmp_float(xmp, "CalibratedFocalLength", 1.0, 1e6, strict=False)
+    if f_raw:
+        scale = f_calibrated / f_raw
+    return fx * scale, fy * scale, cx + dx * scale, cy + dy * scale, (k1, k2, p1, p2, k3)
 
 
 def _intrinsics(
