@@ -94,6 +94,22 @@ def pin_output_channels(path: Path, classes: int) -> bool:
     return True
 
 
+def _metadata(onnx_path: Path) -> dict[str, str]:
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def _shipped(onnx: Path | None, variant: str) -> Path | None:
+    """``X-fp16.onnx`` / ``X-int8.onnx`` next to a given ``X.onnx`` (``linepatrol export``'s
+    naming): the variants users get, used instead of exporting our own."""
+    if onnx is None:
+        return None
+    candidate = onnx.with_name(f"{onnx.stem}-{variant}.onnx")
+    return candidate if candidate.is_file() else None
+
+
 def _digest(path: Path) -> str:
     h = hashlib.sha1()
     with path.open("rb") as f:
@@ -130,21 +146,28 @@ def prepare_models(
         notes = []
     stem = f"{weights.stem}-{_digest(weights)}-{size}"
     fp32 = onnx if onnx is not None else models_dir / f"{stem}.onnx"
+    pinned = fp32.with_suffix(".pinned")  # marks an export whose output axis we had to pin
     if onnx is None and not fp32.is_file():
         export.export_fp32(weights, fp32, size)
         if pin_output_channels(fp32, len(names)):
-            notes.append("export left the output channel axis symbolic; the benchmark pinned it "
-                         "to 4 + classes (workaround, see weights.pin_output_channels)")
+            pinned.touch()
+    if onnx is None and pinned.is_file():
+        notes.append("the export left the output channel axis symbolic; the benchmark pinned it "
+                     "to 4 + classes (workaround, see weights.pin_output_channels)")
     if onnx is not None:
-        notes.append(f"ONNX given with --onnx ({onnx.name}); it must come from the same weights")
+        source = _metadata(onnx).get("linepatrol_source")
+        notes.append(f"ONNX given with --onnx ({onnx.name}, exported from {source or '?'})")
+        if source and source != weights.name:
+            notes.append(f"WARNING: {onnx.name} records {source} as its source, not "
+                         f"{weights.name}: the two sides may not run the same weights")
     models = ModelSet(weights, size, trained, epoch, {"fp32": fp32}, names, notes)
     if "fp16" in variants:
-        fp16 = models_dir / f"{fp32.stem}-fp16.onnx"
+        fp16 = _shipped(onnx, "fp16") or models_dir / f"{fp32.stem}-fp16.onnx"
         if not fp16.is_file():
             export.export_fp16(fp32, fp16)
         models.onnx["fp16"] = fp16
     if "int8" in variants:
-        int8 = models_dir / f"{fp32.stem}-int8-c{len(calibration)}.onnx"
+        int8 = _shipped(onnx, "int8") or models_dir / f"{fp32.stem}-int8-c{len(calibration)}.onnx"
         if not int8.is_file():
             export.export_int8(fp32, int8, calibration, size)
         models.onnx["int8"] = int8
