@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -42,10 +42,30 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# Any fixed number: the PostgreSQL advisory lock that serialises migrations.
+_MIGRATION_LOCK = 0x4C50_4D31  # "LPM1"
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (safe to run from several processes at once on
-    PostgreSQL: Alembic's version table update is transactional)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest revision.
+
+    Several processes may start at once against one PostgreSQL (the service and its workers):
+    an advisory lock lets one migrate while the others wait and then find nothing to do.
+    """
+    with engine.connect() as conn:
+        locked = conn.dialect.name == "postgresql"
+        if locked:
+            conn.execute(text("select pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.commit()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            conn.commit()
+        finally:
+            if locked:
+                conn.execute(text("select pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

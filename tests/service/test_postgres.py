@@ -62,3 +62,26 @@ def test_concurrent_claims_never_overlap(pg_api):
         t.join()
     flat = [i for c in claims for i in c]
     assert len(flat) == 24 and len(set(flat)) == 24
+
+
+def test_processes_starting_together_migrate_once(tmp_path, tiny_model, pg_url):
+    """The service and several workers starting at once on an empty database."""
+    from linepatrol_service.services import Services
+
+    from .conftest import make_settings, reset_database
+
+    reset_database(pg_url)
+    errors: list[BaseException] = []
+
+    def boot(n: int) -> None:
+        try:
+            Services(make_settings(tmp_path / f"d{n}", tiny_model, database_url=pg_url)).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=boot, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
