@@ -102,6 +102,7 @@ class ImageOut(BaseModel):
     height: int | None
     status: str
     error: str | None
+    pose: dict[str, Any] | None = Field(description="Camera pose read from EXIF/XMP at upload")
     pose_error: str | None
     detections: list[dict[str, Any]] | None
     processed_by: str | None

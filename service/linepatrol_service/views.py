@@ -112,7 +112,8 @@ def image_out(im: Image) -> ImageOut:
     return ImageOut(
         id=im.id, flight_id=im.flight_id, filename=im.filename, sha256=im.sha256, size=im.size,
         format=im.format, width=im.width, height=im.height, status=im.status, error=im.error,
-        pose_error=im.pose_error, detections=im.detections, processed_by=im.processed_by,
+        pose=im.pose, pose_error=im.pose_error, detections=im.detections,
+        processed_by=im.processed_by,
     )
 
 

@@ -20,7 +20,7 @@ from .conftest import Api, make_settings, open_api, reset_database
 from .photos import dji_jpeg
 from .workers import Worker
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(240), pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 PHOTOS = 10
 

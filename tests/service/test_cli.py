@@ -86,6 +86,7 @@ class Server:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)
 def test_serve_survives_a_crash_mid_flight(tmp_path: Path, tiny_model: Path):
     data, log, port = tmp_path / "data", tmp_path / "serve.log", _free_port()
     uploader, reviewer = _token(data, "uploader"), _token(data, "reviewer")

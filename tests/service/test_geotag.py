@@ -30,6 +30,8 @@ def test_dji_flight_is_located_and_merged(api):
     defects = report["defects"]
     # Two defect classes, each seen in three photos -> two defects with three evidences.
     assert sorted(d["class"] for d in defects) == ["bird_nest", "insulator_missing_cap"]
+    images = api.get(f"/flights/{flight['id']}/images").json()["items"]
+    assert all(abs(i["pose"]["lat"] - 30.5) < 1e-4 and i["pose"]["pitch"] == -90 for i in images)
     for d in defects:
         assert d["lat"] is not None and abs(d["lat"] - 30.5) < 0.001, d
         assert abs(d["lon"] - 114.3) < 0.001

@@ -14,7 +14,7 @@ from linepatrol_service.processing import claim_batch
 from . import test_bad_input, test_flow, test_geotag
 from .photos import jpeg
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
 
 
 def test_flow_on_postgres(pg_api):
