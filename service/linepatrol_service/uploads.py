@@ -125,6 +125,11 @@ class Ingest:
                 return
             warnings.append(f"no usable GPS position ({pose_error}): its defects will not be "
                             "located")
+        elsewhere = self.session.scalar(
+            select(Image.flight_id).where(Image.sha256 == spooled.sha256).limit(1)
+        )
+        if elsewhere is not None:
+            warnings.append(f"the same photo is also in flight {elsewhere}")
         path = store.commit(spooled)
         image = Image(
             flight_id=self.flight.id, filename=name[:500], sha256=spooled.sha256,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
+
+import pytest
 
 from .photos import jpeg, zip_of
 
@@ -102,6 +105,7 @@ def test_zip_upload_and_duplicates(api):
     r2 = api.upload(other["id"], [("x.jpg", a)]).json()
     assert r2["files"][0]["status"] == "accepted"
     assert r2["files"][0]["sha256"] == by_name["photos.zip/flight/DJI_0001.JPG"]["sha256"]
+    assert f"the same photo is also in flight {flight['id']}" in r2["files"][0]["warnings"]
     stored = list((api.services.settings.photo_dir).rglob("*"))
     assert len([p for p in stored if p.is_file()]) == 2
 
@@ -208,3 +212,23 @@ def test_openapi_documents_the_contract(api):
     assert "multipart/form-data" in paths["/api/v1/flights/{flight_id}/images"]["post"][
         "requestBody"]["content"]
     json.dumps(spec)
+
+
+CPLID = Path("/work/shared/datasets/cplid/Normal_Insulators/images")
+
+
+@pytest.mark.skipif(not CPLID.is_dir(), reason="the CPLID sample is not on this machine")
+def test_real_uav_photos_go_through(api):
+    """Real UAV photos (CPLID, 1152x864, no GPS) as a zip: accepted, processed, unlocated."""
+    photos = sorted(CPLID.glob("*.jpg"))[:3]
+    flight = api.new_flight()
+    archive = zip_of({p.name: p.read_bytes() for p in photos})
+    body = api.upload(flight["id"], [("cplid.zip", archive)]).json()
+    assert body["accepted"] == 3, body
+    api.post(f"/flights/{flight['id']}/submit", "uploader")
+    done = api.wait(flight["id"])
+    assert done["progress"] == {"total": 3, "done": 3, "failed": 0, "pending": 0}
+    images = api.get(f"/flights/{flight['id']}/images").json()["items"]
+    assert {(i["width"], i["height"]) for i in images} == {(1152, 864)}
+    defects = api.get(f"/flights/{flight['id']}/report?format=json").json()["defects"]
+    assert defects and all(d["lat"] is None and d["geo_reason"] for d in defects)
