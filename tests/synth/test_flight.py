@@ -82,3 +82,32 @@ def test_compare_measures_horizontal_distance() -> None:
     result = compare(found, truth)
     assert result["median_m"] == pytest.approx(5.0, abs=1e-3)
     assert result["class_not_in_truth"] == 1 and result["unplaced"] == 1
+
+
+def test_geotagger_puts_a_projected_ground_point_back_on_it(flight: Path) -> None:
+    """Pixel of a machine's true footprint centre, through the JPEG's metadata and the core's
+    ground projection, lands on that centre: the whole geometric chain agrees to centimetres."""
+    from linepatrol.geo.locate import GeoConfig, locate_pixels
+
+    truth = json.loads((flight / "truth.json").read_text())
+    o = truth["origin"]
+    frame = LocalFrame(o["lat"], o["lon"], o["alt"])
+    ground = [obj for obj in truth["objects"] if obj["height_above_ground"] == 0.0]
+    errors = []
+    for shot in truth["shots"]:
+        pose = read_pose(flight / shot["image"])
+        centre = frame.to_enu(pose.lat, pose.lon, pose.abs_alt)[0]
+        intr = Intrinsics(pose.fx, pose.fy, pose.cx, pose.cy, pose.width, pose.height)
+        for obj in ground:
+            px = project_world_to_pixel(intr, pose.rotation, centre, obj["enu"])[0]
+            if not (np.all(np.isfinite(px)) and 0 <= px[0] < SIZE[0] and 0 <= px[1] < SIZE[1]):
+                continue
+            placed = locate_pixels(pose, [px], GeoConfig())[0]
+            assert placed.lat is not None, placed.reason
+            enu = frame.to_enu(placed.lat, placed.lon, placed.alt)[0]
+            errors.append(float(np.linalg.norm(enu[:2] - np.asarray(obj["enu"][:2]))))
+    assert errors, "no machine in view"
+    # Not zero: the scene's ground is the tangent plane at the origin, the geotagger's follows
+    # the ellipsoid (a few millimetres apart here, which grazing rays stretch to centimetres).
+    assert max(errors) < 0.25, errors
+    assert float(np.median(errors)) < 0.05, errors
