@@ -106,6 +106,9 @@ class Defect(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     alt: Mapped[float | None] = mapped_column(Float)
+    alt_datum: Mapped[str | None] = mapped_column(String(20))
+    placement: Mapped[str | None] = mapped_column(String(20))  # tower, span, ground, none
+    uncertainty_m: Mapped[float | None] = mapped_column(Float)
     geo_reason: Mapped[str | None] = mapped_column(Text)
     line: Mapped[str | None] = mapped_column(String(200), index=True)
     tower: Mapped[str | None] = mapped_column(String(100), index=True)

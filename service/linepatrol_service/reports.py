@@ -27,7 +27,8 @@ FORMATS = {
 }
 CSV_COLUMNS = (
     "id", "class", "class_zh", "category", "severity", "status", "confidence", "lat", "lon",
-    "alt", "line", "tower", "span", "distance_to_line_m", "geo_reason", "image_id", "assignee",
+    "alt", "alt_datum", "placement", "uncertainty_m", "line", "tower", "span",
+    "distance_to_line_m", "geo_reason", "image_id", "assignee",
 )
 
 
@@ -46,6 +47,9 @@ def defect_properties(d: Defect) -> dict[str, Any]:
         "lat": d.lat,
         "lon": d.lon,
         "alt": d.alt,
+        "alt_datum": d.alt_datum,
+        "placement": d.placement,
+        "uncertainty_m": d.uncertainty_m,
         "line": d.line,
         "tower": d.tower,
         "span": d.span,

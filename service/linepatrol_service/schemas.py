@@ -128,6 +128,9 @@ class DefectOut(BaseModel):
     lat: float | None
     lon: float | None
     alt: float | None
+    alt_datum: str | None = Field(description="Vertical datum of alt (egm96, wgs84, takeoff)")
+    placement: str | None = Field(description="How it was located: tower, span, ground, none")
+    uncertainty_m: float | None = Field(description="Horizontal position uncertainty (1 sigma)")
     geo_reason: str | None
     line: str | None
     tower: str | None

@@ -125,6 +125,7 @@ def defect_out(d: Defect) -> DefectOut:
         category=d.category, severity=d.severity,
         status=d.status,  # type: ignore[arg-type]
         assignee=d.assignee, confidence=d.confidence, lat=d.lat, lon=d.lon, alt=d.alt,
+        alt_datum=d.alt_datum, placement=d.placement, uncertainty_m=d.uncertainty_m,
         geo_reason=d.geo_reason, line=d.line, tower=d.tower, span=d.span,
         distance_to_line_m=d.distance_to_line_m, image_id=d.image_id, xyxy=d.xyxy,
         detected_at=_utc(d.detected_at),  # type: ignore[arg-type]
