@@ -31,7 +31,7 @@ def generated(renderer, tmp_path_factory) -> Path:  # type: ignore[no-untyped-de
 
 def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "data.yaml"}  # data.yaml names its own folder
+            if p.is_file()}
 
 
 def test_same_seed_same_bytes(generated: Path, renderer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ def test_same_seed_same_bytes(generated: Path, renderer, tmp_path: Path) -> None
     generate_scenes(again, SCENES, seed=11, size=SIZE, backgrounds=None, views=2,
                     progress=False, renderer=renderer)
     first, second = _files(generated), _files(again)
-    assert len(first) == SCENES * 2 * 2 + SCENES * 2  # images, labels; truth, ledgers
+    assert len(first) == SCENES * 2 * 2 + SCENES * 2 + 1  # images, labels; truth, ledgers; yaml
     assert first == second
 
 

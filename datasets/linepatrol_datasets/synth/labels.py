@@ -72,8 +72,11 @@ def write_yolo(path: Path, boxes: list[Box], width: int, height: int) -> None:
 
 
 def write_data_yaml(root: Path) -> None:
-    """``data.yaml`` naming every taxonomy key, so class ids are the same in every dataset."""
+    """``data.yaml`` naming every taxonomy key, so class ids are the same in every dataset.
+
+    No ``path:`` key: ultralytics then resolves ``images`` next to the YAML, so the folder can
+    be moved and two runs with one seed give identical files."""
     names = "\n".join(f"  {i}: {c.key}" for i, c in enumerate(CLASSES))
     root.joinpath("data.yaml").write_text(
         "# LinePatrol synthetic scenes; class names are LinePatrol taxonomy keys.\n"
-        f"path: {root.resolve()}\ntrain: images\nval: images\nnames:\n{names}\n")
+        f"train: images\nval: images\nnames:\n{names}\n")
