@@ -43,3 +43,15 @@ def test_check_flight_needs_a_flight_folder(tmp_path: Path) -> None:
     args = _parser().parse_args(["check-flight", str(tmp_path), "--oracle"])
     with pytest.raises(UserError, match="truth.json"):
         args.handler(args)
+
+
+def test_bad_output_and_backgrounds_are_user_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    args = _parser().parse_args(["synth", "--scenes", "1", "--out", str(blocker)])
+    with pytest.raises(UserError, match="not a folder"):
+        args.handler(args)
+    args = _parser().parse_args(["synth", "--scenes", "1", "--out", str(tmp_path / "o"),
+                                 "--backgrounds", str(tmp_path)])
+    with pytest.raises(UserError, match="no \\*/images"):
+        args.handler(args)

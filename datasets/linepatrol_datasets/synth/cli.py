@@ -33,6 +33,9 @@ def _backgrounds(args: argparse.Namespace) -> Path | None:
     if args.backgrounds is not None:
         if not args.backgrounds.is_dir():
             raise UserError(f"--backgrounds {args.backgrounds}: not a folder")
+        if not any(args.backgrounds.glob("*/images/*.jpg")):
+            raise UserError(f"--backgrounds {args.backgrounds}: no */images/*.jpg photos in it "
+                            "(CPLID layout expected)")
         return args.backgrounds  # type: ignore[no-any-return]
     return DEFAULT_BACKGROUNDS if DEFAULT_BACKGROUNDS.is_dir() else None
 
@@ -53,6 +56,17 @@ def _renderer():  # type: ignore[no-untyped-def]
             "libegl1 libegl-mesa0 libgl1-mesa-dri") from None
 
 
+def _check_out(out: Path) -> None:
+    from linepatrol.cli import UserError
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
+
+
 def _synth(args: argparse.Namespace) -> int:
     from .generate import generate_scenes
 
@@ -60,6 +74,7 @@ def _synth(args: argparse.Namespace) -> int:
         from linepatrol.cli import UserError
 
         raise UserError("--scenes and --views must be at least 1")
+    _check_out(args.out)
     summary = generate_scenes(args.out, args.scenes, args.seed, args.size, _backgrounds(args),
                               args.views, progress=not args.quiet, renderer=_renderer())
     print(json.dumps({"out": str(args.out), "scenes": summary.scenes, "images": summary.images,
@@ -76,6 +91,7 @@ def _sample_flight(args: argparse.Namespace) -> int:
         from linepatrol.cli import UserError
 
         raise UserError("--photos must be at least 1")
+    _check_out(args.out)
     summary = sample_flight(args.out, args.photos, args.seed, args.size, _backgrounds(args),
                             progress=not args.quiet, renderer=_renderer())
     print(json.dumps({"out": str(args.out), **summary}))
