@@ -61,6 +61,7 @@ uniform float u_haze_density;
 uniform float u_alpha;
 uniform int u_textured;
 uniform int u_soft_edges;
+uniform int u_shadowed;
 uniform float u_tile;
 uniform sampler2D u_tex;
 uniform sampler2DShadow u_shadow;
@@ -92,7 +93,8 @@ void main() {
     }
     float ndl = max(dot(n, u_sun_dir), 0.0);
     vec3 amb = mix(u_ground_amb, u_sky_amb, 0.5 + 0.5 * n.z);
-    vec3 c = base * (u_sun_col * ndl * shadow() + amb);
+    float lit = u_shadowed == 1 ? shadow() : 1.0;
+    vec3 c = base * (u_sun_col * ndl * lit + amb);
     float d = length(u_cam - v_pos);
     c = mix(c, u_haze_col, 1.0 - exp(-d * u_haze_density));
     float a = u_alpha;
@@ -333,15 +335,19 @@ class Renderer:
             p["u_textured"].value = textured
             p["u_alpha"].value = alpha
             p["u_soft_edges"].value = soft
+            p["u_shadowed"].value = 1
             if name == "translucent":
-                ctx.enable(moderngl.BLEND)
+                # Smoke: blended over the scene, front faces only (closed puffs), unshadowed;
+                # shadow lookups on stacks of screen-filling puffs cost more than the rest.
+                ctx.enable(moderngl.BLEND | moderngl.CULL_FACE)
                 ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
                 ctx.depth_mask = False
+                p["u_shadowed"].value = 0
             for vao in self._vaos[name]:
                 if vao.program is p:
                     vao.render(moderngl.TRIANGLES)
         ctx.depth_mask = True
-        ctx.disable(moderngl.BLEND)
+        ctx.disable(moderngl.BLEND | moderngl.CULL_FACE)
         ctx.copy_framebuffer(resolved, ms)
         rgb = np.frombuffer(resolved.read(components=3), dtype=np.uint8).reshape(h, w, 3)[::-1]
 
