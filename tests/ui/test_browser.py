@@ -30,7 +30,10 @@ def no_js_errors(page: Any) -> None:
 def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
     chromium_path()  # skip early (or fail under CI) without a browser
     from playwright.sync_api import expect
-    app, _services, tokens = build_app(make_settings(tmp_path / "data", tiny_model))
+    # One photo per batch with a pause between: the flight page is usually still processing
+    # when it opens, so its live progress runs (nothing below depends on that timing).
+    app, _services, tokens = build_app(make_settings(tmp_path / "data", tiny_model,
+                                                     batch_size=1, throttle_s=0.5))
     photos = []
     for i, (_, lat, lon) in enumerate(ui_support.TOWERS):
         path = tmp_path / f"DJI_{i:04d}.JPG"
@@ -93,6 +96,8 @@ def test_review_flow_in_browser(tmp_path: Path, tiny_model: Path) -> None:
 
         # Flight page: live progress until done, then the map, report links and defects.
         page.wait_for_url(re.compile(r"/ui/flights/\d+$"))
+        if page.locator("#flight-state").get_attribute("data-status") in ("queued", "processing"):
+            screenshot(page, "03a-flight-processing")
         page.wait_for_selector('#flight-state[data-status="done"]', timeout=60_000)
         page.wait_for_selector("#map.loaded")
         assert int(page.locator("#map").get_attribute("data-defects") or 0) >= 1
