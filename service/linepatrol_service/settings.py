@@ -47,7 +47,8 @@ class ServiceSettings(CoreSettings):
     )
     throttle_s: float = Field(
         default=0.0, ge=0,
-        description="Pause between batches, to leave the CPU to other work on a shared machine",
+        description="Pause before each batch (after claiming it), to leave the CPU to other "
+        "work on a shared machine; tests use it to stop a worker in the middle of a batch",
     )
     tile: str = Field(
         default="auto", description="Tiled inference: auto, off, or a tile side in pixels"
