@@ -12,7 +12,6 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -143,8 +142,27 @@ def scan_zip(zf: zipfile.ZipFile, limits: ZipLimits) -> Iterator[ZipEntry]:
             yield ZipEntry(name, None, reason)
 
 
-def open_zip(fileobj: BinaryIO | str) -> zipfile.ZipFile:
+def declared_entries(path: str) -> int | None:
+    """The entry count the archive's end record declares (Zip64 included), read before
+    ``zipfile`` parses a central directory that a hostile archive can make enormous."""
+    end_record = getattr(zipfile, "_EndRecData", None)  # stdlib, stable since Python 2
+    if end_record is None:
+        return None
     try:
-        return zipfile.ZipFile(fileobj)
+        with open(path, "rb") as f:
+            record = end_record(f)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+    return None if record is None else int(record[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
+
+
+def open_zip(path: str, max_entries: int) -> zipfile.ZipFile:
+    declared = declared_entries(path)
+    if declared is not None and declared > max_entries:
+        raise ArchiveError(
+            f"archive has {declared} entries, more than the limit of {max_entries}"
+        )
+    try:
+        return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ArchiveError(f"not a readable zip archive ({exc})") from None

@@ -68,7 +68,7 @@ class Ingest:
             max_ratio=self.settings.zip_max_ratio,
         )
         try:
-            with open_zip(str(spooled.path)) as zf:
+            with open_zip(str(spooled.path), limits.max_entries) as zf:
                 for entry in scan_zip(zf, limits):
                     member = f"{name}/{entry.name}"
                     if entry.info is None:

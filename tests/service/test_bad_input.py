@@ -158,3 +158,16 @@ def test_malformed_requests(api):
     assert api.upload(99999, [("a.jpg", GOOD)]).status_code == 404
     assert api.get(f"/flights/{fid}/report").status_code == 409  # not processed yet
     assert api.get(f"/flights/{fid}/report?format=pdf").status_code == 422
+
+
+def test_zip_entry_count_is_checked_before_parsing(api):
+    """The end record claims 60000 entries: refused from the record, before zipfile reads a
+    central directory of that size."""
+    import struct
+
+    data = bytearray(zip_of({"a.jpg": GOOD}))
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8:end + 12] = struct.pack("<HH", 60000, 60000)
+    _, files = _one(api, "forged.zip", bytes(data))
+    assert files["forged.zip"]["status"] == "rejected"
+    assert "60000 entries" in files["forged.zip"]["reason"]
