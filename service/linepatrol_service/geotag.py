@@ -32,6 +32,7 @@ class DetectedPhoto:
     width: int
     height: int
     detections: list[dict[str, Any]]  # Detections.records() as stored
+    pose: dict[str, Any] | None = None  # CameraPose.to_json() read at upload, if any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,10 +113,13 @@ def locate(
         return _unlocated(photos, line, "geotagging unavailable (linepatrol.geo not installed)")
     observations = []
     for p in photos:
-        try:
-            pose, pose_error = geo.read_pose(p.path), None
-        except Exception as exc:
-            pose, pose_error = None, str(exc) or type(exc).__name__
+        pose = _pose_from_json(geo, p.pose) if p.pose else None
+        pose_error = None
+        if pose is None:  # not read at upload (or stored by another version): read it now
+            try:
+                pose = geo.read_pose(p.path)
+            except Exception as exc:
+                pose_error = str(exc) or type(exc).__name__
         observations.append(
             geo.Observation(
                 image_id=str(p.image_id),
@@ -129,6 +133,18 @@ def locate(
     parsed_ledger = geo.Ledger.parse(ledger.text, ledger.format) if ledger else None
     defects = geo.locate_flight(observations, parsed_ledger, geo.GeoConfig())
     return [_row_from_geo(d, line) for d in defects]
+
+
+def _pose_from_json(geo: Any, data: dict[str, Any]) -> Any | None:
+    """The CameraPose stored at upload, so the flight's photos are not read again."""
+    names = {f.name for f in dataclasses.fields(geo.CameraPose)}
+    kwargs = {k: v for k, v in data.items() if k in names}
+    if isinstance(kwargs.get("distortion"), list):
+        kwargs["distortion"] = tuple(kwargs["distortion"])
+    try:
+        return geo.CameraPose(**kwargs)
+    except (TypeError, ValueError):
+        return None
 
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:

@@ -170,7 +170,7 @@ def finalize(services: Services, flight_id: int) -> bool:
         ).all()
         photos = [
             DetectedPhoto(im.id, services.store.path_for(im.sha256), im.width or 0,
-                          im.height or 0, list(im.detections or []))
+                          im.height or 0, list(im.detections or []), im.pose)
             for im in images
         ]
         ledger_row = s.get(Ledger, flight.line)

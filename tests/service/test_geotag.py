@@ -74,3 +74,18 @@ def test_ledger_validation(api):
     assert r.json()["format"] == "geojson" and r.json()["towers"] == 2
     assert api.get("/lines/L/ledger", "reviewer").json()["towers"] == 2
     assert api.get("/lines/nope/ledger", "reviewer").status_code == 404
+
+
+def test_stored_pose_round_trips_to_the_same_camera(api):
+    """The pose stored at upload rebuilds the CameraPose that reading the photo gives."""
+    import dataclasses
+
+    import linepatrol.geo as geo
+    from linepatrol_service.geotag import _pose_from_json, read_pose_summary
+
+    path = api.services.settings.data_dir / "p.jpg"
+    path.write_bytes(dji_jpeg(seed=3, yaw=37.5, pitch=-60.0))
+    stored, error = read_pose_summary(path)
+    assert error is None
+    rebuilt = _pose_from_json(geo, json.loads(json.dumps(stored)))
+    assert dataclasses.asdict(rebuilt) == dataclasses.asdict(geo.read_pose(path))
