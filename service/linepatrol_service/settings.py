@@ -41,7 +41,7 @@ class ServiceSettings(CoreSettings):
         default=1, ge=1, le=16, description="Embedded mode: flights processed at once"
     )
     claim_lease_s: float = Field(
-        default=900.0, gt=0,
+        default=300.0, gt=0,
         description="A batch claimed by a worker that has not finished it after this long is "
         "taken over by another worker (the first one is presumed dead)",
     )
