@@ -97,3 +97,14 @@ def dji_jpeg(seed: int = 0, lat: float = 30.5, lon: float = 114.3, rel_alt: floa
                       pitch=pitch, roll=0.0, fx=0.9 * width, fy=0.9 * width, cx=width / 2,
                       cy=height / 2, width=width, height=height)
     return bytes(write_dji_metadata(jpeg(width, height, seed=seed, gps=None), pose))
+
+
+def jpeg_bomb(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A small real JPEG whose frame header (SOF0) claims a huge size."""
+    import struct
+
+    data = bytearray(jpeg(seed=99, gps=None))
+    sof = data.find(b"\xff\xc0")
+    assert sof > 0
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import make_settings, open_api
-from .photos import jpeg, png_bomb_header, symlink_zip, zip_of
+from .photos import jpeg, jpeg_bomb, png_bomb_header, symlink_zip, zip_of
 
 GOOD = jpeg(seed=100)
 
@@ -30,6 +30,7 @@ def _one(api, name, data):
     ("fake.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 100, "corrupt"),
     ("truncated.jpg", jpeg(seed=1)[:-2000], "truncated"),
     ("bomb.png", png_bomb_header(), "too large"),
+    ("bomb.jpg", jpeg_bomb(), "too large"),
     ("elf.jpg", b"\x7fELF\x02\x01\x01" + b"\x00" * 200, "not an image"),
 ])
 def test_bad_file_rejected_with_reason(api, name, data, reason):
