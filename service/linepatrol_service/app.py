@@ -100,10 +100,24 @@ DATA_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+OPENAPI_TAGS = [
+    {"name": "flights", "description": "Create flights, upload photos (also as zip), submit, "
+     "follow progress, download reports. Uploaders: their own flights; reviewers: read; "
+     "admins: all."},
+    {"name": "defects", "description": "The defect queue and its review, with an audit trail. "
+     "Reviewers and admins (uploaders only see the crops of their own flights' defects)."},
+    {"name": "images", "description": "Photos as evidence: original, annotated, thumbnail."},
+    {"name": "lines", "description": "Tower ledgers per line (admins write, reviewers read)."},
+    {"name": "tokens", "description": "API tokens (admins); `GET /me` for any token."},
+    {"name": "system", "description": "Health and Prometheus metrics, no token needed."},
+]
+
+
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (flights, defects, images, lines, tokens):
         router.include_router(module.router, responses=DATA_RESPONSES)
+    router.include_router(tokens.me_router, responses=DATA_RESPONSES)
     router.include_router(system.router)
     return router
 
@@ -135,6 +149,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        openapi_tags=OPENAPI_TAGS,
     )
     app.state.settings = settings
     app.state.services = services

@@ -179,6 +179,13 @@ class TokenOut(BaseModel):
     last_used_at: dt.datetime | None
 
 
+class Me(BaseModel):
+    id: int
+    name: str
+    role: Literal["uploader", "reviewer", "admin"]
+    permissions: list[str]
+
+
 class TokenCreated(TokenOut):
     token: str = Field(description="The secret; shown only this once")
 

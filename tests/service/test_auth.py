@@ -52,6 +52,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
     ("GET", "/tokens", {}, ("admin",)),
     ("POST", "/tokens", {"json": {"role": "reviewer", "name": "n"}}, ("admin",)),
     ("DELETE", "/tokens/{spare_token}", {}, ("admin",)),
+    ("GET", "/me", {}, ALL),
 ]
 IDS = [f"{m} {p}" for m, p, _, _ in ENDPOINTS]
 
@@ -98,3 +99,10 @@ def test_health_and_metrics_need_no_token(world):
     api: Api = world["api"]
     assert api.client.get("/api/v1/health").status_code == 200
     assert api.client.get("/api/v1/metrics").status_code == 200
+
+
+def test_me(world):
+    api: Api = world["api"]
+    me = api.get("/me", "reviewer").json()
+    assert me["role"] == "reviewer" and me["name"] == "test-reviewer"
+    assert "defects:write" in me["permissions"] and "admin" not in me["permissions"]

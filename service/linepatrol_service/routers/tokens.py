@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
 
-from linepatrol_service.auth import Role, create_token
+from linepatrol_service.auth import GRANTS, Principal, Role, create_token
 from linepatrol_service.deps import (
     Admin,
     IdPath,
     SessionDep,
+    get_principal,
 )
 from linepatrol_service.models import Token, utcnow
-from linepatrol_service.schemas import TokenCreate, TokenCreated, TokenOut
+from linepatrol_service.schemas import Me, TokenCreate, TokenCreated, TokenOut
 from linepatrol_service.views import _utc
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
+me_router = APIRouter(tags=["tokens"])
 
 
 def token_out(t: Token) -> TokenOut:
@@ -45,3 +49,10 @@ def revoke_token(token_id: IdPath, session: SessionDep, who: Admin) -> TokenOut:
         row.revoked_at = utcnow()
         session.commit()
     return token_out(row)
+
+
+@me_router.get("/me")
+def whoami(who: Annotated[Principal, Depends(get_principal)]) -> Me:
+    """The caller's token: name, role and what that role may do."""
+    return Me(id=who.token_id, name=who.name, role=who.role.value,
+              permissions=sorted(p.value for p in GRANTS[who.role]))
