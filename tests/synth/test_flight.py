@@ -32,7 +32,8 @@ def test_flight_layout(flight: Path) -> None:
     assert len(list((flight / "images").glob("DJI_*.JPG"))) == 8
     assert len(truth["towers"]) == 3
     classes = {o["class"] for o in truth["objects"]}
-    assert {"bird_nest", "foreign_object", "insulator_missing_cap"} <= classes
+    assert {"bird_nest", "foreign_object", "insulator_missing_cap", "damper",
+            "damper_slipped"} <= classes
     assert len(classes & {"tower_crane", "truck_crane", "excavator", "pump_truck", "bulldozer",
                           "pile_driver"}) >= 1
     for o in truth["objects"]:

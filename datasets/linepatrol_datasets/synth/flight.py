@@ -34,8 +34,9 @@ from .shots import EPOCH, take_shot
 from .views import is_close_up, sample_lighting, sample_pose, target_of
 
 FLIGHT_OPTIONS = SceneOptions(towers=3, hazards=(4, 5), smoke_probability=0.5, nests=(2, 2),
-                              foreign_objects=(2, 2), missing_caps=(2, 2), lateral_m=35.0)
-COMPONENTS = ("tower", "insulator")
+                              foreign_objects=(2, 2), missing_caps=(2, 2), slipped_dampers=(1, 1),
+                              lateral_m=35.0)
+COMPONENTS = ("tower", "insulator", "damper")
 
 
 def sample_flight(out: Path, photos: int = 60, seed: int = 0, size: tuple[int, int] = (4000, 3000),

@@ -416,3 +416,28 @@ def house(rng: np.random.Generator) -> Mesh:
     else:
         parts.append(box((length, width, 0.2), (0, 0, wall_h + 0.1), roof))
     return weathered(concat(parts), rng, float(rng.uniform(0, 0.5)))
+
+
+def damper(at: np.ndarray, tangent: np.ndarray) -> Mesh:
+    """A Stockbridge vibration damper clamped under the conductor at ``at``: a clamp, a short
+    messenger cable along the conductor and a weight at each end."""
+    t, _ = _frame(tangent)
+    metal = (0.5, 0.5, 0.52)
+    hang = at - np.array([0.0, 0.0, 0.14])
+    ends = [hang - t * 0.3, hang + t * 0.3]
+    parts = [beams(np.array([at]), np.array([hang]), 0.05, metal),
+             beams(np.array([ends[0]]), np.array([ends[1]]), 0.025, metal)]
+    for e in ends:
+        parts.append(cylinder_between(e - t * 0.1, e + t * 0.1, 0.045, metal, 8))
+    return concat(parts)
+
+
+def point_along(points: np.ndarray, distance: float, from_end: bool = False
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The point ``distance`` metres along a polyline (from its start or end) and the tangent."""
+    pts = points[::-1] if from_end else points
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    i = int(np.clip(np.searchsorted(cum, distance) - 1, 0, len(seg) - 1))
+    f = (distance - cum[i]) / max(seg[i], 1e-9)
+    return pts[i] + f * (pts[i + 1] - pts[i]), pts[i + 1] - pts[i]

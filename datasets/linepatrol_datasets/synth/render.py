@@ -296,10 +296,9 @@ class Renderer:
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         self.prog_depth["u_vp"].write(_f4(light_m))
-        for name in ("opaque", "translucent"):
-            for vao in self._vaos[name]:
-                if vao.program is self.prog_depth:
-                    vao.render(moderngl.TRIANGLES)
+        for vao in self._vaos["opaque"]:  # smoke casts no hard shadow
+            if vao.program is self.prog_depth:
+                vao.render(moderngl.TRIANGLES)
 
         ms, resolved, idfbo, *_ = self._target(w, h)
         # 2. colour

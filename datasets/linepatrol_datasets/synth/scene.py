@@ -68,6 +68,7 @@ class SceneOptions:
     nests: tuple[int, int] = (0, 2)
     foreign_objects: tuple[int, int] = (0, 2)
     missing_caps: tuple[int, int] = (0, 2)
+    slipped_dampers: tuple[int, int] = (0, 1)
     lateral_m: float = 45.0  # machines stand within this distance of the line's centre line
 
 
@@ -221,6 +222,19 @@ def build_scene(rng: np.random.Generator, ground_tile: np.ndarray,
         for pa, pb in zip(a.model.peaks, b.model.peaks, strict=True):
             pts = towers.catenary(a.to_world(pa[None])[0], b.to_world(pb[None])[0], cat_a * 1.2)
             clutter.append(towers.conductor_mesh(pts, 0.02, (0.5, 0.5, 0.5)))
+
+    # Vibration dampers 1.5-2.5 m out from every clamp; a slipped one has crept 8-30 m along.
+    n_slip = int(rng.integers(opt.slipped_dampers[0], opt.slipped_dampers[1] + 1))
+    slots = [(w, end) for w in range(len(wires)) for end in (False, True)]
+    slipped = {slots[int(i)] for i in rng.choice(len(slots), min(n_slip, len(slots)),
+                                                  replace=False)} if slots else set()
+    for w, end in slots:
+        span, pts = wires[w]
+        key = "damper_slipped" if (w, end) in slipped else "damper"
+        dist = float(rng.uniform(8, 30) if key == "damper_slipped" else rng.uniform(1.5, 2.5))
+        at, tangent = objects.point_along(pts, dist, from_end=end)
+        objs.append(SceneObject(new_id(), key, "stockbridge", at - np.array([0, 0, 0.14]),
+                                objects.damper(at, tangent), span=span))
 
     # Bird nests on cross-arm roots.
     sites = [(t, s) for t in recs for s in t.model.nest_sites]

@@ -43,7 +43,8 @@ def is_close_up(key: str) -> bool:
     return key in CLOSE_UP
 
 
-CLOSE_UP = ("bird_nest", "foreign_object", "insulator_missing_cap", "insulator")
+CLOSE_UP = ("bird_nest", "foreign_object", "insulator_missing_cap", "insulator", "damper",
+            "damper_slipped")
 
 
 def target_of(o: SceneObject) -> np.ndarray:
@@ -56,7 +57,7 @@ def target_of(o: SceneObject) -> np.ndarray:
 def choose_target(scene: Scene, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
     """A world point worth photographing (weights favour labelled hazards and defects), and
     whether it deserves a close-up."""
-    findings = [o for o in scene.objects if o.key not in ("tower", "insulator")]
+    findings = [o for o in scene.objects if o.key not in ("tower", "insulator", "damper")]
     r = rng.random()
     if findings and r < 0.6:
         o = findings[int(rng.integers(len(findings)))]
