@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _add_split(sub)
     _add_stats(sub)
     _add_slice(sub)
+    from linepatrol_datasets.synth.cli import register_synth  # synth, sample-flight, check-flight
+
+    register_synth(sub)
 
 
 # ---------------------------------------------------------------------------- arguments
