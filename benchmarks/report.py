@@ -73,7 +73,7 @@ def markdown(r: dict[str, Any]) -> str:
                 "", "| side | photos/s | ms/photo | ratio to ultralytics |", "|---|---|---|---|"]
         label = {"linepatrol": "LinePatrol `detect_files`, tile off (same work)",
                  "linepatrol_tile_auto": "LinePatrol `detect_files`, tile auto "
-                 f"({d['tile_auto_crops_per_photo']} crops/photo)",
+                 f"(crops per photo: {d['tile_auto_crops_per_photo']})",
                  "ultralytics": "ultralytics `YOLO.predict`",
                  "prototype_no_spin": "*prototype*: tile off, ORT threads without spin-wait",
                  "prototype_fast_path": "*prototype*: + reduced-size decode, bilinear "
