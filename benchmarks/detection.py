@@ -18,11 +18,12 @@ import numpy as np
 
 from benchmarks import prototype
 from benchmarks.timing import interleaved, median, ms
+from linepatrol.detector import TileSetting
 
 CONF, IOU = 0.25, 0.45
 
 
-def open_ours(model: Path, device: str, tile: str | int = "off", batch_size: int = 8) -> Any:
+def open_ours(model: Path, device: str, tile: TileSetting = "off", batch_size: int = 8) -> Any:
     from linepatrol.detector import DetectorConfig
     from linepatrol.pipeline import open_detector
     from linepatrol.settings import CoreSettings
@@ -37,7 +38,7 @@ def run_ours(detector: Any, photos: list[Path]) -> int:
 
     found = 0
     for result in detect_files(detector, [(str(p), p) for p in photos]):
-        if result.error:
+        if result.detections is None:
             raise RuntimeError(f"{result.name}: {result.error}")
         found += len(result.detections)
     return found

@@ -83,9 +83,9 @@ def run_linepatrol(detector: Any, path: Path) -> list[tuple[npt.NDArray[Any], st
     from linepatrol.pipeline import detect_files
 
     (result,) = list(detect_files(detector, [(str(path), path)]))
-    if result.error:
-        raise RuntimeError(f"{path}: {result.error}")
     d = result.detections
+    if d is None:
+        raise RuntimeError(f"{path}: {result.error}")
     return [(d.xyxy[i], d.names[int(d.class_id[i])]) for i in range(len(d))]
 
 

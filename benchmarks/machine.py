@@ -34,7 +34,7 @@ def ram_gib() -> float | None:
     try:
         import psutil
 
-        return round(psutil.virtual_memory().total / 2**30, 1)
+        return round(float(psutil.virtual_memory().total) / 2**30, 1)
     except ImportError:
         return None
 

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from linepatrol.detector import TileSetting
+
 
 class NoSpinSession:
     """A CPU/GPU ``ModelSession`` like the core's ``OrtSession``, without thread spinning."""
@@ -51,7 +53,8 @@ class NoSpinSession:
         return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 
-def open_no_spin(model: Path, device: str, tile: str | int = "off", batch_size: int = 8) -> Any:
+def open_no_spin(model: Path, device: str, tile: TileSetting = "off",
+                 batch_size: int = 8) -> Any:
     from benchmarks.detection import CONF, IOU
     from linepatrol.detector import Detector, DetectorConfig
 

@@ -28,6 +28,10 @@ class LabelledPhoto:
     classes: list[str]  # taxonomy keys
 
 
+def _box(b: Any) -> tuple[float, float, float, float]:
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+
+
 def yolo_split(data_yaml: Path, split: str, limit: int | None) -> list[LabelledPhoto]:
     """Photos and labels of a YOLO dataset split (the models package reads the layout)."""
     from PIL import Image
@@ -40,7 +44,7 @@ def yolo_split(data_yaml: Path, split: str, limit: int | None) -> list[LabelledP
         with Image.open(img) as im:
             w, h = im.size
         xyxy, cls = read_labels(label_path(img), w, h)
-        out.append(LabelledPhoto(img, w, h, [tuple(map(float, b)) for b in xyxy],
+        out.append(LabelledPhoto(img, w, h, [_box(b) for b in xyxy],
                                  [ds.names[int(c)] for c in cls]))
     return out
 
@@ -58,7 +62,7 @@ def cplid_subset(photos: list[Path]) -> list[LabelledPhoto]:
         with Image.open(p) as im:
             w, h = im.size
         labels = cplid_labels(p)
-        out.append(LabelledPhoto(p, w, h, [tuple(map(float, b.xyxy)) for b in labels],
+        out.append(LabelledPhoto(p, w, h, [_box(b.xyxy) for b in labels],
                                  [aliases.get(b.name, b.name) for b in labels]))
     return out
 
@@ -85,14 +89,14 @@ def map50(detector: Any, photos: list[LabelledPhoto]) -> float | None:
             d.xyxy, d.confidence, d.class_id))
     if not any(len(r.gt_classes) for r in records):
         return None
-    return round(evaluate_records(records, names, detector.config.conf).map50, 4)
+    return round(float(evaluate_records(records, names, detector.config.conf).map50), 4)
 
 
 def compare(
     models: Any, photos: list[Path], val: list[LabelledPhoto], val_source: str, device: str,
     rounds: int,
 ) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for variant in ("fp32", "fp16", "int8"):
         path = models.onnx.get(variant)
         if path is None:
