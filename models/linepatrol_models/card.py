@@ -61,7 +61,7 @@ def _provenance(root: Path) -> str:
     return " ".join(parts)
 
 
-def render_card(ev: Evaluation, variants: list[Evaluation], training_config: Path | None,
+def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: list[Path],
                 notes: str | None) -> str:
     from linepatrol_models.evaluate import instance_counts, machine_description
 
@@ -108,17 +108,18 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_config: Pat
               f"`{ev.tile}`, mean over up to 20 photos after a warm-up) on "
               f"{machine_description()}; providers {', '.join(ev.providers) or 'n/a'}. "
               "The machine was shared with a training run, so these are upper bounds.", ""]
-    if training_config is not None and training_config.is_file():
-        lines += ["## Training configuration", "",
-                  f"`{training_config.name}` (in `models/configs/`):", "", "```yaml",
-                  training_config.read_text(encoding="utf-8").rstrip(), "```", ""]
+    if training_configs:
+        lines += ["## Training configuration", ""]
+    for cfg in training_configs:
+        lines += [f"`{cfg.name}` (in `models/configs/`):", "", "```yaml",
+                  cfg.read_text(encoding="utf-8").rstrip(), "```", ""]
     if notes:
         lines += [notes.strip(), ""]
     return "\n".join(lines)
 
 
 def write_card(path: Path, ev: Evaluation, variants: list[Evaluation],
-               training_config: Path | None, notes: str | None) -> Path:
+               training_configs: list[Path], notes: str | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_card(ev, variants, training_config, notes), encoding="utf-8")
+    path.write_text(render_card(ev, variants, training_configs, notes), encoding="utf-8")
     return path

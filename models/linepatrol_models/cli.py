@@ -78,7 +78,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = evaluate_model(
             args.model, Path(args.data), split=args.split, conf=args.conf, tile=tile,
             card=Path(args.card) if args.card else None,
-            training_config=Path(args.config) if args.config else None,
+            training_configs=[Path(c) for c in args.config or []],
             notes=args.notes, limit=args.limit, variants=args.variant or [],
             compare_tiles=compare,
         )
@@ -137,7 +137,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                    help="operating confidence threshold for precision/recall (default 0.25)")
     p.add_argument("--tile", default="auto", help="tiling as in 'detect': auto, off or pixels")
     p.add_argument("--card", help="write a model card (markdown) here")
-    p.add_argument("--config", help="training config to describe in the card")
+    p.add_argument("--config", action="append",
+                   help="training config to describe in the card (repeat for each stage)")
     p.add_argument("--notes", help="markdown file with extra card sections (how trained, limits)")
     p.add_argument("--variant", action="append", metavar="MODEL",
                    help="also evaluate this model (e.g. the INT8 one) into the card's table")

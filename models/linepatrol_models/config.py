@@ -30,6 +30,8 @@ class TrainConfig:
     runs_dir: Path
     name: str
     train: dict[str, Any] = field(default_factory=dict)
+    # A local checkpoint to start from (fine-tuning a previous stage); never downloaded.
+    weights: Path | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -74,7 +76,7 @@ def load_config(path: Path, known_keys: frozenset[str] | None = None) -> TrainCo
     missing = [k for k in ("model", "data") if not raw.get(k)]
     if missing:
         raise ConfigError(f"{path}: missing {', '.join(missing)}")
-    unknown_top = set(raw) - {"model", "data", "runs_dir", "name", "train"}
+    unknown_top = set(raw) - {"model", "data", "runs_dir", "name", "train", "weights"}
     if unknown_top:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown_top)}")
     train = raw.get("train") or {}
@@ -95,4 +97,5 @@ def load_config(path: Path, known_keys: frozenset[str] | None = None) -> TrainCo
         runs_dir=_resolve(base, raw.get("runs_dir") or "runs"),
         name=str(raw.get("name") or path.stem),
         train=dict(train),
+        weights=_resolve(base, raw["weights"]) if raw.get("weights") else None,
     )

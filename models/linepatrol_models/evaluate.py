@@ -75,7 +75,7 @@ def evaluate_model(
     limit: int | None = None,
     speed_images: int = 20,
     card: Path | None = None,
-    training_config: Path | None = None,
+    training_configs: list[Path] | None = None,
     notes: str | None = None,
     variants: list[str] | None = None,
     compare_tiles: list[TileSetting] | None = None,
@@ -94,7 +94,7 @@ def evaluate_model(
         # the same models with other tiling settings, for the card's comparison table
         extra += [_evaluate_one(m, dataset, split, images, conf, t, speed_images)
                   for t in compare_tiles or [] for m in [model, *(variants or [])]]
-        write_card(card, result, extra, training_config,
+        write_card(card, result, extra, training_configs or [],
                    Path(notes).read_text(encoding="utf-8") if notes else None)
     return result
 

@@ -44,7 +44,11 @@ def check_names(names: tuple[str, ...], source: Path) -> None:
 def train_arguments(config: TrainConfig, has_font: bool) -> dict[str, Any]:
     args: dict[str, Any] = dict(config.train)
     args.update(data=str(config.data), project=str(config.runs_dir), name=config.name,
-                exist_ok=True, pretrained=False)
+                exist_ok=True)
+    if config.weights is None:
+        # from scratch; with `weights` the trainer must transfer them (pretrained=False
+        # would silently re-initialise the network)
+        args["pretrained"] = False
     if not has_font:
         args["plots"] = False  # plotting would try to download a font
     return args
@@ -87,7 +91,13 @@ def run_training(
     else:
         dataset = load_dataset(config.data)
         check_names(dataset.names, dataset.yaml_path)
-        model = YOLO(config.model)
+        if config.weights is not None:
+            if not config.weights.is_file():
+                raise TrainError(f"{config.path}: no checkpoint at {config.weights} to start from")
+            log.info("fine-tuning from %s", config.weights)
+            model = YOLO(str(config.weights))
+        else:
+            model = YOLO(config.model)
         model.train(**train_arguments(config, has_font))
     trainer = model.trainer
     if trainer is not None and Path(trainer.best).is_file():

@@ -51,14 +51,16 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def write_config(path: Path, data: Path, runs: Path, **train: object) -> Path:
+def write_config(path: Path, data: Path, runs: Path, weights: Path | None = None,
+                 name: str = "tiny", **train: object) -> Path:
     settings = {"seed": 0, "deterministic": True, "device": "cpu", "imgsz": 64, "epochs": 1,
                 "batch": 4, "workers": 0, "mosaic": 0.0, "plots": False, "val": True,
                 "amp": False, **train}
-    path.write_text(yaml.safe_dump({
-        "model": str(TINY_MODEL_YAML), "data": str(data / "data.yaml"), "runs_dir": str(runs),
-        "name": "tiny", "train": settings,
-    }))
+    config = {"model": str(TINY_MODEL_YAML), "data": str(data / "data.yaml"),
+              "runs_dir": str(runs), "name": name, "train": settings}
+    if weights is not None:
+        config["weights"] = str(weights)
+    path.write_text(yaml.safe_dump(config))
     return path
 
 

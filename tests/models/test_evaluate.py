@@ -74,13 +74,15 @@ def test_cli_writes_card_and_json(fixed_dataset: Path, tmp_path: Path) -> None:
     card, out = tmp_path / "card.md", tmp_path / "m.json"
     rc = main(["evaluate", str(model), str(fixed_dataset / "data.yaml"), "--tile", "off",
                "--card", str(card), "--notes", str(notes), "--json", str(out),
-               "--variant", str(int8_like), "--compare-tile", "auto"])
+               "--variant", str(int8_like), "--compare-tile", "auto",
+               "--config", str(Path(__file__).parent / "data" / "tiny-yolov8.yaml")])
     assert rc == 0
     text = card.read_text()
     assert "mAP50 100.0" in text and "## Known limits" in text
     assert "`gt-int8.onnx` | fp32 | `off`" in text  # precision from the model's metadata
     assert "| 50.0 |" in text  # the variant's lower mAP
     assert "`gt.onnx` | fp32 | `auto`" in text  # the same model again with other tiling
+    assert "width_multiple: 0.0625" in text  # the training config, verbatim
     assert yaml.safe_load(out.read_text())["mAP50"] == pytest.approx(1.0)
 
 

@@ -90,6 +90,28 @@ def test_resume_continues_an_interrupted_run(
         run_training(cfg, resume=run / "weights" / "epoch1.pt")
 
 
+def test_fine_tuning_starts_from_the_given_weights(
+    tiny_checkpoint: Path, tiny_dataset: Path, tmp_path: Path, tiny_config: ConfigWriter
+) -> None:
+    import torch
+
+    # learning rate 0 and no warm-up: the fine-tuned weights must still be the checkpoint's
+    cfg = tiny_config(tmp_path / "c.yaml", tiny_dataset, tmp_path / "runs", name="stage2",
+                      weights=tiny_checkpoint, lr0=0.0, warmup_epochs=0, optimizer="SGD",
+                      imgsz=96)
+    best = run_training(cfg)
+
+    def first_conv(p: Path) -> torch.Tensor:
+        ckpt = torch.load(str(p), map_location="cpu", weights_only=False)
+        return (ckpt["ema"] or ckpt["model"]).model[0].conv.weight.float()
+
+    assert torch.allclose(first_conv(best), first_conv(tiny_checkpoint))
+    missing = tiny_config(tmp_path / "m.yaml", tiny_dataset, tmp_path / "runs",
+                          weights=tmp_path / "none.pt")
+    with pytest.raises(TrainError, match="none.pt"):
+        run_training(missing)
+
+
 def test_export_fp32_fp16_int8_with_parity(tiny_checkpoint: Path, tiny_dataset: Path,
                                            tmp_path: Path) -> None:
     report = export_all(tiny_checkpoint, tmp_path / "tiny.onnx",
