@@ -70,7 +70,17 @@ def prepare_offline(config_dir: Path) -> bool:
     off.update(weights_dir=str(config_dir / "weights"), runs_dir=str(config_dir / "runs"),
                datasets_dir=str(config_dir / "datasets"))
     uutils.SETTINGS.update(off)
+    logs_to_stderr()
     return has_font
+
+
+def logs_to_stderr() -> None:
+    """Ultralytics logs to stdout; our commands print their results (JSON) there."""
+    import logging
+
+    for handler in logging.getLogger("ultralytics").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
 
 
 def _patch_loaded(config_dir: Path) -> None:
