@@ -102,6 +102,8 @@ def decode_image(
         raise ImageError(f"corrupt {fmt} header ({exc})") from None
     except Image.DecompressionBombError:
         raise ImageError("image too large: refused as a decompression bomb") from None
+    except Exception as exc:  # a Pillow plugin on hostile bytes may raise anything
+        raise ImageError(f"unreadable {fmt} header ({type(exc).__name__}: {exc})") from None
     if width <= 0 or height <= 0:
         raise ImageError(f"invalid image size {width}x{height}")
     if width * height > max_pixels:
