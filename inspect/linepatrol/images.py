@@ -103,7 +103,7 @@ def decode_image(
     except Image.DecompressionBombError:
         raise ImageError("image too large: refused as a decompression bomb") from None
     except Exception as exc:  # a Pillow plugin on hostile bytes may raise anything
-        raise ImageError(f"unreadable {fmt} header ({type(exc).__name__}: {exc})") from None
+        raise ImageError(f"corrupt {fmt} header ({type(exc).__name__}: {exc})") from None
     if width <= 0 or height <= 0:
         raise ImageError(f"invalid image size {width}x{height}")
     if width * height > max_pixels:
