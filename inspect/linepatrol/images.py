@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import simplejpeg
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 # 48 MP is the largest DJI payload; anything beyond ~4x that is treated as a decompression bomb.
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -77,6 +77,43 @@ def _apply_orientation(pixels: npt.NDArray[np.uint8], orientation: int) -> npt.N
     return np.ascontiguousarray(op(pixels)) if op else pixels
 
 
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str  # "JPEG", "PNG", "TIFF"
+    width: int  # as stored, before EXIF orientation
+    height: int
+    orientation: int  # EXIF Orientation, 1 = as stored
+
+
+def probe_image(
+    source: Path | str | io.BytesIO, head: bytes, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ImageHeader:
+    """Check a photo from its header alone: format, size, the decompression-bomb limit.
+
+    ``head`` is the file's first 16 bytes. Nothing is decoded, so this is cheap enough for
+    upload-time checks of every file of a flight.
+    """
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise ImageError("not an image: unrecognised file type (expected JPEG, PNG or TIFF)")
+    try:
+        with Image.open(source) as header:  # reads the header only
+            width, height = header.size
+            orientation = int(header.getexif().get(_ORIENTATION_TAG, 1) or 1)
+    except Image.DecompressionBombError:
+        raise ImageError("image too large: refused as a decompression bomb") from None
+    except Exception as exc:  # Pillow (and plugins others register) raise many kinds here
+        raise ImageError(f"corrupt {fmt} header ({type(exc).__name__}: {exc})") from None
+    if width <= 0 or height <= 0:
+        raise ImageError(f"invalid image size {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"image too large: {width}x{height} = {width * height / 1e6:.0f} MP exceeds the "
+            f"{max_pixels / 1e6:.0f} MP limit (decompression-bomb guard)"
+        )
+    return ImageHeader(fmt, width, height, orientation)
+
+
 def decode_image(
     data: bytes,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -91,31 +128,12 @@ def decode_image(
     """
     if not data:
         raise ImageError("empty file (0 bytes)")
-    fmt = sniff_format(data[:16])
-    if fmt is None:
-        raise ImageError("not an image: unrecognised file type (expected JPEG, PNG or TIFF)")
-    try:
-        with Image.open(io.BytesIO(data)) as header:  # reads the header only
-            width, height = header.size
-            orientation = int(header.getexif().get(_ORIENTATION_TAG, 1) or 1)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"corrupt {fmt} header ({exc})") from None
-    except Image.DecompressionBombError:
-        raise ImageError("image too large: refused as a decompression bomb") from None
-    except Exception as exc:  # a Pillow plugin on hostile bytes may raise anything
-        raise ImageError(f"corrupt {fmt} header ({type(exc).__name__}: {exc})") from None
-    if width <= 0 or height <= 0:
-        raise ImageError(f"invalid image size {width}x{height}")
-    if width * height > max_pixels:
-        raise ImageError(
-            f"image too large: {width}x{height} = {width * height / 1e6:.0f} MP exceeds the "
-            f"{max_pixels / 1e6:.0f} MP limit (decompression-bomb guard)"
-        )
-    wanted = min_size(width, height) if callable(min_size) else min_size
-    pixels = _decode_pixels(data, fmt, wanted)
-    pixels = _apply_orientation(pixels, orientation)
-    full_w, full_h = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-    return LoadedImage(pixels=pixels, width=full_w, height=full_h, format=fmt)
+    head = probe_image(io.BytesIO(data), data[:16], max_pixels)
+    wanted = min_size(head.width, head.height) if callable(min_size) else min_size
+    pixels = _apply_orientation(_decode_pixels(data, head.format, wanted), head.orientation)
+    turned = head.orientation in (5, 6, 7, 8)
+    full_w, full_h = (head.height, head.width) if turned else (head.width, head.height)
+    return LoadedImage(pixels=pixels, width=full_w, height=full_h, format=head.format)
 
 
 def _decode_pixels(

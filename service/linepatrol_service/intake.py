@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
-from PIL import Image, UnidentifiedImageError
-
-from linepatrol.images import ImageError, sniff_format
+from linepatrol.images import ImageError, probe_image
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _EOI_WINDOW = 4096
@@ -32,23 +30,8 @@ def check_photo(path: str, head: bytes, size: int, max_pixels: int) -> PhotoHead
     """Header-level validation; :class:`ImageError` with a reason for a file that is no photo."""
     if size == 0:
         raise ImageError("empty file (0 bytes)")
-    fmt = sniff_format(head[:16])
-    if fmt is None:
-        raise ImageError("not an image: unrecognised file type (expected JPEG, PNG or TIFF)")
-    try:
-        with Image.open(path) as im:
-            width, height = im.size
-    except Image.DecompressionBombError:
-        raise ImageError("image too large: refused as a decompression bomb") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"corrupt {fmt} header ({exc})") from None
-    if width <= 0 or height <= 0:
-        raise ImageError(f"invalid image size {width}x{height}")
-    if width * height > max_pixels:
-        raise ImageError(
-            f"image too large: {width}x{height} exceeds the {max_pixels / 1e6:.0f} MP limit "
-            "(decompression-bomb guard)"
-        )
+    header = probe_image(path, head[:16], max_pixels)
+    fmt, width, height = header.format, header.width, header.height
     if fmt == "JPEG":
         with open(path, "rb") as f:
             f.seek(max(0, size - _EOI_WINDOW))
