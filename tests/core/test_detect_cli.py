@@ -55,6 +55,15 @@ def test_detect_folder_with_a_corrupt_file(model: Path, flight: Path, tmp_path: 
     assert "broken.jpg" in capsys.readouterr().err
 
 
+def test_annotate_writes_photos_with_boxes(model: Path, flight: Path, tmp_path: Path) -> None:
+    out = tmp_path / "annotated"
+    assert main(["detect", str(flight / "a.jpg"), "--model", str(model), "--tile", "off",
+                 "--annotate", str(out)]) == 0
+    drawn = cv2.imread(str(out / "a.jpg"))
+    assert drawn.shape == (96, 128, 3)
+    assert abs(int(drawn[48, 48].sum()) - 3 * 90) > 60  # the box's left edge is drawn
+
+
 def test_detect_paths_as_given_and_all_failed_exit_code(model: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")

@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="tiled inference for large photos: auto (default), off, or a tile side in pixels",
     )
     p.add_argument("--json", metavar="OUT", help="write results as JSON to OUT ('-' = stdout)")
+    p.add_argument(
+        "--annotate", metavar="DIR",
+        help="also write each photo with its boxes drawn to DIR (JPEG, same file names)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
 
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         results.append(result)
         if result.error:
             print(f"{result.name}: {result.error}", file=sys.stderr)
+        elif args.annotate:
+            _write_annotated(result, Path(args.annotate))
     records = [r.to_json() for r in results]
     if args.json:
         text = json.dumps(records, ensure_ascii=False, indent=1)
@@ -90,6 +96,22 @@ def run(args: argparse.Namespace) -> int:
         _print_table(records)
     failed = sum(1 for r in results if r.error)
     return 1 if failed == len(results) else 0
+
+
+def _write_annotated(result: Any, folder: Path) -> None:
+    import cv2
+
+    from linepatrol.annotate import draw_detections
+    from linepatrol.images import ImageError, read_image
+
+    try:
+        pixels = read_image(result.path).pixels
+    except ImageError:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / (result.path.stem + ".jpg")
+    cv2.imwrite(str(out), draw_detections(pixels, result.detections),
+                [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
 def _print_table(records: list[dict[str, Any]]) -> None:
