@@ -135,7 +135,11 @@ def throughput(
     ours_auto = open_ours(fp32, device, tile="auto")
     ultra = open_ultralytics(models.weights, device)
     proto = prototype.open_no_spin(fp32, device, tile="off")
+    int8 = models.onnx.get("int8")
+    proto_int8 = prototype.open_no_spin(int8, device, tile="off") if int8 else None
     warm = photos[:1]
+    if proto_int8 is not None:
+        run_ours(proto_int8, warm)
     run_ours(proto, warm)
     prototype.run_fast_path(proto, warm)
     run_ours(ours_off, warm)
@@ -149,7 +153,7 @@ def throughput(
             found[name] = fn()
         return go
 
-    seconds = interleaved({
+    sides = {
         "linepatrol": side("linepatrol", lambda: run_ours(ours_off, photos)),
         "ultralytics": side("ultralytics", lambda: run_ultralytics(
             ultra, photos, models.imgsz, device, speeds)),
@@ -157,7 +161,11 @@ def throughput(
         "prototype_no_spin": side("prototype_no_spin", lambda: run_ours(proto, photos)),
         "prototype_fast_path": side("prototype_fast_path",
                                     lambda: prototype.run_fast_path(proto, photos)),
-    }, rounds)
+    }
+    if proto_int8 is not None:
+        sides["prototype_int8_no_spin"] = side("prototype_int8_no_spin",
+                                               lambda: run_ours(proto_int8, photos))
+    seconds = interleaved(sides, rounds)
     n = len(photos)
     rate = {k: round(n / median(v), 2) for k, v in seconds.items()}
     per_photo = {k: ms(median(v) / n) for k, v in seconds.items()}

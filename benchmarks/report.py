@@ -77,7 +77,9 @@ def markdown(r: dict[str, Any]) -> str:
                  "ultralytics": "ultralytics `YOLO.predict`",
                  "prototype_no_spin": "*prototype*: tile off, ORT threads without spin-wait",
                  "prototype_fast_path": "*prototype*: + reduced-size decode, bilinear "
-                 "letterbox"}
+                 "letterbox",
+                 "prototype_int8_no_spin": "*prototype*: INT8 model, ORT threads without "
+                 "spin-wait"}
         for key in label:
             if key not in d["photos_per_s"]:
                 continue
@@ -178,9 +180,16 @@ def plot(r: dict[str, Any], path: Path) -> None:
     d = r.get("detection", {})
     ax = axes[0]
     if not _error(d):
-        keys = ["linepatrol", "linepatrol_tile_auto", "ultralytics"]
-        ax.bar(["LinePatrol\n(tile off)", "LinePatrol\n(tile auto)", "ultralytics"],
-               [d["photos_per_s"][k] for k in keys], color=["C0", "C9", "C1"])
+        bars = [("linepatrol", "LinePatrol\n(tile off)", "C0", ""),
+                ("linepatrol_tile_auto", "LinePatrol\n(tile auto)", "C9", ""),
+                ("ultralytics", "ultralytics", "C1", ""),
+                ("prototype_no_spin", "prototype:\nno spin", "C7", "//"),
+                ("prototype_fast_path", "prototype:\nfast path", "C7", "xx"),
+                ("prototype_int8_no_spin", "prototype:\nINT8 no spin", "C7", "..")]
+        bars = [b for b in bars if b[0] in d["photos_per_s"]]
+        ax.bar([b[1] for b in bars], [d["photos_per_s"][b[0]] for b in bars],
+               color=[b[2] for b in bars], hatch=[b[3] for b in bars])
+        ax.tick_params(axis="x", labelsize=8)
     ax.set_title("Detection throughput")
     ax.set_ylabel("photos/s (higher is better)")
     lg = r.get("large", {})
@@ -188,10 +197,14 @@ def plot(r: dict[str, Any], path: Path) -> None:
     if not _error(lg):
         sizes = [row["size"] for row in lg["rows"]]
         x = range(len(sizes))
-        ax.bar([i - 0.2 for i in x], [row["s_per_photo"]["linepatrol"] for row in lg["rows"]],
-               0.4, label="LinePatrol tiled", color="C0")
-        ax.bar([i + 0.2 for i in x], [row["s_per_photo"]["sahi"] for row in lg["rows"]],
-               0.4, label="SAHI sliced", color="C1")
+        ax.bar([i - 0.27 for i in x], [row["s_per_photo"]["linepatrol"] for row in lg["rows"]],
+               0.27, label="LinePatrol tiled", color="C0")
+        ax.bar(list(x), [row["s_per_photo"]["sahi"] for row in lg["rows"]],
+               0.27, label="SAHI sliced", color="C1")
+        if all("prototype_no_spin" in row["s_per_photo"] for row in lg["rows"]):
+            ax.bar([i + 0.27 for i in x],
+                   [row["s_per_photo"]["prototype_no_spin"] for row in lg["rows"]],
+                   0.27, label="prototype: no spin", color="C7", hatch="//")
         ax.set_xticks(list(x), sizes)
         ax.legend()
     ax.set_title("Large photos")
