@@ -6,9 +6,10 @@ non-maximum merging on intersection-over-smaller >= 0.5 (SAHI's defaults, which 
 follows). SAHI runs the ultralytics ``.pt`` through ``UltralyticsDetectionModel`` with the same
 batch size as LinePatrol. Both read the JPEG file themselves (decode is part of the work).
 
-Recall: a pasted small object counts as found when a detection (of the missing-cap class when
-the model has one) overlaps it with IoU >= 0.5, or contains its centre while being at most 4x
-its area (a box around the whole insulator string does not count).
+Recall, per pasted class (missing caps at native size, insulator strings at half size): a
+pasted object counts as found when a detection of its class (any class if the model lacks it)
+overlaps it with IoU >= 0.5, or contains its centre while being at most 4x its area (a box
+around a whole insulator string does not count as finding a cap on it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from benchmarks.detection import CONF, open_ours, ultra_device
 from benchmarks.photos import LargePhoto
 from benchmarks.timing import interleaved, median
 
-TARGET_CLASS = "insulator_missing_cap"
 OVERLAP = 0.2
 
 
@@ -89,8 +89,9 @@ def run_linepatrol(detector: Any, path: Path) -> list[tuple[npt.NDArray[Any], st
     return [(d.xyxy[i], d.names[int(d.class_id[i])]) for i in range(len(d))]
 
 
-def _boxes(dets: list[tuple[npt.NDArray[Any], str]], names: tuple[str, ...]) -> npt.NDArray[Any]:
-    keep = [b for b, n in dets if TARGET_CLASS not in names or n == TARGET_CLASS]
+def _boxes(dets: list[tuple[npt.NDArray[Any], str]], names: tuple[str, ...],
+           target: str) -> npt.NDArray[Any]:
+    keep = [b for b, n in dets if target not in names or n == target]
     return np.asarray(keep, np.float32).reshape(-1, 4)
 
 
@@ -124,19 +125,22 @@ def compare(
             "prototype_no_spin": side("prototype_no_spin",
                                       lambda path: run_linepatrol(proto, path)),
         }, rounds)
-        total = sum(len(p.objects) for p in group)
-        recall = {}
+        classes = sorted({k for p in group for k in p.objects})
+        totals = {k: sum(len(p.objects.get(k, [])) for p in group) for k in classes}
+        recall: dict[str, dict[str, float | None]] = {}
         for name, per_photo in last.items():
-            hit = sum(found_objects(p.objects, _boxes(d, models.names))
-                      for p, d in zip(group, per_photo, strict=True))
-            recall[name] = round(hit / total, 3) if total else None
+            recall[name] = {}
+            for k in classes:
+                hit = sum(found_objects(p.objects.get(k, []), _boxes(d, models.names, k))
+                          for p, d in zip(group, per_photo, strict=True))
+                recall[name][k] = round(hit / totals[k], 3) if totals[k] else None
         rate = {k: round(len(group) / median(v), 3) for k, v in seconds.items()}
         tiles = ours.tiles_for(*size)
         rows.append({
             "size": f"{size[0]}x{size[1]}",
             "megapixels": round(size[0] * size[1] / 1e6, 1),
             "photos": len(group),
-            "small_objects": total,
+            "small_objects": totals,
             "tiles_per_photo": (len(tiles) if tiles else 0) + 1,
             "photos_per_s": rate,
             "s_per_photo": {k: round(median(v) / len(group), 3) for k, v in seconds.items()},

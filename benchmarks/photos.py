@@ -1,9 +1,10 @@
 """Benchmark inputs made from real CPLID photos: small photos as they are, large ones built.
 
 Large photos (5184x3888, 8192x5460, a 48 MP one for the memory line) are mosaics of real photos,
-upscaled, with missing-cap crops (real, from CPLID's ``defect`` labels) pasted at native size at
-known random positions: a small object in a large photo, with its ground-truth box, so recall of
-the small objects can be measured for any method. Nothing here is committed; photos are written
+upscaled, with real small objects pasted at known random positions: missing-cap crops (CPLID's
+``defect`` labels) at native size, and whole insulator strings (CPLID's ``insulator`` labels)
+at half size — each with its ground-truth box, so recall of the small objects can be measured
+for any method, per class. Nothing here is committed; photos are written
 to a work folder.
 """
 
@@ -39,11 +40,12 @@ class LargePhoto:
     path: Path
     width: int
     height: int
-    objects: list[tuple[float, float, float, float]]  # pasted small objects, photo pixels
+    # pasted small objects per taxonomy class, photo pixels
+    objects: dict[str, list[tuple[float, float, float, float]]]
 
     def as_dict(self) -> dict[str, object]:
         return {"path": str(self.path), "width": self.width, "height": self.height,
-                "objects": [list(b) for b in self.objects]}
+                "objects": {k: [list(b) for b in v] for k, v in self.objects.items()}}
 
 
 def _images(folder: Path) -> list[Path]:
@@ -89,6 +91,18 @@ def cplid_labels(image: Path, root: Path = CPLID) -> list[LabelledBox]:
     return boxes
 
 
+def insulator_crops(root: Path = CPLID) -> list[LabelledBox]:
+    """Every ``insulator`` box of CPLID's normal photos (whole strings, no defect)."""
+    folder = root / "Normal_Insulators" / "labels"
+    images = root / "Normal_Insulators" / "images"
+    out = [LabelledBox(images / f"{xml.stem}.jpg", box, name)
+           for xml in sorted(folder.glob("*.xml")) for name, box in read_voc(xml)
+           if name == "insulator"]
+    if not out:
+        raise PhotoError(f"{folder}: no 'insulator' labels to paste")
+    return out
+
+
 def missing_cap_crops(root: Path = CPLID) -> list[LabelledBox]:
     """Every ``defect`` (missing cap) box of CPLID."""
     folder = root / "Defective_Insulators" / "labels" / "defect"
@@ -101,6 +115,10 @@ def missing_cap_crops(root: Path = CPLID) -> list[LabelledBox]:
     if not out:
         raise PhotoError(f"{folder}: no 'defect' labels to paste")
     return out
+
+
+def _box(b: list[float]) -> tuple[float, float, float, float]:
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
 
 def _read(path: Path) -> npt.NDArray[np.uint8]:
@@ -127,15 +145,17 @@ def mosaic(backgrounds: list[Path], width: int, height: int) -> npt.NDArray[np.u
 
 def paste_objects(
     canvas: npt.NDArray[np.uint8], crops: list[LabelledBox], count: int, seed: int,
-    margin: float = 0.5,
+    margin: float = 0.5, scale: float = 1.0,
+    taken: list[tuple[int, int, int, int]] | None = None,
 ) -> list[tuple[float, float, float, float]]:
-    """Paste ``count`` crops (with ``margin`` of context) at random places that do not overlap.
+    """Paste ``count`` crops (with ``margin`` of context, resized by ``scale``) at random places
+    that overlap neither each other nor the areas in ``taken`` (which is extended).
 
     Returns the pasted objects' boxes (the labelled box, not the context) in canvas pixels.
     """
     rng = np.random.default_rng(seed)
     h, w = canvas.shape[:2]
-    taken: list[tuple[int, int, int, int]] = []
+    taken = [] if taken is None else taken
     boxes: list[tuple[float, float, float, float]] = []
     cache: dict[Path, npt.NDArray[np.uint8]] = {}
     tries = 0
@@ -148,6 +168,10 @@ def paste_objects(
         cx1, cy1 = max(0, x1 - mx), max(0, y1 - my)
         cx2, cy2 = min(src.shape[1], x2 + mx), min(src.shape[0], y2 + my)
         patch = src[cy1:cy2, cx1:cx2]
+        if scale != 1.0:
+            patch = cv2.resize(patch, (max(1, round(patch.shape[1] * scale)),
+                                       max(1, round(patch.shape[0] * scale))),
+                               interpolation=cv2.INTER_AREA)
         ph, pw = patch.shape[:2]
         if pw >= w or ph >= h or pw < 4 or ph < 4:
             continue
@@ -158,21 +182,26 @@ def paste_objects(
             continue
         canvas[py:py + ph, px:px + pw] = patch
         taken.append(cand)
-        boxes.append((float(px + x1 - cx1), float(py + y1 - cy1),
-                      float(px + x2 - cx1), float(py + y2 - cy1)))
+        boxes.append((px + (x1 - cx1) * scale, py + (y1 - cy1) * scale,
+                      px + (x2 - cx1) * scale, py + (y2 - cy1) * scale))
     return boxes
+
+
+INSULATOR_SCALE = 0.5  # whole strings are 150-400 px in CPLID: halved, they are small here
 
 
 def make_large_photo(
     out_dir: Path, width: int, height: int, objects: int, seed: int, root: Path = CPLID,
 ) -> LargePhoto:
-    """Build (or reuse, same arguments -> same file) a large photo with pasted small objects."""
-    key = hashlib.sha1(f"{width}x{height}-{objects}-{seed}-{root}".encode()).hexdigest()[:10]
+    """Build (or reuse, same arguments -> same file) a large photo with ``objects`` pasted
+    missing caps and as many half-size insulator strings."""
+    key = hashlib.sha1(f"v2-{width}x{height}-{objects}-{seed}-{root}".encode()).hexdigest()[:10]
     path = out_dir / f"large-{width}x{height}-{seed}-{key}.jpg"
     meta = path.with_suffix(".json")
     if path.is_file() and meta.is_file():
         data = json.loads(meta.read_text())
-        return LargePhoto(path, width, height, [tuple(b) for b in data["objects"]])
+        return LargePhoto(path, width, height,
+                          {k: [_box(b) for b in v] for k, v in data["objects"].items()})
     out_dir.mkdir(parents=True, exist_ok=True)
     normal = _images(root / "Normal_Insulators" / "images")
     if not normal:
@@ -180,7 +209,13 @@ def make_large_photo(
     rng = np.random.default_rng(seed)
     backgrounds = [normal[int(i)] for i in rng.choice(len(normal), 4, replace=False)]
     canvas = mosaic(backgrounds, width, height)
-    boxes = paste_objects(canvas, missing_cap_crops(root), objects, seed) if objects else []
+    boxes: dict[str, list[tuple[float, float, float, float]]] = {}
+    if objects:
+        taken: list[tuple[int, int, int, int]] = []
+        boxes["insulator_missing_cap"] = paste_objects(canvas, missing_cap_crops(root), objects,
+                                                       seed, taken=taken)
+        boxes["insulator"] = paste_objects(canvas, insulator_crops(root), objects, seed + 1000,
+                                           margin=0.1, scale=INSULATOR_SCALE, taken=taken)
     if not cv2.imwrite(str(path), canvas, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
         raise PhotoError(f"{path}: cannot write")
     photo = LargePhoto(path, width, height, boxes)

@@ -15,6 +15,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _pair(per_class: Any) -> str:
+    """``cap / insulator`` values of a per-class dict."""
+    if not isinstance(per_class, dict):
+        return _fmt(per_class)
+    return " / ".join(_fmt(per_class.get(k)) for k in ("insulator_missing_cap", "insulator"))
+
+
 def _error(section: Any) -> str | None:
     return section.get("error") if isinstance(section, dict) else "not run"
 
@@ -58,8 +65,11 @@ def markdown(r: dict[str, Any]) -> str:
             f"{_fmt(h.get('detect_tile_auto_vs_ultralytics'))}×"]
     for size, ratio in (h.get("large_vs_sahi") or {}).items():
         rec = (h.get("large_recall") or {}).get(size, {})
+        ours, sahi = rec.get("linepatrol") or {}, rec.get("sahi") or {}
+        recalls = "; ".join(f"{k} LinePatrol {_fmt(ours.get(k))}, SAHI {_fmt(sahi.get(k))}"
+                            for k in ours)
         out.append(f"- Large {size}: LinePatrol / SAHI = **{_fmt(ratio)}×**; small-object recall "
-                   f"LinePatrol {_fmt(rec.get('linepatrol'))}, SAHI {_fmt(rec.get('sahi'))}"
+                   f"{recalls}"
                    + ("" if h.get("recall_meaningful") else " (random weights: not meaningful)"))
 
     d = r.get("detection", {})
@@ -108,22 +118,24 @@ def markdown(r: dict[str, Any]) -> str:
         out += [f"Tiles {lg['tile']} px, overlap {lg['overlap']}, plus a whole-photo pass, "
                 f"batch {lg['batch']} on both sides; {lg['rounds']} interleaved rounds. Photos: "
                 "real CPLID photos upscaled into a 2×2 mosaic, with real missing-cap crops "
-                "pasted at native size at known positions."
+                "(native size) and insulator strings (half size) pasted at known positions; "
+                "recall per class (cap / insulator)."
                 + ("" if lg["recall_meaningful"] else " **Random weights: recall is not "
                    "meaningful.**"), "",
-                "| size | photos | tiles/photo | objects | LinePatrol s/photo | SAHI s/photo "
+                "| size | photos | tiles/photo | objects (cap / insulator) | LinePatrol s/photo "
+                "| SAHI s/photo "
                 "| ratio | recall LinePatrol | recall SAHI |", "|---" * 9 + "|"]
         for row in lg["rows"]:
             out.append(f"| {row['size']} ({row['megapixels']} MP) | {row['photos']} | "
-                       f"{row['tiles_per_photo']} | {row['small_objects']} | "
+                       f"{row['tiles_per_photo']} | {_pair(row['small_objects'])} | "
                        f"{row['s_per_photo']['linepatrol']} | {row['s_per_photo']['sahi']} | "
-                       f"**{row['ratio']}×** | {_fmt(row['recall']['linepatrol'])} | "
-                       f"{_fmt(row['recall']['sahi'])} |")
+                       f"**{row['ratio']}×** | {_pair(row['recall']['linepatrol'])} | "
+                       f"{_pair(row['recall']['sahi'])} |")
         out += ["", "*Prototype* (suggested core change, not in the headline): the same tiled "
                 "inference with ORT threads that do not spin-wait — "
                 + "; ".join(f"{row['size']}: {row['s_per_photo']['prototype_no_spin']} s/photo, "
                             f"{row['ratio_prototype_no_spin']}× SAHI, recall "
-                            f"{_fmt(row['recall']['prototype_no_spin'])}"
+                            f"{_pair(row['recall']['prototype_no_spin'])}"
                             for row in lg["rows"]) + "."]
 
     fl = r.get("flight", {})

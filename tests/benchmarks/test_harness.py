@@ -37,7 +37,7 @@ def test_found_objects_counts_iou_and_centre_matches() -> None:
 
 @needs_cplid
 def test_pasted_objects_are_where_the_boxes_say(tmp_path: Path) -> None:
-    from benchmarks.photos import missing_cap_crops, mosaic, paste_objects
+    from benchmarks.photos import insulator_crops, missing_cap_crops, mosaic, paste_objects
 
     crops = missing_cap_crops()
     canvas = np.zeros((900, 1200, 3), np.uint8)
@@ -55,6 +55,17 @@ def test_pasted_objects_are_where_the_boxes_say(tmp_path: Path) -> None:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
     big = mosaic([crops[0].image], 400, 300)
     assert big.shape == (300, 400, 3)
+    # Scaled pastes keep clear of what is taken and land where their boxes say.
+    canvas2 = np.zeros((1500, 2000, 3), np.uint8)
+    taken: list[tuple[int, int, int, int]] = []
+    caps = paste_objects(canvas2, crops, 3, seed=2, taken=taken)
+    strings = paste_objects(canvas2, insulator_crops(), 3, seed=3, margin=0.1, scale=0.5,
+                            taken=taken)
+    assert len(caps) == 3 and len(strings) == 3 and len(taken) == 6
+    for x1, y1, x2, y2 in strings:
+        assert canvas2[int(y1) + 1:int(y2) - 1, int(x1) + 1:int(x2) - 1].any()
+        for cx1, cy1, cx2, cy2 in caps:
+            assert x2 <= cx1 or cx2 <= x1 or y2 <= cy1 or cy2 <= y1
 
 
 def test_peak_rss_is_the_commands_own() -> None:
@@ -99,8 +110,9 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     assert {"decode", "preprocess", "inference", "postprocess"} <= set(
         det["stages_ms"]["ultralytics"])
     (row,) = results["large"]["rows"]
-    assert row["small_objects"] == 4
+    assert row["small_objects"] == {"insulator_missing_cap": 4, "insulator": 4}
     assert set(row["recall"]) == {"linepatrol", "sahi", "prototype_no_spin"}
+    assert set(row["recall"]["sahi"]) == {"insulator_missing_cap", "insulator"}
     assert results["large"]["recall_meaningful"] is False
     flight = results["flight"]
     assert flight["photos"] == 6
