@@ -6,9 +6,10 @@ much a specific change would help, through the core's own extension points:
 - ``no_spin``: the shipped ``Detector`` and ``detect_files``, with a ``ModelSession`` whose ONNX
   Runtime threads do not spin-wait (``session.intra_op.allow_spinning = 0``). Spinning threads
   burn the cores that the decode threads (and anything else on the machine) need.
-- ``fast_path``: additionally decodes JPEGs at reduced size (DCT scaling, never below what the
-  model input needs) and letterboxes with bilinear instead of area interpolation, in a loop with
-  one decode thread ahead — only for the whole-photo pass (``tile off``).
+- ``fast_path``: additionally letterboxes with bilinear instead of area interpolation, decoding
+  JPEGs at reduced size (DCT scaling, never below what the model input needs; the core does
+  this too since c0fa45f), in a loop with one decode thread ahead — only for the whole-photo
+  pass (``tile off``).
 """
 
 from __future__ import annotations

@@ -86,8 +86,8 @@ def markdown(r: dict[str, Any]) -> str:
                  f"(crops per photo: {d['tile_auto_crops_per_photo']})",
                  "ultralytics": "ultralytics `YOLO.predict`",
                  "prototype_no_spin": "*prototype*: tile off, ORT threads without spin-wait",
-                 "prototype_fast_path": "*prototype*: + reduced-size decode, bilinear "
-                 "letterbox",
+                 "prototype_fast_path": "*prototype*: no spin + bilinear letterbox, "
+                 "reduced-size decode",
                  "prototype_int8_no_spin": "*prototype*: INT8 model, ORT threads without "
                  "spin-wait"}
         for key in label:
