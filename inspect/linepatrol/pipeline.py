@@ -16,7 +16,8 @@ from typing import Any
 from linepatrol.detections import Detections
 from linepatrol.detector import Detector, DetectorConfig
 from linepatrol.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, read_image
-from linepatrol.model_store import resolve_model
+from linepatrol.model_store import pick_precision, resolve_model
+from linepatrol.runtime.providers import planned_providers
 from linepatrol.runtime.session import OrtSession
 from linepatrol.settings import CoreSettings
 
@@ -40,6 +41,17 @@ class PhotoResult:
         }
 
 
+def model_path(model: str | None, settings: CoreSettings) -> Path:
+    """The model file that runs: a file as given, or a bundled model (named or the default) at
+    the precision for this machine (``auto``: its INT8 variant on the CPU)."""
+    spec = model or settings.model
+    path = resolve_model(spec)
+    if spec is not None and Path(spec).expanduser().is_file() and settings.precision == "auto":
+        return path  # a file the user named runs as it is
+    on_cpu = planned_providers(settings.providers)[0] == "CPUExecutionProvider"
+    return pick_precision(path, settings.precision, on_cpu)
+
+
 def open_detector(
     model: str | None = None,
     settings: CoreSettings | None = None,
@@ -47,12 +59,12 @@ def open_detector(
 ) -> Detector:
     """A detector on the named (or default) model with this machine's providers."""
     settings = settings or CoreSettings()
-    path = resolve_model(model or settings.model)
     session = OrtSession(
-        path,
+        model_path(model, settings),
         providers=settings.providers,
         intra_op_threads=settings.intra_op_threads,
         cache_dir=settings.cache_dir,
+        spinning=settings.ort_spinning,
     )
     return Detector(session.load(), config)
 

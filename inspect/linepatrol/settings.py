@@ -27,6 +27,18 @@ class CoreSettings(BaseSettings):
     )
     intra_op_threads: int = Field(default=0, ge=0, description="CPU threads per op, 0 = all cores")
     cache_dir: str | None = Field(default=None, description="TensorRT engine cache directory")
+    ort_spinning: bool = Field(
+        default=False,
+        description="let ONNX Runtime's CPU threads spin-wait between ops: a little lower latency "
+        "on a dedicated machine, much slower when the cores are shared (decode threads, a "
+        "service, other jobs) — measured 0.65x -> 1.2x of ultralytics' throughput on 2 shared "
+        "cores by turning it off",
+    )
+    precision: str = Field(
+        default="auto",
+        description="auto: the INT8 sibling of a bundled model when running on the CPU, else "
+        "fp32; fp32 / int8 force one",
+    )
 
     @field_validator("providers", mode="before")
     @classmethod

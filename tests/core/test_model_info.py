@@ -94,3 +94,36 @@ def test_model_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert resolve_model("linepatrol-cplid-v1").parent == folder
     with pytest.raises(ModelNotFoundError, match="neither a file nor a bundled model"):
         resolve_model("nope")
+
+
+def test_int8_sibling_runs_on_the_cpu(tmp_path: Path) -> None:
+    from linepatrol.model_store import pick_precision
+
+    fp32 = make_yolo_onnx(tmp_path / "m.onnx", ["insulator"], [])
+    assert pick_precision(fp32, "auto", on_cpu=True) == fp32  # no sibling: keep fp32
+    with pytest.raises(ModelNotFoundError, match="no INT8 variant"):
+        pick_precision(fp32, "int8", on_cpu=True)
+    int8 = make_yolo_onnx(tmp_path / "m-int8.onnx", ["insulator"], [])
+    assert pick_precision(fp32, "auto", on_cpu=True) == int8
+    assert pick_precision(fp32, "auto", on_cpu=False) == fp32
+    assert pick_precision(fp32, "fp32", on_cpu=True) == fp32
+    assert pick_precision(int8, "auto", on_cpu=False) == int8  # named explicitly: as named
+    with pytest.raises(ValueError, match="precision"):
+        pick_precision(fp32, "fp8", on_cpu=True)
+
+
+def test_default_model_runs_int8_on_cpu_but_named_files_run_as_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linepatrol.pipeline import model_path
+    from linepatrol.settings import CoreSettings
+
+    folder = tmp_path / "bundled"
+    fp32 = make_yolo_onnx(folder / "linepatrol-cplid-v1.onnx", ["insulator"], [])
+    int8 = make_yolo_onnx(folder / "linepatrol-cplid-v1-int8.onnx", ["insulator"], [])
+    monkeypatch.setattr("linepatrol.model_store.bundled_dirs", lambda: [folder])
+    cpu = CoreSettings(providers=["cpu"])
+    assert model_path(None, cpu) == int8
+    assert model_path("linepatrol-cplid-v1", cpu) == int8
+    assert model_path(str(fp32), cpu) == fp32
+    assert model_path(None, CoreSettings(providers=["cpu"], precision="fp32")) == fp32

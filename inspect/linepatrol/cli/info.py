@@ -25,7 +25,8 @@ def collect(model: str | None) -> dict[str, Any]:
     import onnxruntime as ort
 
     from linepatrol import __version__
-    from linepatrol.model_store import ModelNotFoundError, bundled_models, resolve_model
+    from linepatrol.model_store import ModelNotFoundError, bundled_models
+    from linepatrol.pipeline import model_path
     from linepatrol.runtime.session import OrtSession
     from linepatrol.settings import CoreSettings
 
@@ -37,12 +38,13 @@ def collect(model: str | None) -> dict[str, Any]:
         "bundled_models": sorted(bundled_models()),
     }
     try:
-        path = resolve_model(model or settings.model)
+        path = model_path(model, settings)
     except ModelNotFoundError as exc:
         out["model"] = None
         out["model_error"] = str(exc)
         return out
-    session = OrtSession(path, providers=settings.providers, warmup=False)
+    session = OrtSession(path, providers=settings.providers, warmup=False,
+                         spinning=settings.ort_spinning)
     out["model"] = session.describe()
     return out
 

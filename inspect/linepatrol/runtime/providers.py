@@ -123,3 +123,11 @@ def probe_usable(available: Sequence[str]) -> list[str]:
         if ok:
             usable.append(provider)
     return usable
+
+
+def planned_providers(requested: Sequence[str] | None = None) -> list[str]:
+    """The providers a session would ask for on this machine (installed ORT + probe)."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    return resolve_providers(available, requested, probe_usable(available))

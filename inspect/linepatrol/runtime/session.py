@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from linepatrol.runtime.model_info import ModelInfo, ModelLoadError, read_model_info
-from linepatrol.runtime.providers import fallback_note, probe_usable, resolve_providers
+from linepatrol.runtime.providers import fallback_note, planned_providers
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,14 @@ class OrtSession:
         intra_op_threads: int = 0,
         cache_dir: str | None = None,
         warmup: bool = True,
+        spinning: bool = False,
     ) -> None:
         self.path = Path(path)
         self._requested_setting = providers
         self._threads = intra_op_threads
         self._cache_dir = cache_dir
         self._warmup = warmup
+        self._spinning = spinning
         self._lock = threading.Lock()
         self._session: Any = None
         self._info: ModelInfo | None = None
@@ -89,14 +91,15 @@ class OrtSession:
             raise ModelLoadError(self.path, "no such file")
         if self.path.stat().st_size == 0:
             raise ModelLoadError(self.path, "the file is empty")
-        available = ort.get_available_providers()
-        self.requested_providers = resolve_providers(
-            available, self._requested_setting, probe_usable(available)
-        )
+        self.requested_providers = planned_providers(self._requested_setting)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self._threads:
             options.intra_op_num_threads = self._threads
+        if not self._spinning:
+            # Spin-waiting threads burn the cores that JPEG decoding and other work need.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         # The GPU build logs its CUDA/cuDNN probing as errors on machines without them; we
         # report the outcome ourselves below, so keep ORT's own log to real errors.
         options.log_severity_level = 3
