@@ -141,7 +141,6 @@ def run_demo(args: argparse.Namespace) -> int:
     from linepatrol_service.models import Token
     from linepatrol_service.services import Services
     from linepatrol_service.settings import ServiceSettings
-    from linepatrol_service.ui import mount_ui
 
     model = _model_path(args.model)
     port = _check_port(args.host, args.port)
@@ -154,9 +153,7 @@ def run_demo(args: argparse.Namespace) -> int:
          + ("  (temporary: deleted on exit; keep it with --data DIR)" if temporary else ""))
     _say(f"  model      {model}")
     services = Services(settings)
-    app = create_app(settings, services)
-    if not any(getattr(r, "path", "") == "/ui/login" for r in app.routes):
-        mount_ui(app)
+    app = create_app(settings, services, ui=True)
     with services.sessions.begin() as s:
         admin_row, admin = create_token(s, Role.ADMIN, "demo-setup")
         _, reviewer = create_token(s, Role.REVIEWER, "demo-reviewer")

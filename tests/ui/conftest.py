@@ -38,12 +38,9 @@ def make_settings(data_dir: Path, model: Path, **overrides: Any) -> ServiceSetti
 def build_app(settings: ServiceSettings) -> tuple[FastAPI, Services, dict[str, str]]:
     """The service app with the UI, and one token per role."""
     from linepatrol_service.app import create_app
-    from linepatrol_service.ui import mount_ui
 
     services = Services(settings)
-    app = create_app(settings, services)
-    if not any(getattr(r, "path", "") == "/ui/login" for r in app.routes):
-        mount_ui(app)  # until create_app mounts the UI itself
+    app = create_app(settings, services, ui=True)
     tokens = {}
     with services.sessions.begin() as s:
         for role in Role:

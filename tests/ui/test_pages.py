@@ -308,11 +308,8 @@ def test_map_tiles_are_off_unless_configured(tmp_path: Any, tiny_model: Any) -> 
     def map_config(ui_settings: UISettings | None) -> tuple[dict[str, Any], str]:
         settings = make_settings(tmp_path / f"d{id(ui_settings)}", tiny_model)
         services = Services(settings)
-        app = create_app(settings, services)
-        if not any(getattr(r, "path", "") == "/ui/login" for r in app.routes):
-            mount_ui(app, ui_settings)
-        elif ui_settings is not None:  # create_app mounted the UI with the environment's
-            app.state.ui_settings = ui_settings
+        app = create_app(settings, services)  # without the UI: mount it with these settings
+        mount_ui(app, ui_settings)
         with services.sessions.begin() as s:
             _, token = create_token(s, Role.REVIEWER, "r")
         with TestClient(app) as c:
