@@ -163,6 +163,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
     return {
         "detect_vs_ultralytics": det.get("ratio"),
         "detect_tile_auto_vs_ultralytics": det.get("ratio_tile_auto"),
+        "detect_int8_vs_ultralytics": det.get("ratio_int8"),
         "large_vs_sahi": {r["size"]: r["ratio"] for r in rows},
         "large_recall": {r["size"]: r["recall"] for r in rows},
         "recall_meaningful": results.get("large", {}).get("recall_meaningful"),

@@ -103,7 +103,7 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     assert det["photos"] == 3
     assert set(det["photos_per_s"]) == {"linepatrol", "linepatrol_tile_auto", "ultralytics",
                                         "prototype_no_spin", "prototype_fast_path",
-                                        "prototype_int8_no_spin"}
+                                        "linepatrol_int8"}
     assert all(v > 0 for v in det["photos_per_s"].values())
     assert set(det["stages_ms"]["linepatrol"]) == {
         "decode", "decode_reduced", "preprocess", "inference", "postprocess"}
