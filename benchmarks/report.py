@@ -109,8 +109,9 @@ def markdown(r: dict[str, Any]) -> str:
                 f"| inference | {ours['inference']} | {_fmt(ul.get('inference'))} |",
                 f"| postprocess | {ours['postprocess']} | {_fmt(ul.get('postprocess'))} |", "",
                 "*Prototype* rows are suggested core changes measured through the core's own "
-                "extension points (`benchmarks/prototype.py`); they are not what users run "
-                "today and are not in the headline."]
+                "extension points (`benchmarks/prototype.py`) and are never in the headline; "
+                "the core adopted no-spin threads and the bilinear letterbox in 8f2f34b, so "
+                "from then on they match the shipped rows."]
 
     lg = r.get("large", {})
     out += ["", "## Large photos: tiled inference vs SAHI `get_sliced_prediction`", ""]
