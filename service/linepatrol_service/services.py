@@ -52,8 +52,7 @@ class DetectorHolder:
                         self._settings.model,
                         self._settings,
                         DetectorConfig(conf=self._settings.conf,
-                                       tile=parse_tile(self._settings.tile),
-                                       batch_size=max(8, self._settings.batch_size)),
+                                       tile=parse_tile(self._settings.tile)),
                     )
                     self.error = None
                 except Exception as exc:

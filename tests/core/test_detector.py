@@ -135,3 +135,11 @@ def test_config_validation() -> None:
         parse_tile("big")
     with pytest.raises(ValueError):
         DetectorConfig(conf=1.5)
+
+
+def test_batch_size_defaults_by_device() -> None:
+    cpu = BlobSession()
+    assert Detector(cpu).batch_size == 2
+    cpu.on_gpu = True  # type: ignore[attr-defined]
+    assert Detector(cpu).batch_size == 8
+    assert Detector(cpu, DetectorConfig(batch_size=3)).batch_size == 3
