@@ -25,12 +25,16 @@ ConfigWriter = Callable[..., Path]
 def test_training_writes_checkpoint_offline(tiny_checkpoint: Path) -> None:
     assert tiny_checkpoint.is_file() and tiny_checkpoint.name == "best.pt"
     run = tiny_checkpoint.parent.parent
-    assert (run / ".ultralytics" / "Ultralytics" / "settings.json").is_file()
     assert (run / ".ultralytics" / "Arial.ttf").is_file()  # the bundled font, no download
     assert os.environ["YOLO_OFFLINE"] == "1"
+    import ultralytics.utils as uutils
     import ultralytics.utils.checks as checks
 
     assert checks.AUTOINSTALL is False
+    # Ultralytics' user folder is the run's, whether it was imported before training (as
+    # earlier tests in this process do) or by the training itself.
+    assert Path(checks.USER_CONFIG_DIR).resolve().is_relative_to((run / ".ultralytics").resolve())
+    assert not [k for k, v in uutils.SETTINGS.items() if v is True]  # no integrations, no sync
 
 
 def test_unknown_trainer_argument_fails_before_training(
