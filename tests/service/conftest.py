@@ -16,6 +16,7 @@ from linepatrol_service.app import create_app
 from linepatrol_service.auth import Role, create_token
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
+from support.service_settings import make_settings
 from support.tiny_onnx import make_yolo_onnx
 
 NAMES = ["insulator_missing_cap", "bird_nest", "insulator"]
@@ -40,15 +41,6 @@ def require_server(host: str, port: int, what: str) -> None:
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.onnx"
     return make_yolo_onnx(path, NAMES, BOXES, imgsz=64)
-
-
-def make_settings(data_dir: Path, model: Path, **overrides: Any) -> ServiceSettings:
-    values: dict[str, Any] = {
-        "data_dir": data_dir, "model": str(model), "providers": ["cpu"],
-        "intra_op_threads": 1, "batch_size": 2, "tile": "off",
-    }
-    values.update(overrides)
-    return ServiceSettings(**values)
 
 
 class Api:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 from linepatrol_service.auth import Role, create_token
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
+from support.service_settings import make_settings
 from support.tiny_onnx import make_yolo_onnx
 
 NAMES = ["insulator_missing_cap", "bird_nest", "insulator"]
@@ -24,15 +24,6 @@ BOXES = [(20.0, 20.0, 10.0, 10.0, 0, 0.9), (44.0, 40.0, 12.0, 8.0, 1, 0.8),
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ui-model") / "tiny.onnx"
     return make_yolo_onnx(path, NAMES, BOXES, imgsz=64)
-
-
-def make_settings(data_dir: Path, model: Path, **overrides: Any) -> ServiceSettings:
-    values: dict[str, Any] = {
-        "data_dir": data_dir, "model": str(model), "providers": ["cpu"],
-        "intra_op_threads": 1, "batch_size": 2, "tile": "off",
-    }
-    values.update(overrides)
-    return ServiceSettings(**values)
 
 
 def build_app(settings: ServiceSettings) -> tuple[FastAPI, Services, dict[str, str]]:
