@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from linepatrol_datasets.readers.yolo import label_path_for
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 
@@ -51,14 +53,8 @@ class YoloDataset:
         return found
 
 
-def label_path(image: Path) -> Path:
-    """Where ultralytics looks for an image's labels: the last ``images`` dir -> ``labels``."""
-    parts = list(image.parts)
-    for i in range(len(parts) - 1, -1, -1):
-        if parts[i] == "images":
-            parts[i] = "labels"
-            return Path(*parts).with_suffix(".txt")
-    return image.with_suffix(".txt")
+# Where ultralytics looks for an image's labels: one rule, kept by the dataset tools.
+label_path = label_path_for
 
 
 def read_labels(path: Path, width: int, height: int) -> tuple[npt.NDArray[np.float32],
