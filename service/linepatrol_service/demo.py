@@ -61,10 +61,12 @@ def _check_port(host: str, port: int) -> int:
 
 def _model_path(spec: str | None) -> Path:
     from linepatrol.cli import UserError
-    from linepatrol.model_store import ModelNotFoundError, resolve_model
+    from linepatrol.model_store import ModelNotFoundError
+    from linepatrol.pipeline import model_path
+    from linepatrol.settings import CoreSettings
 
-    try:
-        return resolve_model(spec)
+    try:  # the same choice `linepatrol detect` makes: on the CPU, a bundled model's INT8 variant
+        return model_path(spec, CoreSettings())
     except ModelNotFoundError as exc:
         raise UserError(
             f"{exc}\nThe demo needs a detection model: install a release that bundles "
