@@ -28,6 +28,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="scratch folder for exported models and generated photos")
     r.add_argument("--weights", type=Path, help="ultralytics .pt (default: random YOLOv8n)")
     r.add_argument("--onnx", type=Path, help="its ONNX export (default: exported here)")
+    r.add_argument("--weights-from-onnx", type=Path, metavar="ONNX",
+                   help="recover the checkpoint from an ultralytics ONNX export (a shipped model "
+                   "whose .pt is not here) and export it afresh for LinePatrol")
     r.add_argument("--imgsz", type=int, help="input size (default: the checkpoint's)")
     r.add_argument("--val", default=str(suite.DEFAULT_VAL),
                    help="YOLO data.yaml whose 'val' split gives mAP50, or 'cplid' for the "
@@ -66,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)  # its summary table
-    for arg in (args.weights, args.onnx):
+    if args.weights_from_onnx is not None and (args.weights or args.onnx):
+        print("error: --weights-from-onnx replaces --weights and --onnx", file=sys.stderr)
+        return 2
+    for arg in (args.weights, args.onnx, args.weights_from_onnx):
         if arg is not None and not arg.is_file():
             print(f"error: {arg}: no such file", file=sys.stderr)
             return 2
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     profile = suite.QUICK if args.quick else suite.FULL
     results = suite.run_suite(profile, args.device, args.work, args.weights, args.onnx,
-                              args.imgsz, val, args.note, only)
+                              args.imgsz, val, args.note, only, args.weights_from_onnx)
     paths = report.write_all(results, args.out)
     print(report.markdown(results))
     print("\n".join(f"wrote {p}" for p in paths.values()))

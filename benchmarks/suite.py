@@ -100,6 +100,7 @@ def run_suite(
     val_yaml: Path | None = DEFAULT_VAL,
     note: str | None = None,
     only: tuple[str, ...] = SECTIONS,
+    weights_from_onnx: Path | None = None,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -107,8 +108,10 @@ def run_suite(
     small = photos.cplid_photos(profile.photos)
     wanted = () if "variants" not in only else ("fp16",) if device == "cuda" else ("int8",)
     calib, calib_source = calibration_set(profile, val_yaml)
+    given = weights or weights_from_onnx
     models = prepare_models(work, weights, onnx,
-                            imgsz or (None if weights else profile.random_imgsz), wanted, calib)
+                            imgsz or (None if given else profile.random_imgsz), wanted, calib,
+                            weights_from_onnx)
     results["model"] = {**models.describe(), "calibration": calib_source}
 
     _section(results, "detection", lambda: detection.throughput(

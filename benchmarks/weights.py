@@ -3,7 +3,12 @@
 Ultralytics runs the ``.pt``; LinePatrol runs the ONNX that ``linepatrol_models.export`` makes
 from it (the project's one export path, which keeps ultralytics from pip-installing anything).
 Without ``--weights`` a small YOLOv8n is built from its YAML with random weights: fine for speed,
-meaningless for recall and mAP (the results say so).
+meaningless for recall and mAP (the results say so). ``--weights-from-onnx`` recovers a
+checkpoint from an ONNX file that ultralytics exported (a shipped model whose ``.pt`` is not on
+this machine): the export fuses each convolution with its batch norm and names the fused weights
+as the fused model's ``state_dict`` does, so the fused network is rebuilt from its YAML and the
+weights are copied in one for one. Both sides then run trained weights, and LinePatrol runs a
+fresh export of that checkpoint, made as ``linepatrol export`` makes it today.
 """
 
 from __future__ import annotations
@@ -57,6 +62,53 @@ def build_random_checkpoint(path: Path, imgsz: int, arch: str = "yolov8n.yaml") 
     torch.save({"model": model, "train_args": {"imgsz": imgsz, "task": "detect"},
                 "date": None, "version": None}, str(path))
     return path
+
+
+def checkpoint_from_onnx(onnx_path: Path, out: Path, arch: str | None = None) -> Path:
+    """An ultralytics checkpoint holding the weights of an ultralytics ONNX export.
+
+    The architecture is the YAML named in the export's description (``Ultralytics YOLOv8n
+    model ...``) unless ``arch`` is given; every ONNX initializer must match a tensor of the
+    fused model by name and shape and every tensor must be filled, else this raises. The
+    checkpoint records no epoch count, so it counts as trained.
+    """
+    import ast
+    import re
+
+    import onnx
+    from onnx import numpy_helper
+
+    offline_ultralytics()
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    model = onnx.load(str(onnx_path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    if arch is None:
+        found = re.search(r"Ultralytics (YOLO\w+?) model", meta.get("description", ""))
+        if found is None:
+            raise ValueError(f"{onnx_path}: no architecture in its description; name one")
+        arch = f"{found.group(1).lower()}.yaml"
+    names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
+    size = ast.literal_eval(meta.get("imgsz", "640"))
+    imgsz = int(max(size)) if isinstance(size, list | tuple) else int(size)
+    net = DetectionModel(cfg=arch, nc=len(names), verbose=False).eval().fuse(verbose=False)
+    state = net.state_dict()
+    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer
+               if i.name in state}
+    missing = sorted(set(state) - set(weights))
+    wrong = sorted(k for k, v in weights.items() if tuple(state[k].shape) != v.shape)
+    if missing or wrong:
+        raise ValueError(f"{onnx_path} does not hold a fused {arch}: missing {missing[:5]}, "
+                         f"shape mismatch {wrong[:5]}")
+    net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
+    net.names = names
+    net.args = {"imgsz": imgsz, "task": "detect"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": net, "train_args": {"imgsz": imgsz, "task": "detect"}, "epoch": -1,
+                "date": None, "version": None, "linepatrol_recovered_from": onnx_path.name},
+               str(out))
+    return out
 
 
 def checkpoint_info(weights: Path) -> tuple[int, tuple[str, ...], bool, int | None]:
@@ -125,6 +177,7 @@ def prepare_models(
     imgsz: int | None,
     variants: tuple[str, ...],
     calibration: list[Path],
+    from_onnx: Path | None = None,
 ) -> ModelSet:
     """The checkpoint and its ONNX variants, exported once into ``work`` and reused."""
     from linepatrol_models import export
@@ -132,7 +185,15 @@ def prepare_models(
     offline_ultralytics()
     models_dir = work / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
-    if weights is None:
+    if from_onnx is not None:
+        weights = models_dir / f"{from_onnx.stem}-{_digest(from_onnx)}-recovered.pt"
+        if not weights.is_file():
+            checkpoint_from_onnx(from_onnx, weights)
+        size_ckpt, names, trained, epoch = checkpoint_info(weights)
+        size = imgsz or size_ckpt
+        notes = [f"checkpoint recovered from {from_onnx.name} (its fused weights, one for one); "
+                 "ultralytics and SAHI run it, LinePatrol runs its export made here"]
+    elif weights is None:
         size = imgsz or 320
         weights = models_dir / f"yolov8n-random-{size}.pt"
         if not weights.is_file():  # built once per work folder: same weights, same exports
