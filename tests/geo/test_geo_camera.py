@@ -12,7 +12,9 @@ from scipy.spatial.transform import Rotation
 
 from linepatrol.geo.camera import (
     Intrinsics,
+    cross_arm_point,
     flat_ground_uncertainty,
+    line_direction,
     pixel_to_ray,
     point_segment_distance_2d,
     project_world_to_pixel,
@@ -159,3 +161,82 @@ def test_triangulate_refuses_parallel_rays_and_points_behind():
     # two rays that cross behind both cameras
     c = np.array([[-10.0, 0, 0], [10.0, 0, 0]])
     assert triangulate(c, [[-1.0, 1, 0], [1.0, 1, 0]]) is None
+
+
+def test_line_direction_is_the_bisector_at_an_angle_tower():
+    np.testing.assert_allclose(line_direction([-300.0, 0.0], [0.0, 0.0], [300.0, 0.0]), [1, 0])
+    # a 20° turn to the left: the cross-arms bisect it, so the line runs at 10°
+    turn = [300 * math.cos(math.radians(20)), 300 * math.sin(math.radians(20))]
+    d = line_direction([-250.0, 0.0], [0.0, 0.0], turn)
+    assert d is not None and math.degrees(math.atan2(d[1], d[0])) == pytest.approx(10.0)
+    np.testing.assert_allclose(line_direction(None, [5.0, 5.0], [5.0, 105.0]), [0, 1])
+    np.testing.assert_allclose(line_direction([5.0, -95.0], [5.0, 5.0], None), [0, 1])
+    assert line_direction(None, [0.0, 0.0], None) is None
+    assert line_direction([10.0, 0.0], [0.0, 0.0], [10.0, 0.0]) is None  # doubles back
+
+
+# A tower at (20, 10) on a line running at 30° from east; its cross-arm plane is across it.
+AXIS = np.array([20.0, 10.0])
+ALONG = np.array([math.cos(math.radians(30)), math.sin(math.radians(30))])
+ACROSS = np.array([-ALONG[1], ALONG[0]])
+
+
+def arm_point(s: float, z: float) -> np.ndarray:
+    return np.array([*(AXIS + s * ACROSS), z])
+
+
+@settings(max_examples=100)
+@given(st.floats(-9.0, 9.0), st.floats(15.0, 45.0),
+       st.tuples(st.floats(-60, 60), st.floats(-60, 60), st.floats(5, 60)))
+def test_cross_arm_point_recovers_a_point_on_the_arms_from_one_view(s, z, offset):
+    """One ray through an object in the plane: the object, whatever the view, as long as the
+    ray crosses the plane at a fair angle (the weak pull to the axis stays under 2 %)."""
+    target = arm_point(s, z)
+    camera = target + np.asarray(offset)
+    d = (target - camera) / np.linalg.norm(target - camera)
+    across_plane = abs(float(d[:2] @ ALONG))  # sine of the angle between ray and plane
+    solved = cross_arm_point(camera[None], d[None], AXIS, ALONG, 15.0, (0.0, 50.0))
+    assert solved is not None
+    point, miss = solved
+    assert miss[0] < 1e-6 + 0.02 * abs(s) + 0.02 * 50
+    if across_plane > math.sin(math.radians(15)):
+        assert np.linalg.norm(point - target) < 1e-6 + 0.02 * np.hypot(s, z)
+
+
+def test_cross_arm_point_off_the_axis_where_the_axis_rule_was_wrong():
+    """A missing cap 8 m out on the arm, seen from down the line: on the plane, not the axis."""
+    cap = arm_point(8.0, 30.0)
+    camera = np.array([*(AXIS - 40 * ALONG + 5 * ACROSS), 60.0])
+    d = (cap - camera) / np.linalg.norm(cap - camera)
+    point, miss = cross_arm_point(camera[None], d[None], AXIS, ALONG, 15.0, (0.0, 50.0))
+    np.testing.assert_allclose(point, cap, atol=0.02)  # the weak pull to the axis: ~1 cm
+    assert miss[0] < 0.02
+
+
+def test_cross_arm_point_from_several_views_and_grazing_ones():
+    nest = arm_point(-2.0, 31.0)
+    cams = np.array([[*(AXIS + 30 * ALONG), 50.0], [*(AXIS - 25 * ALONG - 20 * ACROSS), 45.0],
+                     [*(AXIS + 40 * ACROSS), 40.0]])  # the last looks along the arms
+    d = nest - cams
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    point, miss = cross_arm_point(cams, d, AXIS, ALONG, 15.0, (0.0, 50.0))
+    np.testing.assert_allclose(point, nest, atol=0.02)
+    assert miss.max() < 0.02
+    # the view along the arms alone: its ray lies in the plane, so it is held on its ray and
+    # near the axis (clamped to the arm span), not sent to where the plane's edge would be
+    point, miss = cross_arm_point(cams[2:], d[2:], AXIS, ALONG, 15.0, (0.0, 50.0))
+    assert miss[0] < 1e-6
+    assert abs(float((point[:2] - AXIS) @ ACROSS)) <= 15.0
+    assert np.linalg.norm(point - nest) < 3.0
+
+
+def test_cross_arm_point_clamps_to_the_arm_span_and_refuses_points_behind():
+    # a ray that crosses the plane 30 m out is held at the arm tip's distance
+    camera = np.array([*(AXIS + 30 * ACROSS - 20 * ALONG), 40.0])
+    far = arm_point(30.0, 30.0)
+    d = (far - camera) / np.linalg.norm(far - camera)
+    point, miss = cross_arm_point(camera[None], d[None], AXIS, ALONG, 12.0, (0.0, 50.0))
+    assert float((point[:2] - AXIS) @ ACROSS) == pytest.approx(12.0)
+    assert miss[0] > 1.0  # the clamp shows as a miss
+    # the plane behind the camera
+    assert cross_arm_point(camera[None], -d[None], AXIS, ALONG, 12.0, (0.0, 50.0)) is None

@@ -138,8 +138,8 @@ def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_p
     nest = features[("bird_nest", True)]
     assert nest["properties"]["tower"] == "T2" and nest["properties"]["placement"] == "tower"
     t2 = next(r for r in csv.DictReader(ledger.open()) if r["tower"] == "T2")
-    assert nest["geometry"]["coordinates"] == [round(float(t2["lon"]), 8),
-                                               round(float(t2["lat"]), 8)]
+    lon, lat = nest["geometry"]["coordinates"]  # the nest sits on T2's axis
+    assert horizontal_error(lat, lon, float(t2["lat"]), float(t2["lon"])) < 0.05
     assert sorted(e["image"] for e in nest["properties"]["evidence"]) == list(poses)
 
     hazard = features[("excavator", True)]

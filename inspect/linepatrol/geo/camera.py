@@ -293,3 +293,95 @@ def triangulate(
         return None
     residual: FloatArray = np.linalg.norm((point - c) - along[:, None] * d, axis=1)
     return point, residual
+
+
+def line_direction(
+    before_xy: npt.ArrayLike | None, at_xy: npt.ArrayLike, after_xy: npt.ArrayLike | None
+) -> FloatArray | None:
+    """Unit horizontal direction of a line at a tower, from its neighbours on the line.
+
+    The mean of the directions of the spans on either side: at an angle tower that is the
+    bisector, and its cross-arms run across it (they bisect the line's angle so that both
+    spans pull the arm tips alike). An end tower has one span; a lone tower has none (None).
+    """
+    at = np.asarray(at_xy, dtype=np.float64).reshape(2)
+    total = np.zeros(2)
+    for p, q in ((before_xy, at), (at, after_xy)):
+        if p is None or q is None:
+            continue
+        v = np.asarray(q, dtype=np.float64).reshape(2) - np.asarray(p, dtype=np.float64).reshape(2)
+        n = float(np.linalg.norm(v))
+        if n > 0:
+            total += v / n
+    norm = float(np.linalg.norm(total))
+    if norm < 1e-9:  # no neighbour, or a line that doubles back on itself
+        return None
+    out: FloatArray = total / norm
+    return out
+
+
+CROSS_ARM_PULL = float(np.sin(np.radians(2.0)) ** 2)
+
+
+def cross_arm_point(
+    origins: npt.ArrayLike,
+    dirs: npt.ArrayLike,
+    axis_xy: npt.ArrayLike,
+    along_xy: npt.ArrayLike,
+    half_span: float,
+    z_range: tuple[float, float],
+) -> tuple[FloatArray, FloatArray] | None:
+    """The point of a tower's cross-arm plane that best fits viewing rays, and each ray's miss.
+
+    Why: a tower's cross-arms, the insulator strings hanging from their tips and what sits on
+    them (nests at the arm roots, a string's missing cap, pins, corrosion) lie in one vertical
+    plane: through the tower's axis, across the line (``along_xy`` is the line's direction at
+    the tower, see :func:`line_direction`). Placing such an object on the axis misses it by up
+    to the arm's length, 6-10 m on a 220 kV tower; the ray through its box crosses that plane
+    where the object is.
+
+    Least squares over the plane's two coordinates (s across the line from the axis, z up):
+    minimise Σ |(I − d dᵀ)(X − C)|², each ray's perpendicular distance to X. One ray gives its
+    crossing; several give the in-plane point nearest all of them (triangulation in the plane),
+    where a ray lying almost in the plane (a view along the arms) only fixes the component
+    across its own direction, which is all it knows. A weak pull (weight sin² 2°) towards the
+    axis at the height where the rays pass it settles what no ray fixes (every ray in the plane,
+    or straight down for the height); it moves a point seen at ≥ 15° to the plane by < 2 % of
+    its distance from the axis. ``s`` is clamped to ±``half_span`` (a ray grazing the plane
+    would put the object beyond any arm) and ``z`` to ``z_range``.
+
+    ``origins`` and unit ``dirs`` (N, 3) in ENU; returns (point (3,), miss (N,)), or None when
+    the point lies behind a camera.
+    """
+    c = np.asarray(origins, dtype=np.float64).reshape(-1, 3)
+    d = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
+    d = d / np.linalg.norm(d, axis=1, keepdims=True)
+    axis = np.asarray(axis_xy, dtype=np.float64).reshape(2)
+    along = np.asarray(along_xy, dtype=np.float64).reshape(2)
+    along = along / np.linalg.norm(along)
+    basis = np.array([[-along[1], 0.0], [along[0], 0.0], [0.0, 1.0]])  # columns: across, up
+    p0 = np.array([axis[0], axis[1], 0.0])
+    projectors = np.eye(3)[None, :, :] - d[:, :, None] * d[:, None, :]
+    a = np.einsum("ki,nkl,lj->ij", basis, projectors, basis)
+    b = np.einsum("ki,nkl,nl->i", basis, projectors, c - p0)
+    # the heights at which the rays pass the axis (below the camera: a ray straight down the
+    # axis passes it everywhere)
+    z_axis = [min(float(ray_to_vertical_axis(ci, di, axis, z_range)[2][0]), ci[2] - 1.0)
+              for ci, di in zip(c, d, strict=True)]
+    pull = CROSS_ARM_PULL
+    a = a + pull * np.eye(2)
+    b = b + pull * np.array([0.0, float(np.mean(z_axis))])
+    s, z = np.linalg.solve(a, b)
+    if not -half_span <= s <= half_span:
+        s = float(np.clip(s, -half_span, half_span))
+        z = (b[1] - a[1, 0] * s) / a[1, 1]
+    if not z_range[0] <= z <= z_range[1]:
+        z = float(np.clip(z, *z_range))
+        s = float(np.clip((b[0] - a[0, 1] * z) / a[0, 0], -half_span, half_span))
+    point: FloatArray = p0 + basis @ np.array([s, z])
+    rel = point - c
+    along_ray = np.einsum("ij,ij->i", rel, d)
+    if np.any(along_ray <= 0):
+        return None
+    miss: FloatArray = np.linalg.norm(rel - along_ray[:, None] * d, axis=1)
+    return point, miss

@@ -85,6 +85,12 @@ class Ledger:
             spans.extend(Span(line, a, b) for a, b in itertools.pairwise(towers))
         return tuple(spans)
 
+    def neighbours(self, tower: Tower) -> tuple[Tower | None, Tower | None]:
+        """The towers before and after ``tower`` on its line (None at the line's ends)."""
+        line = [t for t in self.towers if t.line == tower.line]
+        i = line.index(tower)
+        return (line[i - 1] if i > 0 else None), (line[i + 1] if i + 1 < len(line) else None)
+
     @classmethod
     def load(cls, path: str | Path) -> Ledger:
         """Read a ``.csv`` or ``.geojson``/``.json`` ledger file."""

@@ -6,7 +6,9 @@ placed detections are merged into defects (:mod:`linepatrol.geo.merge`).
 
 Which pixel of a box is placed:
 
-* objects on the line (insulator defects, nests, dampers...) — the box centre;
+* objects on the line (insulator defects, nests, dampers...) — the box centre; on a tower its
+  ray is followed to the tower's cross-arm plane (:func:`linepatrol.geo.camera.cross_arm_point`
+  says why), on a span to the span's curtain;
 * everything else (hazards on the ground) — the centre of the object's footprint, estimated
   from the box: at the bottom edge in a view along the ground, at the box centre straight down,
   and in between by the depression angle δ of the ray through the box centre, for an object
@@ -36,7 +38,9 @@ import numpy.typing as npt
 from linepatrol import taxonomy
 from linepatrol.detections import Detections
 from linepatrol.geo.camera import (
+    cross_arm_point,
     flat_ground_uncertainty,
+    line_direction,
     pixel_to_ray,
     point_segment_distance_2d,
     ray_curtain_hit,
@@ -69,6 +73,8 @@ class GeoConfig:
     dem_step_m: float = 5.0
     merge_distance_m: float = 15.0
     tower_max_distance_m: float = 25.0  # viewing ray to tower axis, to assign a tower
+    arm_half_span_m: float = 15.0  # axis to cross-arm tip, at most (220 kV: 6-10 m; 500 kV more)
+    tower_merge_miss_m: float = 1.5  # rays of one on-tower object must meet this well
     default_tower_height_m: float = 50.0  # when the ledger gives none
     span_margin_m: float = 15.0  # slack around the span's "curtain" when assigning a span
     triangulation_max_miss_m: float = 3.0  # rays of one conductor object must meet this well
@@ -305,7 +311,9 @@ class PhotoGeometry:
         return table
 
     def on_tower(self, pixel: tuple[float, float], ledger: Ledger) -> Placement | None:
-        """The tower whose axis the pixel's ray passes closest to, if within the limit."""
+        """The tower whose axis the pixel's ray passes closest to, if within the limit; placed
+        where the ray crosses that tower's cross-arm plane (:func:`cross_arm_point`), or on the
+        axis for a lone tower (no line direction)."""
         if self.error:
             return None
         d = self.rays([pixel])
@@ -323,11 +331,20 @@ class PhotoGeometry:
                 best = (float(dist[0]), float(t[0]), float(z[0]), tower, foot)
         if best is None or best[0] > self.config.tower_max_distance_m:
             return None
-        best_dist, best_t, best_z, tower, foot = best
-        alt = float(self.frame.to_geodetic([[foot[0], foot[1], best_z]])[0, 2])
+        best_dist, _, best_z, tower, foot = best
+        point = np.array([foot[0], foot[1], best_z])
+        axis, along = tower_axis(ledger, tower, self.frame)
+        if along is not None:
+            z_range = (float(foot[2]), table[(tower.line, tower.tower)][2] + 5.0)
+            solved = cross_arm_point(self.origin[None], d, axis, along,
+                                     self.config.arm_half_span_m, z_range)
+            if solved is not None:
+                point = solved[0]
+        lat, lon, alt = (float(v) for v in self.frame.to_geodetic(point[None])[0])
         return Placement(
-            tower.lat, tower.lon, alt, "tower", line=tower.line, tower=tower.tower,
-            range_m=best_t, tower_distance_m=best_dist, uncertainty_m=None, camera=self.camera,
+            lat, lon, alt, "tower", line=tower.line, tower=tower.tower,
+            range_m=float(np.linalg.norm(point)), tower_distance_m=best_dist,
+            uncertainty_m=None, camera=self.camera,
         )
 
     def on_span(self, pixel: tuple[float, float], ledger: Ledger) -> Placement | None:
@@ -408,6 +425,17 @@ class PhotoGeometry:
         if miss > 2 * self.config.span_margin_m:
             return None
         return miss, point
+
+
+def tower_axis(
+    ledger: Ledger, tower: Tower, frame: LocalFrame
+) -> tuple[FloatArray, FloatArray | None]:
+    """A tower's axis (horizontal ENU in ``frame``) and the line's direction there (None for a
+    lone tower): what :func:`linepatrol.geo.camera.cross_arm_point` needs."""
+    before, after = ledger.neighbours(tower)
+    towers = (before or tower, tower, after or tower)
+    enu = frame.to_enu([t.lat for t in towers], [t.lon for t in towers], 0.0)[:, :2]
+    return enu[1], line_direction(enu[0] if before else None, enu[1], enu[2] if after else None)
 
 
 def locate_pixels(pose: CameraPose, pixels: npt.ArrayLike, config: GeoConfig | None = None,
