@@ -11,6 +11,7 @@ inside matplotlib, which ultralytics depends on) is copied there under the name 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -70,8 +71,28 @@ def prepare_offline(config_dir: Path) -> bool:
     off.update(weights_dir=str(config_dir / "weights"), runs_dir=str(config_dir / "runs"),
                datasets_dir=str(config_dir / "datasets"))
     uutils.SETTINGS.update(off)
+    skip_amp_download()
     logs_to_stderr()
     return has_font
+
+
+def skip_amp_download() -> None:
+    """Ultralytics checks AMP on a GPU by downloading yolo26n.pt and comparing its outputs; on an
+    offline GPU runner that download fails (or hangs until a timeout). Replace the check with one
+    that trusts the config's ``amp`` (``amp: false`` turns mixed precision off) and says so."""
+    import ultralytics.engine.trainer as trainer
+    import ultralytics.utils.checks as checks
+
+    def offline_amp_check(model: object) -> bool:
+        device = next(model.parameters()).device  # type: ignore[attr-defined]
+        if device.type in {"cpu", "mps"}:
+            return False  # ultralytics uses AMP on CUDA only
+        logging.getLogger(__name__).info(
+            "AMP check skipped (it downloads yolo26n.pt); AMP on as the config asks")
+        return True
+
+    checks.check_amp = offline_amp_check
+    trainer.check_amp = offline_amp_check  # imported by name there
 
 
 def logs_to_stderr() -> None:
