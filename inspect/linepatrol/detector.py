@@ -6,6 +6,11 @@ geometry in :mod:`linepatrol.slicing`), the tiles are batched through the sessio
 shifted back into the photo and merged across tile borders by intersection-over-smaller, and an
 optional whole-photo pass at low resolution adds the large objects (cranes, towers) that no tile
 contains whole.
+
+A model whose input height and width are dynamic (``linepatrol export`` writes them so) gets
+each whole-photo pass at the smallest stride-multiple rectangle, as ultralytics predicts: a 4:3
+photo runs at 640x480 instead of 640x640. Fixed-shape models (older exports, users' own) and
+tiles keep the square input, and a batch only ever holds crops of one shape.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class DetectorConfig:
     full_pass: bool = True  # add a whole-photo pass when tiling
     batch_size: int | None = None  # crops per inference; None: 8 on a GPU, 2 on the CPU
     max_det: int = 300
+    # Whole-photo passes at the smallest stride-multiple rectangle when the model's input axes
+    # are dynamic (as ultralytics predicts); False: always the square input. Tiles stay square.
+    rect: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.conf <= 1.0:
@@ -79,26 +87,61 @@ class Letterbox:
     pad_y: float
 
 
+@dataclass(frozen=True)
+class LetterboxFit:
+    """Where a ``width`` x ``height`` crop goes in the model input (pure geometry)."""
+
+    scale: float
+    resized: tuple[int, int]  # (width, height) of the crop after resizing
+    shape: tuple[int, int]  # (height, width) of the model input it is padded to
+    left: int
+    top: int
+
+    @property
+    def box(self) -> Letterbox:
+        return Letterbox(self.scale, float(self.left), float(self.top))
+
+
+def fit_letterbox(
+    width: int, height: int, input_height: int, input_width: int, stride: int | None = None
+) -> LetterboxFit:
+    """Scale a crop to fit ``input_height`` x ``input_width`` keeping its aspect ratio.
+
+    With ``stride`` (a model with dynamic input axes) the padding is cut to the smallest
+    multiple of the stride — ultralytics' rect letterbox (``LetterBox(auto=True)``, which its
+    predictor uses for a ``.pt``): a 1152x864 photo at 640 becomes 640x480, not 640x640, 25 %
+    fewer pixels to run. The scale is the nominal size's either way, so the model sees objects
+    at the scale it was trained at; padding is centred and rounded as ultralytics does.
+    """
+    scale = min(input_height / height, input_width / width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    pad_w, pad_h = input_width - new_w, input_height - new_h
+    if stride:
+        pad_w, pad_h = pad_w % stride, pad_h % stride
+    top, left = round(pad_h / 2 - 0.1), round(pad_w / 2 - 0.1)
+    return LetterboxFit(scale, (new_w, new_h), (new_h + pad_h, new_w + pad_w), left, top)
+
+
 def letterbox(
-    image: npt.NDArray[np.uint8], height: int, width: int
+    image: npt.NDArray[np.uint8], height: int, width: int, stride: int | None = None
 ) -> tuple[npt.NDArray[np.uint8], Letterbox]:
-    """Resize keeping the aspect ratio, centred on grey padding (the ultralytics convention)."""
+    """Resize keeping the aspect ratio, centred on grey padding (the ultralytics convention);
+    with ``stride``, padded only to the smallest stride multiple (see :func:`fit_letterbox`)."""
     h, w = image.shape[:2]
-    scale = min(height / h, width / w)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    fit = fit_letterbox(w, h, height, width, stride)
+    new_w, new_h = fit.resized
     if (new_w, new_h) != (w, h):
         # Bilinear, as ultralytics resizes its training images: the model sees what it learned
         # from (INTER_AREA is also 4x slower for the 1/2-1/8 downscales of whole photos).
         image = np.asarray(
             cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR), np.uint8
         )
-    pad_x, pad_y = (width - new_w) / 2, (height - new_h) / 2
-    top, left = round(pad_y - 0.1), round(pad_x - 0.1)
+    out_h, out_w = fit.shape
     out = cv2.copyMakeBorder(
-        image, top, height - new_h - top, left, width - new_w - left,
+        image, fit.top, out_h - new_h - fit.top, fit.left, out_w - new_w - fit.left,
         cv2.BORDER_CONSTANT, value=(LETTERBOX_FILL,) * 3,
     )
-    return np.asarray(out, np.uint8), Letterbox(scale, float(left), float(top))
+    return np.asarray(out, np.uint8), fit.box
 
 
 def to_blob(images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
@@ -160,6 +203,20 @@ class Detector:
         return self.info.names
 
     @property
+    def rect(self) -> bool:
+        """Whether whole-photo passes run at a rect input: the model must accept any size, and
+        TensorRT, which builds an engine per input shape, keeps the nominal one."""
+        return (self.config.rect and self.info.dynamic_hw
+                and not getattr(self.session, "fixed_shape", False))
+
+    def input_shape(self, width: int, height: int) -> tuple[int, int]:
+        """(height, width) of the model input for a whole-photo pass over a photo (or its
+        reduced-size decode) of ``width`` x ``height`` pixels."""
+        info = self.info
+        stride = info.stride if self.rect else None
+        return fit_letterbox(width, height, info.input_height, info.input_width, stride).shape
+
+    @property
     def batch_size(self) -> int:
         """Crops per inference call. On the CPU a large batch buys no speed and doubles memory
         (48 MP photo: 397 MiB at batch 1, 784 MiB at 8, 5.4 s vs 5.2 s); a GPU wants batches."""
@@ -204,30 +261,40 @@ class Detector:
         jobs: list[_Job] = []
         crops: list[npt.NDArray[np.uint8]] = []
         tiled = [False] * len(images)
+        stride = info.stride if self.rect else None
         for i, (img, sc) in enumerate(zip(images, scales, strict=True)):
             h, w = img.shape[:2]
             tiles = self.tiles_for(round(w * sc), round(h * sc))
-            regions: list[tuple[int, int, int, int]] = []
+            regions: list[tuple[int, int, int, int, int | None]] = []  # x1 y1 x2 y2 stride
             if tiles is None or self.config.full_pass:
-                regions.append((0, 0, w, h))
+                regions.append((0, 0, w, h, stride))  # the whole photo: rect when it may be
             if tiles is not None:
                 tiled[i] = True
-                for t in tiles:
+                for t in tiles:  # tiles: the square nominal input, so they batch together
                     regions.append((int(t.x1 / sc), int(t.y1 / sc), int(t.x2 / sc),
-                                    int(t.y2 / sc)))
-            for source, (x1, y1, x2, y2) in enumerate(regions):
-                boxed, lb = letterbox(img[y1:y2, x1:x2], info.input_height, info.input_width)
+                                    int(t.y2 / sc), None))
+            for source, (x1, y1, x2, y2, crop_stride) in enumerate(regions):
+                boxed, lb = letterbox(img[y1:y2, x1:x2], info.input_height, info.input_width,
+                                      crop_stride)
                 crops.append(boxed)
                 jobs.append(_Job(i, source, (x1, y1), lb, sc))
+        # One batch holds crops of one shape: tiles (square) apart from rect whole-photo passes.
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for k, crop in enumerate(crops):
+            groups.setdefault(crop.shape, []).append(k)
         parts: list[list[tuple[Detections, int]]] = [[] for _ in images]
         bs = max(1, self.batch_size)
-        for start in range(0, len(crops), bs):
-            outputs = self.session.run(to_blob(crops[start : start + bs]))[0]
-            for job, out in zip(jobs[start : start + bs], outputs, strict=True):
-                parts[job.image].append((self._to_photo(out, job), job.source))
+        for members in groups.values():
+            for start in range(0, len(members), bs):
+                chunk = members[start : start + bs]
+                outputs = self.session.run(to_blob([crops[k] for k in chunk]))[0]
+                for k, out in zip(chunk, outputs, strict=True):
+                    job = jobs[k]
+                    parts[job.image].append((self._to_photo(out, job), job.source))
         results = []
         for i, image_parts in enumerate(parts):
             h, w = images[i].shape[:2]
+            image_parts.sort(key=lambda part: part[1])  # crop order, whatever the batching
             results.append(self._combine(image_parts, tiled[i], w * scales[i], h * scales[i]))
         return results
 

@@ -14,20 +14,29 @@ import cv2
 import numpy as np
 import pytest
 
-from linepatrol.detector import Detector, DetectorConfig, decode, letterbox, parse_tile
+from linepatrol.detector import (
+    Detector,
+    DetectorConfig,
+    decode,
+    fit_letterbox,
+    letterbox,
+    parse_tile,
+)
 from linepatrol.runtime.model_info import ModelInfo, OutputLayout
 
 
 def _info(size: int = 64, names: tuple[str, ...] = ("insulator", "bird_nest"),
-          layout: OutputLayout = OutputLayout.RAW) -> ModelInfo:
-    return ModelInfo("fake.onnx", "images", size, size, "float32", True, names, 32, layout, {})
+          layout: OutputLayout = OutputLayout.RAW, dynamic_hw: bool = False) -> ModelInfo:
+    return ModelInfo("fake.onnx", "images", size, size, "float32", True, names, 32, layout, {},
+                     dynamic_hw)
 
 
 class BlobSession:
-    def __init__(self, size: int = 64, anchors: int = 32) -> None:
-        self._info = _info(size)
+    def __init__(self, size: int = 64, anchors: int = 32, dynamic_hw: bool = False) -> None:
+        self._info = _info(size, dynamic_hw=dynamic_hw)
         self.anchors = anchors
         self.batches: list[int] = []
+        self.shapes: list[tuple[int, ...]] = []  # (batch, channels, height, width) per run
 
     @property
     def info(self) -> ModelInfo:
@@ -35,6 +44,7 @@ class BlobSession:
 
     def run(self, batch: np.ndarray[Any, Any]) -> list[np.ndarray[Any, Any]]:
         self.batches.append(len(batch))
+        self.shapes.append(batch.shape)
         out = np.zeros((len(batch), 4 + 2, self.anchors), np.float32)
         for i, img in enumerate(batch):
             mask = (img.mean(axis=0) > 0.9).astype(np.uint8)
@@ -143,3 +153,97 @@ def test_batch_size_defaults_by_device() -> None:
     cpu.on_gpu = True  # type: ignore[attr-defined]
     assert Detector(cpu).batch_size == 8
     assert Detector(cpu, DetectorConfig(batch_size=3)).batch_size == 3
+
+
+# --- rect input (models with dynamic height and width) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("photo", "shape", "pad"),
+    [
+        ((1152, 864), (480, 640), (0, 0)),  # 4:3 -> 640x480, no padding at all
+        ((864, 1152), (640, 480), (0, 0)),  # portrait
+        ((5472, 3648), (448, 640), (0, 10)),  # 640x427 -> 448 rows; 21 px of padding, 10 on top
+        ((100, 50), (320, 640), (0, 0)),  # small photos are scaled up, as ultralytics does
+        ((640, 640), (640, 640), (0, 0)),
+        ((6000, 100), (32, 640), (0, 10)),  # 640x11 -> one stride of rows
+    ],
+)
+def test_rect_letterbox_is_the_smallest_stride_multiple(
+    photo: tuple[int, int], shape: tuple[int, int], pad: tuple[int, int]
+) -> None:
+    w, h = photo
+    fit = fit_letterbox(w, h, 640, 640, stride=32)
+    assert fit.shape == shape and (fit.left, fit.top) == pad
+    assert fit.scale == pytest.approx(640 / max(w, h))  # the nominal size's scale, rect or not
+    assert fit.shape[0] % 32 == 0 and fit.shape[1] % 32 == 0
+    new_w, new_h = fit.resized
+    assert new_w <= fit.shape[1] < new_w + 32 and new_h <= fit.shape[0] < new_h + 32
+    square = fit_letterbox(w, h, 640, 640)
+    assert square.shape == (640, 640) and square.scale == fit.scale
+    assert square.resized == fit.resized
+    img = np.zeros((h // 8, w // 8, 3), np.uint8)  # the same geometry on a smaller image
+    out, lb = letterbox(img, 80, 80, stride=4)
+    small = fit_letterbox(w // 8, h // 8, 80, 80, stride=4)
+    assert out.shape[:2] == small.shape and (lb.pad_x, lb.pad_y) == (small.left, small.top)
+
+
+def test_rect_letterbox_round_trips_boxes() -> None:
+    """A box drawn on the photo is where the letterbox mapping says, and maps back exactly."""
+    img = np.zeros((480, 1000, 3), np.uint8)  # 1000x480 at 128, stride 32: 128x61 -> 128x64
+    img[100:300, 200:400] = 255
+    out, lb = letterbox(img, 128, 128, stride=32)
+    assert out.shape == (64, 128, 3) and lb.pad_x == 0 and lb.pad_y == 1
+    ys, xs = np.nonzero(out[..., 0] > 127)
+    drawn = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float64)
+    mapped = np.array([200, 100, 400, 300]) * lb.scale + [lb.pad_x, lb.pad_y] * 2
+    assert drawn == pytest.approx(mapped, abs=1.0)  # pixel grid of the resize
+    back = (mapped - [lb.pad_x, lb.pad_y] * 2) / lb.scale
+    assert back == pytest.approx([200, 100, 400, 300], abs=1e-9)
+
+
+def test_whole_photo_pass_runs_rect_on_a_dynamic_model() -> None:
+    session = BlobSession(size=128, dynamic_hw=True)
+    det = Detector(session, DetectorConfig(tile="off"))
+    assert det.rect and det.input_shape(256, 192) == (96, 128)
+    truth = (40, 60, 120, 140)
+    d = det.detect(_scene(256, 192, [truth]))
+    assert session.shapes == [(1, 3, 96, 128)]
+    assert len(d) == 1 and d.xyxy[0] == pytest.approx(truth, abs=2.5)
+    # the same photo in portrait, and a reduced-size decode of a larger photo
+    d = det.detect(_scene(192, 256, [truth]))
+    assert session.shapes[-1] == (1, 3, 128, 96)
+    assert d.xyxy[0] == pytest.approx(truth, abs=2.5)
+    d = det.detect(_scene(256, 192, [truth]), scale=2.0)
+    assert d.xyxy[0] == pytest.approx([2 * v for v in truth], abs=5)
+
+
+@pytest.mark.parametrize("why", ["fixed model", "config", "session"])
+def test_square_input_when_the_model_or_the_user_wants_it(why: str) -> None:
+    session = BlobSession(size=128, dynamic_hw=why != "fixed model")
+    if why == "session":
+        session.fixed_shape = True  # type: ignore[attr-defined]  # TensorRT: one engine shape
+    det = Detector(session, DetectorConfig(tile="off", rect=why != "config"))
+    assert not det.rect and det.input_shape(256, 192) == (128, 128)
+    truth = (40, 60, 120, 140)
+    d = det.detect(_scene(256, 192, [truth]))
+    assert session.shapes == [(1, 3, 128, 128)]
+    assert d.xyxy[0] == pytest.approx(truth, abs=2.5)
+
+
+def test_batches_hold_one_shape_and_tiles_stay_square() -> None:
+    session = BlobSession(size=64, dynamic_hw=True)
+    det = Detector(session, DetectorConfig(tile="auto", batch_size=8))
+    landscape, portrait = _scene(128, 64, [(20, 20, 60, 60)]), _scene(64, 128, [(8, 8, 30, 30)])
+    big = _scene(400, 200, [(150, 100, 200, 150)])  # 400 > 2.5 * 64: 128 px tiles + whole pass
+    tiles = det.tiles_for(400, 200)
+    assert tiles is not None
+    res = det.detect_many([landscape, big, portrait, landscape])
+    by_shape: dict[tuple[int, int], int] = {}
+    for shape in session.shapes:
+        by_shape[shape[2:]] = by_shape.get(shape[2:], 0) + shape[0]
+    # whole passes: two landscapes and the big photo at 32x64, the portrait at 64x32; tiles 64
+    assert by_shape == {(32, 64): 3, (64, 32): 1, (64, 64): len(tiles)}
+    assert [len(r) for r in res] == [1, 1, 1, 1]
+    assert res[1].xyxy[0] == pytest.approx([150, 100, 200, 150], abs=4)
+    assert res[0].xyxy.tolist() == res[3].xyxy.tolist()

@@ -127,3 +127,28 @@ def test_default_model_runs_int8_on_cpu_but_named_files_run_as_named(
     assert model_path("linepatrol-cplid-v1", cpu) == int8
     assert model_path(str(fp32), cpu) == fp32
     assert model_path(None, CoreSettings(providers=["cpu"], precision="fp32")) == fp32
+
+
+def _dynamic_hw(path: Path) -> Path:
+    """The tiny model with symbolic height and width, as ``linepatrol export`` writes them."""
+    model = onnx.load(str(path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for axis, name in ((2, "height"), (3, "width")):
+        dims[axis].Clear()
+        dims[axis].dim_param = name
+    onnx.save(model, str(path))
+    return path
+
+
+def test_dynamic_input_axes_keep_the_nominal_size(tmp_path: Path) -> None:
+    from linepatrol.detector import Detector
+
+    fixed = OrtSession(make_yolo_onnx(tmp_path / "f.onnx", ["insulator"], [], imgsz=96))
+    assert not fixed.info.dynamic_hw and not Detector(fixed).rect
+    dynamic = OrtSession(_dynamic_hw(make_yolo_onnx(tmp_path / "d.onnx", ["insulator"], [],
+                                                    imgsz=96)), providers=["cpu"])
+    info = dynamic.info  # the size comes from the 'imgsz' metadata
+    assert info.dynamic_hw and (info.input_height, info.input_width) == (96, 96)
+    assert info.describe()["dynamic_input_size"] is True
+    assert not dynamic.fixed_shape and Detector(dynamic).rect
+    assert dynamic.run(np.zeros((2, 3, 64, 96), np.float32))[0].shape[0] == 2

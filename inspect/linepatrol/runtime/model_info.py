@@ -44,6 +44,9 @@ class ModelInfo:
     stride: int
     layout: OutputLayout
     metadata: dict[str, str]
+    # Height and width are symbolic in the graph: the model runs any stride-multiple size, and
+    # input_height x input_width (from 'imgsz') is only the size it was trained at.
+    dynamic_hw: bool = False
 
     @property
     def input_size(self) -> int:
@@ -54,6 +57,7 @@ class ModelInfo:
             "path": self.path,
             "classes": list(self.names),
             "input_size": [self.input_height, self.input_width],
+            "dynamic_input_size": self.dynamic_hw,
             "input_dtype": self.input_dtype,
             "layout": self.layout.value,
             "stride": self.stride,
@@ -110,6 +114,7 @@ def read_model_info(session: Any, path: Path | str) -> ModelInfo:
         raise ModelLoadError(path, f"input type {inp.type} is not float32/float16")
     meta: dict[str, str] = dict(session.get_modelmeta().custom_metadata_map)
     h, w = _dim(shape[2]), _dim(shape[3])
+    dynamic_hw = h is None and w is None  # one fixed axis: run the nominal size only
     if (h is None or w is None) and "imgsz" in meta:
         try:
             size = ast.literal_eval(meta["imgsz"])
@@ -152,4 +157,5 @@ def read_model_info(session: Any, path: Path | str) -> ModelInfo:
         stride=stride,
         layout=layout,
         metadata=meta,
+        dynamic_hw=dynamic_hw,
     )

@@ -138,6 +138,16 @@ class OrtSession:
             "TensorrtExecutionProvider",
         )
 
+    @property
+    def fixed_shape(self) -> bool:
+        """Whether crops must keep the model's nominal input shape even when its axes are
+        dynamic: TensorRT builds (and caches) an engine per input shape range, tens of seconds
+        each, so a rect input that follows each photo's aspect ratio would keep rebuilding it."""
+        self.load()
+        return bool(self.active_providers) and (
+            self.active_providers[0] == "TensorrtExecutionProvider"
+        )
+
     def _input_shape(self, batch: int) -> tuple[int, int, int, int]:
         info = self.info
         return (batch, 3, info.input_height, info.input_width)
