@@ -3,16 +3,20 @@
 - fp32: ultralytics' exporter (``names``, ``imgsz``, ``stride`` in the metadata, which the core
   reads), with graph simplification off and auto-install off so nothing is pip-installed (its
   requirement check would otherwise install the CPU ``onnxruntime`` over ``onnxruntime-gpu``).
-  The batch axis stays dynamic; height and width are pinned to the training size.
+  Batch, height and width stay dynamic (``imgsz`` in the metadata is the size it was trained
+  at): the detector letterboxes a whole photo to the smallest stride-multiple rectangle, as
+  ultralytics predicts with a ``.pt`` (a 4:3 photo runs at 640x480, 25 % fewer pixels than
+  640x640). ``fixed_shape=True`` pins the input to ``imgsz`` x ``imgsz`` as earlier exports did.
 - fp16: ONNX Runtime's float16 converter on the fp32 graph (ultralytics' ``half`` export needs
   a GPU).
 - INT8: static QDQ quantization (``onnxruntime.quantization.quantize_static``) calibrated on
-  training photos preprocessed exactly as the detector does. Only the hidden convolutions are
-  quantized: the YOLO head concatenates box coordinates (hundreds of pixels) with class scores
-  (0..1) into one tensor, and one INT8 scale for both wipes out the scores; the prediction
-  convolutions and the DFL decoder stay float too (see :func:`quantizable_nodes`).
+  training photos preprocessed as the detector does (square inputs suffice: the quantized graph
+  keeps the dynamic axes). Only the hidden convolutions are quantized: the YOLO head
+  concatenates box coordinates (hundreds of pixels) with class scores (0..1) into one tensor,
+  and one INT8 scale for both wipes out the scores; the prediction convolutions and the DFL
+  decoder stay float too (see :func:`quantizable_nodes`).
 - Parity: ONNX Runtime against torch on the same real inputs (max absolute difference of the
-  raw outputs, and whether the decoded detections agree).
+  raw outputs, and whether the decoded detections agree), square and rect.
 """
 
 from __future__ import annotations
@@ -46,15 +50,23 @@ class ExportError(RuntimeError):
 # --- inputs ------------------------------------------------------------------------------------
 
 
-def preprocess(paths: Sequence[Path], imgsz: int) -> npt.NDArray[np.float32]:
-    """Photos -> the NCHW blob the detector feeds the model (same letterbox, same scaling)."""
+def preprocess(
+    paths: Sequence[Path], imgsz: int, height: int | None = None
+) -> npt.NDArray[np.float32]:
+    """Photos -> the NCHW blob the detector feeds the model (same letterbox, same scaling),
+    ``height`` x ``imgsz`` (default square)."""
     crops = []
     for p in paths:
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
             raise ExportError(f"{p}: not a readable image")
-        crops.append(letterbox(img, imgsz, imgsz)[0])
+        crops.append(letterbox(img, height or imgsz, imgsz)[0])
     return to_blob(crops)
+
+
+def rect_height(imgsz: int, stride: int = 32) -> int:
+    """Rows of the rect input of a 4:3 landscape photo (640 -> 480), at least one stride."""
+    return max(stride, imgsz * 3 // 4 // stride * stride)
 
 
 def pick_calibration_images(source: Path, count: int, split: str = "train") -> list[Path]:
@@ -84,10 +96,18 @@ def _load_checkpoint(weights: Path) -> Any:
         raise ExportError(f"{weights}: not an ultralytics checkpoint ({exc})") from None
 
 
+def pin_output_rows(model: onnx.ModelProto, output_shape: Sequence[int]) -> None:
+    """Fix the output's rows (4 + classes), which the exporter leaves symbolic: the core reads
+    the class count from there. Batch, height, width and anchors stay dynamic."""
+    out_dims = model.graph.output[0].type.tensor_type.shape.dim
+    out_dims[1].Clear()
+    out_dims[1].dim_value = int(output_shape[1])
+
+
 def pin_shapes(model: onnx.ModelProto, imgsz: int, output_shape: Sequence[int]) -> None:
     """Fix the input's height and width and the output's rows and anchors; the batch axis
-    stays dynamic. The core reads the class count from the output shape, and ORT plans a
-    fixed-size graph faster."""
+    stays dynamic: a fixed-shape model (square input only), as exports before rect input were
+    and as TensorRT deployments may want."""
     dims = model.graph.input[0].type.tensor_type.shape.dim
     for axis in (2, 3):
         dims[axis].Clear()
@@ -108,7 +128,9 @@ def set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
             entry.key, entry.value = key, value
 
 
-def export_fp32(weights: Path, out: Path, imgsz: int | None = None) -> tuple[Path, int]:
+def export_fp32(
+    weights: Path, out: Path, imgsz: int | None = None, fixed_shape: bool = False
+) -> tuple[Path, int]:
     """Export a checkpoint to ONNX fp32 at ``out``; returns the path and input size."""
     prepare_offline(Path(tempfile.gettempdir()) / "linepatrol-ultralytics")
     yolo = _load_checkpoint(weights)
@@ -122,7 +144,11 @@ def export_fp32(weights: Path, out: Path, imgsz: int | None = None) -> tuple[Pat
                                        opset=OPSET, device="cpu", nms=False, batch=1)
         model = onnx.load(str(produced))
     probe = np.zeros((1, 3, size, size), dtype=np.float32)
-    pin_shapes(model, size, torch_outputs(weights, probe).shape)
+    output_shape = torch_outputs(weights, probe).shape
+    if fixed_shape:
+        pin_shapes(model, size, output_shape)
+    else:
+        pin_output_rows(model, output_shape)
     set_metadata(model, {"linepatrol_precision": "fp32", "linepatrol_source": weights.name})
     onnx.checker.check_model(model)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -235,6 +261,7 @@ class Parity:
     same_detections: bool
     torch_detections: int
     onnx_detections: int
+    input_shape: tuple[int, int] = (0, 0)  # (height, width) of the inputs compared
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -262,7 +289,8 @@ def _detections(out: npt.NDArray[np.float32], nc: int, conf: float) -> list[Any]
 
 
 def compare(reference: npt.NDArray[np.float32], candidate: npt.NDArray[np.float32], name: str,
-            conf: float = 0.25, box_tol: float = 2.0) -> Parity:
+            conf: float = 0.25, box_tol: float = 2.0,
+            input_shape: tuple[int, int] = (0, 0)) -> Parity:
     """How far an exported model's outputs are from torch's, and do the detections agree."""
     nc = reference.shape[1] - 4
     diff = np.abs(reference - candidate)
@@ -278,7 +306,8 @@ def compare(reference: npt.NDArray[np.float32], candidate: npt.NDArray[np.float3
         if not (np.array_equal(rc[order_r], cc[order_c])
                 and np.allclose(rb[order_r], cb[order_c], atol=box_tol)):
             same = False
-    return Parity(name, float(diff.max()), float(diff[:, 4:].max()), same, n_ref, n_cand)
+    return Parity(name, float(diff.max()), float(diff[:, 4:].max()), same, n_ref, n_cand,
+                  input_shape)
 
 
 def onnx_outputs(path: Path, blob: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -326,20 +355,31 @@ def export_all(
             calib = pick_calibration_images(source, calibration_images)
         except DatasetError as exc:
             raise ExportError(str(exc)) from None
+    # Parity on square inputs (tiles, fixed-shape use) and on a 4:3 photo's rect input (the
+    # whole-photo pass): the dynamic axes must give torch's answer at both.
+    rows = rect_height(size)
     if calib:
         probe = calib[:: max(1, len(calib) // parity_images)][:parity_images]
-        blob = preprocess(probe, size)
+        blobs = [preprocess(probe, size), preprocess(probe, size, rows)]
     else:
         log.warning("no calibration images: parity is checked on random input only")
-        blob = np.random.default_rng(0).random((2, 3, size, size), dtype=np.float32)
-    reference = torch_outputs(weights, blob)
-    parity = [compare(reference, onnx_outputs(fp32, blob), "fp32")]
-    if not parity[0].same_detections:
-        raise ExportError(f"fp32 ONNX disagrees with torch: {parity[0].as_dict()}")
+        rng = np.random.default_rng(0)
+        blobs = [rng.random((2, 3, h, size), dtype=np.float32) for h in (size, rows)]
+    references = [torch_outputs(weights, blob) for blob in blobs]
+
+    def check(model: Path, name: str) -> list[Parity]:
+        return [compare(ref, onnx_outputs(model, blob), name,
+                        input_shape=(int(blob.shape[2]), int(blob.shape[3])))
+                for ref, blob in zip(references, blobs, strict=True)]
+
+    parity = check(fp32, "fp32")
+    for p in parity:
+        if not p.same_detections:
+            raise ExportError(f"fp32 ONNX disagrees with torch: {p.as_dict()}")
     if half:
         fp16 = export_fp16(fp32, out.with_name(out.stem + "-fp16.onnx"))
         report["fp16"] = str(fp16)
-        parity.append(compare(reference, onnx_outputs(fp16, blob), "fp16"))
+        parity += check(fp16, "fp16")
     if int8:
         if not calib:
             raise ExportError("INT8 export needs calibration images: pass --calibration "
@@ -348,7 +388,7 @@ def export_all(
         report["int8"] = str(q)
         report["int8_bytes"] = q.stat().st_size
         report["calibration_images"] = len(calib)
-        parity.append(compare(reference, onnx_outputs(q, blob), "int8"))
-    report["parity_inputs"] = int(blob.shape[0])
+        parity += check(q, "int8")
+    report["parity_inputs"] = int(blobs[0].shape[0])
     report["parity"] = [p.as_dict() for p in parity]
     return report

@@ -15,7 +15,7 @@ import pytest
 from linepatrol.cli import main
 from linepatrol.runtime import OrtSession
 from linepatrol_models.config import ConfigError, load_config
-from linepatrol_models.export import export_all
+from linepatrol_models.export import export_all, export_fp32
 from linepatrol_models.train import TrainError, run_training
 
 NAMES = ("insulator", "insulator_missing_cap")
@@ -123,13 +123,20 @@ def test_export_fp32_fp16_int8_with_parity(tiny_checkpoint: Path, tiny_dataset: 
     fp32 = Path(report["fp32"])
     meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
     assert "insulator_missing_cap" in meta["names"] and meta["imgsz"] == "[64, 64]"
-    parity = {p["model"]: p for p in report["parity"]}
-    assert parity["fp32"]["max_abs_diff"] < 1e-2  # box coordinates are in pixels of 64
-    assert parity["fp32"]["max_score_diff"] < 1e-4
-    assert parity["fp32"]["same_detections"]
-    assert parity["fp16"]["max_score_diff"] < 1e-2
-    # INT8 only approximates: its scores stay close, and the head (DFL) stays float
-    assert parity["int8"]["max_score_diff"] < 0.1
+    # input axes: batch, height and width dynamic; output: batch and anchors dynamic
+    dims = [[d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]
+            for v in (*onnx.load(str(fp32)).graph.input, *onnx.load(str(fp32)).graph.output)]
+    assert dims == [["batch", 3, "height", "width"], ["batch", 6, "anchors"]]
+    # every variant is compared with torch on square (64x64) and rect (32x64) inputs
+    parity = {(p["model"], tuple(p["input_shape"])): p for p in report["parity"]}
+    assert set(parity) == {(m, s) for m in ("fp32", "fp16", "int8") for s in ((64, 64), (32, 64))}
+    for shape in ((64, 64), (32, 64)):
+        assert parity["fp32", shape]["max_abs_diff"] < 1e-2  # box coordinates, pixels of 64
+        assert parity["fp32", shape]["max_score_diff"] < 1e-4
+        assert parity["fp32", shape]["same_detections"]
+        assert parity["fp16", shape]["max_score_diff"] < 1e-2
+        # INT8 only approximates: its scores stay close, and the head (DFL) stays float
+        assert parity["int8", shape]["max_score_diff"] < 0.1
     q = onnx.load(report["int8"])
     ops = {n.op_type for n in q.graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
@@ -139,13 +146,19 @@ def test_export_fp32_fp16_int8_with_parity(tiny_checkpoint: Path, tiny_dataset: 
     assert len(quantized) > len(kept) > 0
     assert any("/dfl/" in n for n in kept)  # the DFL decoder and the prediction layers
     assert all("/model.22/" in n for n in kept)  # ...all in the Detect head
-    # every exported model loads in the core runtime with the taxonomy keys and input size
+    # every exported model loads in the core runtime with the taxonomy keys and input size,
+    # and runs batches of any stride-multiple size: 8x8 anchors at 64, 4x8 at 32x64 (stride 8)
     for key in ("fp32", "fp16", "int8"):
-        info = OrtSession(report[key], providers=["cpu"]).load().info
-        assert info.names == NAMES and info.input_size == 64
-        out = OrtSession(report[key], providers=["cpu"]).load().run(
-            np.zeros((2, 3, 64, 64), np.float32))[0]
-        assert out.shape[0] == 2  # the batch axis stays dynamic
+        session = OrtSession(report[key], providers=["cpu"]).load()
+        info = session.info
+        assert info.names == NAMES and info.input_size == 64 and info.dynamic_hw
+        for shape, anchors in (((2, 3, 64, 64), 84), ((2, 3, 32, 64), 42), ((1, 3, 64, 32), 42)):
+            out = session.run(np.zeros(shape, np.float32))[0]
+            assert out.shape == (shape[0], 6, anchors)
+    # a fixed-shape export (old files, TensorRT) is square only, and the core knows it
+    fixed, _ = export_fp32(tiny_checkpoint, tmp_path / "fixed.onnx", fixed_shape=True)
+    info = OrtSession(fixed, providers=["cpu"]).load().info
+    assert not info.dynamic_hw and (info.input_height, info.input_width) == (64, 64)
 
 
 def _producer(model: onnx.ModelProto, tensor: str) -> str:
@@ -160,7 +173,8 @@ def test_export_cli_prints_report(tiny_checkpoint: Path, tmp_path: Path,
     out = capsys.readouterr().out
     report = json.loads(out)  # stdout is the report only; logs go to stderr
     assert report["fp32"] == str(tmp_path / "m.onnx") and report["imgsz"] == 64
-    assert [p["model"] for p in report["parity"]] == ["fp32"]
+    assert [(p["model"], p["input_shape"]) for p in report["parity"]] == [
+        ("fp32", [64, 64]), ("fp32", [32, 64])]
     assert not (tmp_path / "m-int8.onnx").exists()
 
 
