@@ -6,6 +6,10 @@ run interleaved in one process. LinePatrol runs exactly as users run it: ``open_
 ``detect_files``. The headline compares the same work (one whole-photo pass per photo,
 ``--tile off``); the default ``--tile auto`` (which tiles photos beyond 2.5x the model input)
 is measured next to it, because that is what ``linepatrol detect`` does by default.
+
+Both letterbox a whole photo to the smallest stride-multiple rectangle (ultralytics for a
+``.pt``, LinePatrol for an export with dynamic input axes); the same weights exported with a
+fixed square input — what exports were before — run alongside, to show what that is worth.
 """
 
 from __future__ import annotations
@@ -91,7 +95,8 @@ def our_stages(detector: Any, photos: list[Path], repeats: int) -> dict[str, flo
             t1 = time.perf_counter()
             read_image(path, min_size=(info.input_width, info.input_height))
             t2 = time.perf_counter()
-            boxed, lb = letterbox(loaded.pixels, info.input_height, info.input_width)
+            boxed, lb = letterbox(loaded.pixels, info.input_height, info.input_width,
+                                  info.stride if detector.rect else None)
             blob = to_blob([boxed])
             t3 = time.perf_counter()
             out = session.run(blob)[0]
@@ -138,9 +143,13 @@ def throughput(
     int8 = models.onnx.get("int8")
     # The INT8 file through the shipped core: what a bundled model runs on a CPU.
     ours_int8 = open_ours(int8, device, tile="off") if int8 else None
+    square = models.onnx.get("fp32_square")
+    ours_square = open_ours(square, device, tile="off") if square else None
     warm = photos[:1]
     if ours_int8 is not None:
         run_ours(ours_int8, warm)
+    if ours_square is not None:
+        run_ours(ours_square, warm)
     run_ours(proto, warm)
     prototype.run_fast_path(proto, warm)
     run_ours(ours_off, warm)
@@ -165,6 +174,9 @@ def throughput(
     }
     if ours_int8 is not None:
         sides["linepatrol_int8"] = side("linepatrol_int8", lambda: run_ours(ours_int8, photos))
+    if ours_square is not None:
+        sides["linepatrol_square"] = side("linepatrol_square",
+                                          lambda: run_ours(ours_square, photos))
     seconds = interleaved(sides, rounds)
     n = len(photos)
     rate = {k: round(n / median(v), 2) for k, v in seconds.items()}
@@ -175,6 +187,8 @@ def throughput(
         "photo_size": list(_size(photos[0])),
         "rounds": rounds,
         "imgsz": models.imgsz,
+        # (height, width) of LinePatrol's whole-photo input for the first photo
+        "input_shape": list(ours_off.input_shape(*_size(photos[0]))),
         "photos_per_s": rate,
         "ms_per_photo": per_photo,
         "seconds_per_round": {k: [round(s, 4) for s in v] for k, v in seconds.items()},
@@ -182,6 +196,8 @@ def throughput(
         "ratio_tile_auto": round(rate["linepatrol_tile_auto"] / rate["ultralytics"], 2),
         "ratio_int8": (round(rate["linepatrol_int8"] / rate["ultralytics"], 2)
                        if "linepatrol_int8" in rate else None),
+        "ratio_square": (round(rate["linepatrol_square"] / rate["ultralytics"], 2)
+                         if "linepatrol_square" in rate else None),
         "tile_auto_crops_per_photo": (len(tiles) + 1) if tiles else 1,
         "detections_last_round": found,
         "stages_ms": {

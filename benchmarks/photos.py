@@ -1,11 +1,13 @@
 """Benchmark inputs made from real CPLID photos: small photos as they are, large ones built.
 
 Large photos (5184x3888, 8192x5460, a 48 MP one for the memory line) are mosaics of real photos,
-upscaled, with real small objects pasted at known random positions: missing-cap crops (CPLID's
-``defect`` labels) at native size, and whole insulator strings (CPLID's ``insulator`` labels)
-at half size — each with its ground-truth box, so recall of the small objects can be measured
-for any method, per class. Nothing here is committed; photos are written
-to a work folder.
+upscaled, with real small objects pasted at known random positions: missing caps (CPLID's
+``defect`` labels) on the insulator string that carries them, at native size, and whole
+insulator strings (CPLID's ``insulator`` labels) at half size — each with its ground-truth box,
+so recall of the small objects can be measured for any method, per class. A missing cap is a
+gap in a string: pasted alone, without its string, it is no longer what the model learned to
+find (an earlier version did that, and no method found any). Nothing here is committed;
+photos are written to a work folder.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class LabelledBox:
     image: Path
     xyxy: tuple[int, int, int, int]
     name: str  # the dataset's class name
+    # What is pasted around the object (a missing cap's insulator string); None: the object
+    context: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,17 +107,36 @@ def insulator_crops(root: Path = CPLID) -> list[LabelledBox]:
     return out
 
 
+def _covered(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> float:
+    """Fraction of ``inner``'s area inside ``outer``."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return max(0, w) * max(0, h) / area if area > 0 else 0.0
+
+
 def missing_cap_crops(root: Path = CPLID) -> list[LabelledBox]:
-    """Every ``defect`` (missing cap) box of CPLID."""
-    folder = root / "Defective_Insulators" / "labels" / "defect"
+    """Every ``defect`` (missing cap) box of CPLID, with the ``insulator`` string that carries
+    it as its context (the string box that covers most of the cap, at least half of it; caps
+    without one are left out — in CPLID every cap has one)."""
+    labels = root / "Defective_Insulators" / "labels"
     images = root / "Defective_Insulators" / "images"
     out = []
-    for xml in sorted(folder.glob("*.xml")):
-        for name, box in read_voc(xml):
-            if name == "defect":
-                out.append(LabelledBox(images / f"{xml.stem}.jpg", box, name))
+    for xml in sorted((labels / "defect").glob("*.xml")):
+        strings_xml = labels / "insulator" / xml.name
+        strings = ([b for n, b in read_voc(strings_xml) if n == "insulator"]
+                   if strings_xml.is_file() else [])
+        for name, cap in read_voc(xml):
+            if name != "defect" or not strings:
+                continue
+            string = max(strings, key=lambda s: _covered(cap, s))
+            if _covered(cap, string) < 0.5:
+                continue
+            context = (min(cap[0], string[0]), min(cap[1], string[1]),
+                       max(cap[2], string[2]), max(cap[3], string[3]))
+            out.append(LabelledBox(images / f"{xml.stem}.jpg", cap, name, context))
     if not out:
-        raise PhotoError(f"{folder}: no 'defect' labels to paste")
+        raise PhotoError(f"{labels}: no 'defect' labels on 'insulator' strings to paste")
     return out
 
 
@@ -148,8 +171,9 @@ def paste_objects(
     margin: float = 0.5, scale: float = 1.0,
     taken: list[tuple[int, int, int, int]] | None = None,
 ) -> list[tuple[float, float, float, float]]:
-    """Paste ``count`` crops (with ``margin`` of context, resized by ``scale``) at random places
-    that overlap neither each other nor the areas in ``taken`` (which is extended).
+    """Paste ``count`` crops (each object's context, or the object, with ``margin`` of its size
+    around it, resized by ``scale``) at random places that overlap neither each other nor the
+    areas in ``taken`` (which is extended with the pasted areas).
 
     Returns the pasted objects' boxes (the labelled box, not the context) in canvas pixels.
     """
@@ -164,9 +188,10 @@ def paste_objects(
         item = crops[int(rng.integers(len(crops)))]
         src = cache.setdefault(item.image, _read(item.image))
         x1, y1, x2, y2 = item.xyxy
-        mx, my = int((x2 - x1) * margin), int((y2 - y1) * margin)
-        cx1, cy1 = max(0, x1 - mx), max(0, y1 - my)
-        cx2, cy2 = min(src.shape[1], x2 + mx), min(src.shape[0], y2 + my)
+        rx1, ry1, rx2, ry2 = item.context or item.xyxy
+        mx, my = int((rx2 - rx1) * margin), int((ry2 - ry1) * margin)
+        cx1, cy1 = max(0, rx1 - mx), max(0, ry1 - my)
+        cx2, cy2 = min(src.shape[1], rx2 + mx), min(src.shape[0], ry2 + my)
         patch = src[cy1:cy2, cx1:cx2]
         if scale != 1.0:
             patch = cv2.resize(patch, (max(1, round(patch.shape[1] * scale)),
@@ -192,10 +217,13 @@ INSULATOR_SCALE = 0.5  # whole strings are 150-400 px in CPLID: halved, they are
 
 def make_large_photo(
     out_dir: Path, width: int, height: int, objects: int, seed: int, root: Path = CPLID,
+    cap_scale: float = 1.0,
 ) -> LargePhoto:
     """Build (or reuse, same arguments -> same file) a large photo with ``objects`` pasted
-    missing caps and as many half-size insulator strings."""
-    key = hashlib.sha1(f"v2-{width}x{height}-{objects}-{seed}-{root}".encode()).hexdigest()[:10]
+    missing caps (on their strings, resized by ``cap_scale``: 1 is native size, smaller only
+    lets the harness check's small photos hold them) and as many half-size insulator strings."""
+    key = hashlib.sha1(
+        f"v3-{width}x{height}-{objects}-{seed}-{root}-{cap_scale}".encode()).hexdigest()[:10]
     path = out_dir / f"large-{width}x{height}-{seed}-{key}.jpg"
     meta = path.with_suffix(".json")
     if path.is_file() and meta.is_file():
@@ -213,7 +241,8 @@ def make_large_photo(
     if objects:
         taken: list[tuple[int, int, int, int]] = []
         boxes["insulator_missing_cap"] = paste_objects(canvas, missing_cap_crops(root), objects,
-                                                       seed, taken=taken)
+                                                       seed, margin=0.1, scale=cap_scale,
+                                                       taken=taken)
         boxes["insulator"] = paste_objects(canvas, insulator_crops(root), objects, seed + 1000,
                                            margin=0.1, scale=INSULATOR_SCALE, taken=taken)
     if not cv2.imwrite(str(path), canvas, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):

@@ -9,7 +9,8 @@ much a specific change would help, through the core's own extension points:
 - ``fast_path``: additionally letterboxes with bilinear instead of area interpolation, decoding
   JPEGs at reduced size (DCT scaling, never below what the model input needs; the core does
   this too since c0fa45f), in a loop with one decode thread ahead — only for the whole-photo
-  pass (``tile off``).
+  pass (``tile off``). The core adopted the bilinear letterbox in 8f2f34b; this loop now uses
+  the core's own letterbox (rect when the model allows), so only the decode-ahead loop differs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -66,23 +66,9 @@ def open_no_spin(model: Path, device: str, tile: TileSetting = "off",
                                             batch_size=batch_size))
 
 
-def _letterbox_linear(image: npt.NDArray[np.uint8], height: int,
-                      width: int) -> tuple[npt.NDArray[np.uint8], float, float, float]:
-    from linepatrol.detector import LETTERBOX_FILL
-
-    h, w = image.shape[:2]
-    scale = min(height / h, width / w)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    top, left = (height - new_h) // 2, (width - new_w) // 2
-    out = cv2.copyMakeBorder(resized, top, height - new_h - top, left, width - new_w - left,
-                             cv2.BORDER_CONSTANT, value=(LETTERBOX_FILL,) * 3)
-    return np.asarray(out, np.uint8), scale, float(left), float(top)
-
-
 def run_fast_path(detector: Any, photos: list[Path]) -> int:
     """Whole-photo detection with reduced-size decode, bilinear letterbox, decode ahead."""
-    from linepatrol.detector import decode, to_blob
+    from linepatrol.detector import decode, letterbox, to_blob
     from linepatrol.images import read_image
 
     info = detector.info
@@ -98,10 +84,11 @@ def run_fast_path(detector: Any, photos: list[Path]) -> int:
             loaded = futures[i].result()
             if i + 2 < len(photos):
                 futures.append(pool.submit(read_image, photos[i + 2], min_size=need))
-            boxed, scale, px, py = _letterbox_linear(loaded.pixels, info.input_height,
-                                                     info.input_width)
+            boxed, lb = letterbox(loaded.pixels, info.input_height, info.input_width,
+                                  info.stride if detector.rect else None)
             out = detector.session.run(to_blob([boxed]))[0]
             xyxy, _, _ = decode(out[0], info, cfg.min_conf, cfg.iou, cfg.max_det)
-            xyxy = (xyxy - np.array([px, py] * 2, np.float32)) / scale / loaded.scale
+            xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, np.float32)) / lb.scale
+            xyxy /= loaded.scale
             found += len(xyxy)
     return found

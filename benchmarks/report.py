@@ -65,6 +65,10 @@ def markdown(r: dict[str, Any]) -> str:
             f"{_fmt(h.get('detect_tile_auto_vs_ultralytics'))}×",
             f"- Detection, LinePatrol INT8 variant (a bundled model's default on a CPU) / "
             f"ultralytics fp32 `.pt` = **{_fmt(h.get('detect_int8_vs_ultralytics'))}×**"]
+    if h.get("detect_square_vs_ultralytics") is not None:
+        out.append(f"- Detection, the same weights exported with a fixed square input (every "
+                   f"photo letterboxed to the square, as exports were before) / ultralytics = "
+                   f"{_fmt(h.get('detect_square_vs_ultralytics'))}×")
     for size, ratio in (h.get("large_vs_sahi") or {}).items():
         rec = (h.get("large_recall") or {}).get(size, {})
         ours, sahi = rec.get("linepatrol") or {}, rec.get("sahi") or {}
@@ -79,8 +83,11 @@ def markdown(r: dict[str, Any]) -> str:
     if _error(d):
         out.append(f"Failed: {_error(d)}")
     else:
+        shape = d.get("input_shape")
+        rect = (f" (whole-photo input {shape[1]}×{shape[0]}, as ultralytics' rect letterbox)"
+                if shape else "")
         out += [f"{d['photos']} real photos of {d['photo_size'][0]}×{d['photo_size'][1]}, "
-                f"{d['rounds']} rounds, input {d['imgsz']} px; providers "
+                f"{d['rounds']} rounds, input {d['imgsz']} px{rect}; providers "
                 f"{', '.join(d['active_providers'])}; ultralytics on {d['ultralytics_device']}.",
                 "", "| side | photos/s | ms/photo | ratio to ultralytics |", "|---|---|---|---|"]
         label = {"linepatrol": "LinePatrol `detect_files`, tile off (same work)",
@@ -91,7 +98,9 @@ def markdown(r: dict[str, Any]) -> str:
                  "prototype_fast_path": "*prototype*: no spin + bilinear letterbox, "
                  "reduced-size decode",
                  "linepatrol_int8": "LinePatrol `detect_files`, INT8 variant (what a bundled "
-                 "model runs on a CPU)"}
+                 "model runs on a CPU)",
+                 "linepatrol_square": "LinePatrol `detect_files`, tile off, the same weights "
+                 f"with a fixed {d['imgsz']}×{d['imgsz']} input (exports before rect input)"}
         for key in label:
             if key not in d["photos_per_s"]:
                 continue
@@ -120,9 +129,9 @@ def markdown(r: dict[str, Any]) -> str:
     else:
         out += [f"Tiles {lg['tile']} px, overlap {lg['overlap']}, plus a whole-photo pass, "
                 f"batch {lg['batch']} on both sides; {lg['rounds']} interleaved rounds. Photos: "
-                "real CPLID photos upscaled into a 2×2 mosaic, with real missing-cap crops "
-                "(native size) and insulator strings (half size) pasted at known positions; "
-                "recall per class (cap / insulator)."
+                "real CPLID photos upscaled into a 2×2 mosaic, with real missing caps on the "
+                "insulator strings that carry them (native size) and insulator strings (half "
+                "size) pasted at known positions; recall per class (cap / insulator)."
                 + ("" if lg["recall_meaningful"] else " **Random weights: recall is not "
                    "meaningful.**"), "",
                 "| size | photos | tiles/photo | objects (cap / insulator) | LinePatrol s/photo "
@@ -200,7 +209,8 @@ def plot(r: dict[str, Any], path: Path) -> None:
                 ("ultralytics", "ultralytics", "C1", ""),
                 ("prototype_no_spin", "prototype:\nno spin", "C7", "//"),
                 ("prototype_fast_path", "prototype:\nfast path", "C7", "xx"),
-                ("linepatrol_int8", "LinePatrol\nINT8", "C2", "")]
+                ("linepatrol_int8", "LinePatrol\nINT8", "C2", ""),
+                ("linepatrol_square", "LinePatrol\nsquare input", "C0", "..")]
         bars = [b for b in bars if b[0] in d["photos_per_s"]]
         ax.bar([b[1] for b in bars], [d["photos_per_s"][b[0]] for b in bars],
                color=[b[2] for b in bars], hatch=[b[3] for b in bars])

@@ -34,6 +34,7 @@ class Profile:
     large_per_size: int
     large_objects: int
     large_rounds: int
+    large_cap_scale: float  # missing caps on their strings: 1 = native size
     flight_photos: int
     memory_size: tuple[int, int]
     calibration: int
@@ -42,12 +43,13 @@ class Profile:
 
 
 QUICK = Profile("quick", photos=3, rounds=2, stage_repeats=1, large_sizes=((648, 486),),
-                large_per_size=1, large_objects=4, large_rounds=1, flight_photos=6,
-                memory_size=(1600, 1200), calibration=3, val_limit=3, random_imgsz=160)
+                large_per_size=1, large_objects=4, large_rounds=1, large_cap_scale=0.3,
+                flight_photos=6, memory_size=(1600, 1200), calibration=3, val_limit=3,
+                random_imgsz=160)
 FULL = Profile("full", photos=24, rounds=5, stage_repeats=2,
                large_sizes=((5184, 3888), (8192, 5460)), large_per_size=2, large_objects=24,
-               large_rounds=2, flight_photos=200, memory_size=(8000, 6000), calibration=32,
-               val_limit=None, random_imgsz=320)
+               large_rounds=2, large_cap_scale=1.0, flight_photos=200, memory_size=(8000, 6000),
+               calibration=32, val_limit=None, random_imgsz=320)
 
 
 SECTIONS = ("detection", "large", "flight", "variants", "memory")
@@ -118,7 +120,8 @@ def run_suite(
         models, small, device, profile.rounds, profile.stage_repeats), only)
 
     def big() -> dict[str, Any]:
-        made = [photos.make_large_photo(work / "photos", w, h, profile.large_objects, seed)
+        made = [photos.make_large_photo(work / "photos", w, h, profile.large_objects, seed,
+                                        cap_scale=profile.large_cap_scale)
                 for (w, h) in profile.large_sizes for seed in range(profile.large_per_size)]
         return large.compare(models, made, device, profile.large_rounds)
 
@@ -167,6 +170,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         "detect_vs_ultralytics": det.get("ratio"),
         "detect_tile_auto_vs_ultralytics": det.get("ratio_tile_auto"),
         "detect_int8_vs_ultralytics": det.get("ratio_int8"),
+        "detect_square_vs_ultralytics": det.get("ratio_square"),
         "large_vs_sahi": {r["size"]: r["ratio"] for r in rows},
         "large_recall": {r["size"]: r["recall"] for r in rows},
         "recall_meaningful": results.get("large", {}).get("recall_meaningful"),

@@ -94,8 +94,17 @@ def checkpoint_from_onnx(onnx_path: Path, out: Path, arch: str | None = None) ->
     imgsz = int(max(size)) if isinstance(size, list | tuple) else int(size)
     net = DetectionModel(cfg=arch, nc=len(names), verbose=False).eval().fuse(verbose=False)
     state = net.state_dict()
-    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer
-               if i.name in state}
+    arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    # The exporter shares one initializer among equal tensors (say the zero biases of an
+    # untrained model) and feeds the others through Identity nodes.
+    alias = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Identity"}
+    weights = {}
+    for key in state:
+        name = key
+        while name not in arrays and name in alias:
+            name = alias[name]
+        if name in arrays:
+            weights[key] = arrays[name]
     missing = sorted(set(state) - set(weights))
     wrong = sorted(k for k, v in weights.items() if tuple(state[k].shape) != v.shape)
     if missing or wrong:
@@ -127,23 +136,32 @@ def checkpoint_info(weights: Path) -> tuple[int, tuple[str, ...], bool, int | No
         int(epoch) if isinstance(epoch, int) and epoch >= 0 else None)
 
 
-def pin_output_channels(path: Path, classes: int) -> bool:
-    """Write ``4 + classes`` into the output's channel axis if the export left it symbolic.
-
-    Workaround: ``export_fp32`` (dynamic=True) leaves the output as ``(batch,
-    Concatoutput0_dim_1, anchors)``, which the core's model check rejects ("cannot decode output
-    shape"); reported to the lead. Returns whether the file was changed.
-    """
+def input_is_fixed(onnx_path: Path) -> bool:
+    """Whether the model's input height and width are fixed numbers (square-only exports)."""
     import onnx
 
-    model = onnx.load(str(path))
-    dim = model.graph.output[0].type.tensor_type.shape.dim[1]
-    if dim.HasField("dim_value"):
-        return False
-    dim.Clear()
-    dim.dim_value = 4 + classes
-    onnx.save(model, str(path))
-    return True
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    return all(d.HasField("dim_value") for d in dims[2:4])
+
+
+def fixed_shape_copy(src: Path, dst: Path, imgsz: int) -> Path:
+    """``src`` with its input pinned to ``imgsz`` x ``imgsz``: the export as it was before the
+    input axes became dynamic (the core then letterboxes every photo to the square)."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from linepatrol_models.export import pin_shapes
+
+    session = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    inp = session.get_inputs()[0]
+    dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
+    out = session.run(None, {inp.name: np.zeros((1, 3, imgsz, imgsz), dtype)})[0]
+    model = onnx.load(str(src))
+    pin_shapes(model, imgsz, out.shape)
+    onnx.save(model, str(dst))
+    return dst
 
 
 def _metadata(onnx_path: Path) -> dict[str, str]:
@@ -205,16 +223,10 @@ def prepare_models(
         size_ckpt, names, trained, epoch = checkpoint_info(weights)
         size = imgsz or size_ckpt
         notes = []
-    stem = f"{weights.stem}-{_digest(weights)}-{size}"
+    stem = f"{weights.stem}-{_digest(weights)}-{size}-dyn"  # -dyn: dynamic input axes
     fp32 = onnx if onnx is not None else models_dir / f"{stem}.onnx"
-    pinned = fp32.with_suffix(".pinned")  # marks an export whose output axis we had to pin
     if onnx is None and not fp32.is_file():
         export.export_fp32(weights, fp32, size)
-        if pin_output_channels(fp32, len(names)):
-            pinned.touch()
-    if onnx is None and pinned.is_file():
-        notes.append("the export left the output channel axis symbolic; the benchmark pinned it "
-                     "to 4 + classes (workaround, see weights.pin_output_channels)")
     if onnx is not None:
         source = _metadata(onnx).get("linepatrol_source")
         notes.append(f"ONNX given with --onnx ({onnx.name}, exported from {source or '?'})")
@@ -222,6 +234,14 @@ def prepare_models(
             notes.append(f"WARNING: {onnx.name} records {source} as its source, not "
                          f"{weights.name}: the two sides may not run the same weights")
     models = ModelSet(weights, size, trained, epoch, {"fp32": fp32}, names, notes)
+    if input_is_fixed(fp32):
+        notes.append(f"{fp32.name} has a fixed input shape: LinePatrol letterboxes every photo "
+                     "to the square")
+    else:  # the same weights pinned square, to show what the rect input buys in the same run
+        square = models_dir / f"{fp32.stem}-square.onnx"
+        if not square.is_file():
+            fixed_shape_copy(fp32, square, size)
+        models.onnx["fp32_square"] = square
     if "fp16" in variants:
         fp16 = _shipped(onnx, "fp16") or models_dir / f"{fp32.stem}-fp16.onnx"
         if not fp16.is_file():

@@ -40,32 +40,49 @@ def test_pasted_objects_are_where_the_boxes_say(tmp_path: Path) -> None:
     from benchmarks.photos import insulator_crops, missing_cap_crops, mosaic, paste_objects
 
     crops = missing_cap_crops()
-    canvas = np.zeros((900, 1200, 3), np.uint8)
+    canvas = np.zeros((3000, 4000, 3), np.uint8)
     before = canvas.copy()
-    boxes = paste_objects(canvas, crops, 5, seed=1)
-    assert len(boxes) == 5
-    for x1, y1, x2, y2 in boxes:
-        assert 0 <= x1 < x2 <= 1200 and 0 <= y1 < y2 <= 900
+    taken: list[tuple[int, int, int, int]] = []
+    boxes = paste_objects(canvas, crops, 5, seed=1, margin=0.1, taken=taken)
+    assert len(boxes) == 5 and len(taken) == 5
+    for (x1, y1, x2, y2), (tx1, ty1, tx2, ty2) in zip(boxes, taken, strict=True):
+        assert 0 <= x1 < x2 <= 4000 and 0 <= y1 < y2 <= 3000
         region = canvas[int(y1):int(y2), int(x1):int(x2)]
         assert region.any() and not np.array_equal(region, before[int(y1):int(y2),
                                                                    int(x1):int(x2)])
-    # Boxes do not overlap each other.
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        # each cap is pasted on its insulator string: the pasted area is string-sized (CPLID
+        # strings are 640-1016 px long, caps 53-86 px) and holds the cap's box
+        assert tx1 <= x1 and ty1 <= y1 and x2 <= tx2 and y2 <= ty2
+        assert max(tx2 - tx1, ty2 - ty1) >= 5 * max(x2 - x1, y2 - y1)
+    # Pasted areas do not overlap each other.
+    for i, a in enumerate(taken):
+        for b in taken[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
     big = mosaic([crops[0].image], 400, 300)
     assert big.shape == (300, 400, 3)
     # Scaled pastes keep clear of what is taken and land where their boxes say.
-    canvas2 = np.zeros((1500, 2000, 3), np.uint8)
-    taken: list[tuple[int, int, int, int]] = []
-    caps = paste_objects(canvas2, crops, 3, seed=2, taken=taken)
+    canvas2 = np.zeros((3000, 4000, 3), np.uint8)
+    taken = []
+    caps = paste_objects(canvas2, crops, 3, seed=2, margin=0.1, taken=taken)
     strings = paste_objects(canvas2, insulator_crops(), 3, seed=3, margin=0.1, scale=0.5,
                             taken=taken)
     assert len(caps) == 3 and len(strings) == 3 and len(taken) == 6
     for x1, y1, x2, y2 in strings:
         assert canvas2[int(y1) + 1:int(y2) - 1, int(x1) + 1:int(x2) - 1].any()
-        for cx1, cy1, cx2, cy2 in caps:
-            assert x2 <= cx1 or cx2 <= x1 or y2 <= cy1 or cy2 <= y1
+        for tx1, ty1, tx2, ty2 in taken[:3]:  # clear of the caps' strings
+            assert x2 <= tx1 or tx2 <= x1 or y2 <= ty1 or ty2 <= y1
+
+
+@needs_cplid
+def test_every_missing_cap_comes_with_the_string_that_carries_it() -> None:
+    from benchmarks.photos import _covered, missing_cap_crops
+
+    crops = missing_cap_crops()
+    assert len(crops) == 210  # every CPLID defect has its string
+    for c in crops:
+        assert c.context is not None and _covered(c.xyxy, c.context) == 1.0
+        cw, ch = c.context[2] - c.context[0], c.context[3] - c.context[1]
+        assert cw * ch >= 10 * (c.xyxy[2] - c.xyxy[0]) * (c.xyxy[3] - c.xyxy[1])
 
 
 def test_peak_rss_is_the_commands_own() -> None:
@@ -103,7 +120,9 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     assert det["photos"] == 3
     assert set(det["photos_per_s"]) == {"linepatrol", "linepatrol_tile_auto", "ultralytics",
                                         "prototype_no_spin", "prototype_fast_path",
-                                        "linepatrol_int8"}
+                                        "linepatrol_int8", "linepatrol_square"}
+    assert det["input_shape"] == [128, 160]  # 1152x864 at 160 px, rect as ultralytics runs it
+    assert results["headline"]["detect_square_vs_ultralytics"] == det["ratio_square"]
     assert all(v > 0 for v in det["photos_per_s"].values())
     assert set(det["stages_ms"]["linepatrol"]) == {
         "decode", "decode_reduced", "preprocess", "inference", "postprocess"}
@@ -149,3 +168,23 @@ def test_readme_update_replaces_only_the_marked_block(tmp_path: Path) -> None:
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         update_readme(results, readme)
+
+
+def test_checkpoint_recovered_from_an_export_runs_the_same_weights(tmp_path: Path) -> None:
+    """``--weights-from-onnx``: the rebuilt checkpoint gives the export's outputs, and a file
+    that is not the named architecture is refused."""
+    from benchmarks.weights import build_random_checkpoint, checkpoint_from_onnx, checkpoint_info
+
+    from linepatrol_models.export import export_fp32, onnx_outputs, torch_outputs
+
+    original = build_random_checkpoint(tmp_path / "random.pt", 64)
+    exported, _ = export_fp32(original, tmp_path / "random.onnx", 64)
+    back = checkpoint_from_onnx(exported, tmp_path / "back.pt")
+    size, names, trained, epoch = checkpoint_info(back)
+    assert (size, names, trained, epoch) == (64, ("insulator", "insulator_missing_cap"), True,
+                                             None)
+    blob = np.random.default_rng(0).random((1, 3, 64, 96), dtype=np.float32)
+    reference = onnx_outputs(exported, blob)
+    assert np.abs(torch_outputs(back, blob) - reference).max() < 1e-3 * np.abs(reference).max()
+    with pytest.raises(ValueError, match="does not hold a fused yolov8s.yaml"):
+        checkpoint_from_onnx(exported, tmp_path / "s.pt", arch="yolov8s.yaml")
