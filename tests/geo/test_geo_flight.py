@@ -423,3 +423,57 @@ def test_two_conductor_objects_on_one_span_stay_two():
         truth = bag1 if "b.jpg" in {e.image_id for e in d.evidence} else bag2
         lat, lon, _ = geo(*truth)
         assert horizontal_distance(d, _at(lat, lon)) < 0.3
+
+
+def test_two_nests_on_one_tower_stay_two_each_on_its_arm():
+    """Nests at both arm roots of T2 (4 m apart across the line), each seen from two sides:
+    their rays meet in T2's cross-arm plane at two points, so two defects, each where it is.
+    (A tower-wide rule made them one defect between the two.)"""
+    left, right = (0.0, 2.0, GROUND + 30.0), (0.0, -2.0, GROUND + 30.0)
+    photos = [
+        observation("a.jpg", camera(-40.0, 30.0, 50.0, left), [("bird_nest", left, 0.9)]),
+        observation("b.jpg", camera(35.0, 25.0, 45.0, left), [("bird_nest", left, 0.8)]),
+        observation("c.jpg", camera(-30.0, -45.0, 55.0, right), [("bird_nest", right, 0.7)]),
+        observation("d.jpg", camera(45.0, -30.0, 40.0, right), [("bird_nest", right, 0.6)]),
+    ]
+    defects = locate_flight(photos, ledger(), GeoConfig())
+    assert len(defects) == 2
+    for d in defects:
+        assert (d.placement, d.tower, len(d.evidence)) == ("tower", "T2", 2)
+        truth = left if "a.jpg" in {e.image_id for e in d.evidence} else right
+        lat, lon, h = geo(*truth)
+        assert horizontal_distance(d, _at(lat, lon)) < 0.1
+        assert d.alt == pytest.approx(h, abs=0.3)
+        assert d.uncertainty_m is not None and d.uncertainty_m > 0
+    # merged as one tower-wide defect when the rays are allowed to miss by more than 4 m
+    assert len(locate_flight(photos, ledger(), GeoConfig(tower_merge_miss_m=5.0))) == 1
+
+
+def test_a_stray_view_joins_the_object_its_ray_passes():
+    """A bag on span T2-T3 seen twice from beside the span, and once from near T3 at a flat
+    angle whose ray passes within 25 m of T3's axis first (so that view alone is put on T3):
+    its ray meets the other two at the bag, so it is one defect, on the span."""
+    bag = (150.0, -8.0, GROUND + 25.0)
+    photos = [
+        observation("a.jpg", camera(90.0, -60.0, 40.0, bag), [("foreign_object", bag, 0.9)]),
+        observation("b.jpg", camera(220.0, -50.0, 45.0, bag), [("foreign_object", bag, 0.8)]),
+        observation("c.jpg", camera(310.0, 5.0, 30.0, bag), [("foreign_object", bag, 0.95)]),
+    ]
+    (alone,) = locate_flight(photos[2:], ledger(), GeoConfig())
+    assert alone.placement == "tower" and alone.tower == "T3"
+    (d,) = locate_flight(photos, ledger(), GeoConfig())
+    assert (d.placement, d.span, d.tower, len(d.evidence)) == ("span", "T2-T3", None, 3)
+    assert d.evidence[0].image_id == "c.jpg"  # the best view, though it named another site
+    lat, lon, _ = geo(*bag)
+    assert horizontal_distance(d, _at(lat, lon)) < 0.3
+
+
+def test_a_ray_leading_away_from_a_tower_is_not_put_on_it():
+    """A camera 15 m from T2's axis looking away from it, flat, at a bag out on the span beside
+    the centre plane: the ray never crosses the span's curtain and is nearest the axis at the
+    camera itself, which says nothing about the tower (it was put on T2, 25 m away)."""
+    bag = (40.0, -8.0, GROUND + 22.0)
+    pose = camera(15.0, -3.0, 30.0, bag)
+    (d,) = locate_flight([observation("a.jpg", pose, [("foreign_object", bag, 0.9)])],
+                         ledger(), GeoConfig())
+    assert d.tower is None and d.placement == "ground"

@@ -312,8 +312,10 @@ class PhotoGeometry:
 
     def on_tower(self, pixel: tuple[float, float], ledger: Ledger) -> Placement | None:
         """The tower whose axis the pixel's ray passes closest to, if within the limit; placed
-        where the ray crosses that tower's cross-arm plane (:func:`cross_arm_point`), or on the
-        axis for a lone tower (no line direction)."""
+        where the ray crosses that tower's cross-arm plane (:func:`cross_arm_point`), or where
+        it passes the axis for a lone tower (no line direction). The point is kept on the ray
+        (nearest to its in-plane point when that was clamped to the arms' span): merging
+        rebuilds each view's ray from the camera and the placed point."""
         if self.error:
             return None
         d = self.rays([pixel])
@@ -327,19 +329,21 @@ class PhotoGeometry:
             if np.linalg.norm(foot[:2]) > self.config.max_range_m:
                 continue
             dist, t, z = ray_to_vertical_axis(self.origin, d, foot[:2], (z0, z1 + 5.0))
+            if not t[0] > 0:  # nearest at the camera itself: the ray leads away from it
+                continue
             if best is None or dist[0] < best[0]:
                 best = (float(dist[0]), float(t[0]), float(z[0]), tower, foot)
         if best is None or best[0] > self.config.tower_max_distance_m:
             return None
-        best_dist, _, best_z, tower, foot = best
-        point = np.array([foot[0], foot[1], best_z])
+        best_dist, along_ray, _, tower, foot = best
         axis, along = tower_axis(ledger, tower, self.frame)
         if along is not None:
             z_range = (float(foot[2]), table[(tower.line, tower.tower)][2] + 5.0)
             solved = cross_arm_point(self.origin[None], d, axis, along,
                                      self.config.arm_half_span_m, z_range)
             if solved is not None:
-                point = solved[0]
+                along_ray = float((solved[0] - self.origin) @ d[0])
+        point = self.origin + along_ray * d[0]
         lat, lon, alt = (float(v) for v in self.frame.to_geodetic(point[None])[0])
         return Placement(
             lat, lon, alt, "tower", line=tower.line, tower=tower.tower,
@@ -385,7 +389,9 @@ class PhotoGeometry:
             slack = margin / length
             if not -slack <= s[0] <= 1 + slack:
                 continue
-            if not min(za0, zb0) - margin <= z[0] <= max(za1, zb1) + margin:
+            # conductors hang above the ground: a crossing below the towers' feet is a steep
+            # view of a conductor beside the centre plane (the rule below), not the conductor
+            if not min(za0, zb0) <= z[0] <= max(za1, zb1) + margin:
                 continue
             if best is None or t[0] < best[0]:
                 best = (float(t[0]), span, self.origin + t[0] * d[0])

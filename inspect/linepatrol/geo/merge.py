@@ -2,7 +2,10 @@
 
 Rules, in one place:
 
-* on a tower: same class, same line and tower -> one defect, at the tower;
+* on a tower: same class, same line and tower, when the viewing rays meet in the tower's
+  cross-arm plane (:func:`linepatrol.geo.camera.cross_arm_point`; each ray missing the in-plane
+  point by at most ``tower_merge_miss_m``): two nests on one tower's arms are two defects. The
+  defect's position is that in-plane point of all its views;
 * on a span: same class and span, when the viewing rays meet: a new view joins a group when
   its ray and the group's rays triangulate to one point (each ray missing it by at most
   ``triangulation_max_miss_m``); rays too parallel to triangulate join by the horizontal
@@ -13,7 +16,12 @@ Rules, in one place:
   measured from the best view rather than chained from member to member, so a row of cranes
   along a road does not melt into one;
 * two detections in one photo are two objects (the detector has already merged duplicates),
-  so they never join one span or ground group;
+  so they never join one tower, span or ground group;
+* stray views of a line object: a view assigned elsewhere (its ray passed nearer another
+  tower's axis, missed the span's bounds, or went to the ground) joins a tower or span defect
+  of its class seen from at least two photos when its ray passes that defect's point as well as
+  the defect's own rays must (``tower_merge_miss_m`` / ``triangulation_max_miss_m``). One
+  object seen from several sides is then one defect, not one plus a stray far away;
 * not placed (no pose, ray missed the ground): each detection stays its own defect.
 
 Best view first: a box inside the image before one cut by its border, then the highest
@@ -31,10 +39,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from linepatrol import taxonomy
-from linepatrol.geo.camera import point_segment_distance_2d, triangulate
+from linepatrol.geo.camera import cross_arm_point, point_segment_distance_2d, triangulate
 from linepatrol.geo.geodesy import LocalFrame
 from linepatrol.geo.ledger import Ledger
-from linepatrol.geo.locate import Defect, Evidence, GeoConfig
+from linepatrol.geo.locate import Defect, Evidence, GeoConfig, Placement, tower_axis
+
+# (axis xy, line direction xy, (foot z, top z)) of a tower in the flight frame
+TowerPlane = tuple[np.ndarray, np.ndarray, tuple[float, float]]
 
 
 @dataclass
@@ -64,14 +75,16 @@ def merge_evidence(
     if anchor is not None and anchor.lat is not None and anchor.lon is not None:
         frame = LocalFrame(anchor.lat, anchor.lon, 0.0)
     groups: list[_Group] = []
-    by_tower: dict[tuple[str, str | None, str | None], _Group] = {}
+    planes = _Planes(frame, ledger, config)
     for key, ev, datum in ordered:
         p = ev.placement
         if p.kind == "tower":
-            exact = (key, p.line, p.tower)
-            group = by_tower.get(exact)
+            same = [g for g in groups if g.kind == "tower" and g.key == key
+                    and (g.members[0].placement.line, g.members[0].placement.tower)
+                    == (p.line, p.tower) and ev.image_id not in g.images]
+            group = next((g for g in same if planes.fits([*g.members, ev])), None)
             if group is None:
-                group = by_tower[exact] = _Group(key, p.kind, datum)
+                group = _Group(key, p.kind, datum)
                 groups.append(group)
             group.members.append(ev)
             continue
@@ -102,7 +115,8 @@ def merge_evidence(
             match = _Group(key, p.kind, datum, seed=pos)
             groups.append(match)
         match.members.append(ev)
-    defects = [_defect(g, frame, ledger, config) for g in groups]
+    groups = _join_strays(groups, planes)
+    defects = [_defect(g, frame, ledger, config, planes) for g in groups]
     defects.sort(key=_defect_order)
     for i, d in enumerate(defects, start=1):
         d.defect_id = f"D{i:04d}"
@@ -116,6 +130,128 @@ def _ray(frame: LocalFrame, ev: Evidence) -> tuple[np.ndarray, np.ndarray] | Non
         return None
     both = frame.to_enu([p.camera[0], p.lat], [p.camera[1], p.lon], [p.camera[2], p.alt])
     return both[0], both[1]
+
+
+def _rays(frame: LocalFrame, members: Sequence[Evidence]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(cameras, unit directions) of the members' viewing rays; None if one is unknown."""
+    rays = [_ray(frame, e) for e in members]
+    if not rays or any(r is None for r in rays):
+        return None
+    cams = np.array([r[0] for r in rays if r is not None])
+    d = np.array([r[1] for r in rays if r is not None]) - cams
+    norms = np.linalg.norm(d, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        return None
+    return cams, d / norms
+
+
+def _site(members: Sequence[Evidence], kind: str) -> Placement:
+    """The placement that names a group's tower or span: its first member of that kind (a
+    stray view that joined it names another, or none)."""
+    return next((e.placement for e in members if e.placement.kind == kind), members[0].placement)
+
+
+class _Planes:
+    """Cross-arm planes of the ledger's towers in the flight frame, and the fits in them."""
+
+    def __init__(self, frame: LocalFrame | None, ledger: Ledger | None, config: GeoConfig):
+        self.frame, self.ledger, self.config = frame, ledger, config
+        self._cache: dict[tuple[str | None, str | None], TowerPlane | None] = {}
+
+    def plane(self, line: str | None, tower: str | None) -> TowerPlane | None:
+        if (line, tower) not in self._cache:
+            self._cache[(line, tower)] = self._plane(line, tower)
+        return self._cache[(line, tower)]
+
+    def _plane(self, line: str | None, name: str | None) -> TowerPlane | None:
+        if self.frame is None or self.ledger is None:
+            return None
+        tower = next((t for t in self.ledger.towers if (t.line, t.tower) == (line, name)), None)
+        if tower is None:
+            return None
+        axis, along = tower_axis(self.ledger, tower, self.frame)
+        if along is None:
+            return None
+        z_range = (-np.inf, np.inf)  # foot unknown: heights unclamped
+        if tower.ground_elev is not None:
+            foot = float(self.frame.to_enu(tower.lat, tower.lon, tower.ground_elev)[0, 2])
+            top = foot + (tower.height or self.config.default_tower_height_m)
+            z_range = (foot, top + 5.0)
+        return axis, along, z_range
+
+    def solve(self, members: Sequence[Evidence]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(point, each ray's miss) in the cross-arm plane of the members' tower."""
+        if self.frame is None or not members:
+            return None
+        p = _site(members, "tower")
+        plane = self.plane(p.line, p.tower)
+        rays = _rays(self.frame, members)
+        if plane is None or rays is None:
+            return None
+        axis, along, z_range = plane
+        return cross_arm_point(rays[0], rays[1], axis, along, self.config.arm_half_span_m,
+                               z_range)
+
+    def fits(self, members: Sequence[Evidence]) -> bool:
+        """Whether the members' rays meet in their tower's cross-arm plane. Without a plane
+        (no ledger direction, a ray unknown) every sighting on the tower is one object, as
+        before planes."""
+        p = _site(members, "tower")
+        if (self.frame is None or self.plane(p.line, p.tower) is None
+                or _rays(self.frame, members) is None):
+            return True
+        solved = self.solve(members)
+        return solved is not None and bool(solved[1].max() <= self.config.tower_merge_miss_m)
+
+
+def _accepts(strong: _Group, weak: _Group, planes: _Planes) -> bool:
+    """Whether the views of ``weak`` are of the tower or span object ``strong`` is: all the
+    rays meet in the tower's cross-arm plane, or triangulate to one point beside the span."""
+    if planes.frame is None:
+        return False
+    members = [*strong.members, *weak.members]
+    if strong.kind == "tower":
+        if planes.plane(_site(members, "tower").line, _site(members, "tower").tower) is None:
+            return False
+        solved = planes.solve(members)
+        return solved is not None and bool(solved[1].max() <= planes.config.tower_merge_miss_m)
+    if strong.kind != "span" or planes.ledger is None:
+        return False
+    rays = _rays(planes.frame, members)
+    tri = triangulate(*rays) if rays is not None else None
+    if tri is None or tri[1].max() > planes.config.triangulation_max_miss_m:
+        return False
+    site = _site(members, "span")
+    span = next((s for s in planes.ledger.spans if s.line == site.line and s.name == site.span),
+                None)
+    if span is None:
+        return False
+    a, b = planes.frame.to_enu([span.a.lat, span.b.lat], [span.a.lon, span.b.lon], 0.0)[:, :2]
+    miss = float(point_segment_distance_2d(tri[0][:2], a, b)[0])
+    return miss <= 2 * planes.config.span_margin_m
+
+
+def _join_strays(groups: list[_Group], planes: _Planes) -> list[_Group]:
+    """Move the views of weaker groups of a line class into a tower or span defect when their
+    rays and the defect's meet (module doc)."""
+    if planes.frame is None:
+        return groups
+    order = sorted(groups, key=lambda g: (len(g.images), _score(g.members[0])), reverse=True)
+    gone: set[int] = set()
+    for strong in order:
+        info = taxonomy.BY_KEY.get(strong.key)
+        if id(strong) in gone or info is None or not info.on_line:
+            continue
+        for weak in order:
+            if weak is strong or id(weak) in gone or weak.key != strong.key:
+                continue
+            if len(weak.images) > len(strong.images) or weak.images & strong.images:
+                continue
+            if _accepts(strong, weak, planes):
+                strong.members = sorted([*strong.members, *weak.members], key=_score,
+                                        reverse=True)
+                gone.add(id(weak))
+    return [g for g in groups if id(g) not in gone]
 
 
 def _rays_meet(frame: LocalFrame, members: Sequence[Evidence], config: GeoConfig) -> bool | None:
@@ -138,11 +274,13 @@ def _defect_order(d: Defect) -> tuple[int, str, str, str, str]:
 
 
 def _defect(
-    group: _Group, frame: LocalFrame | None, ledger: Ledger | None, config: GeoConfig
+    group: _Group, frame: LocalFrame | None, ledger: Ledger | None, config: GeoConfig,
+    planes: _Planes,
 ) -> Defect:
     info = taxonomy.BY_KEY.get(group.key)
     best = group.members[0]
-    p = best.placement
+    # the site (line, tower or span) is the group's own, not a stray view's (_join_strays)
+    p = _site(group.members, group.kind)
     lat, lon, alt, uncertainty = p.lat, p.lon, p.alt, p.uncertainty_m
     usable = [e for e in group.members
               if e.placement.lat is not None and e.placement.lon is not None]
@@ -163,6 +301,15 @@ def _defect(
         fixed = _triangulate_on_span(frame, ledger, usable, config)
         if fixed is not None:
             lat, lon, alt, uncertainty = fixed
+    if group.kind == "tower" and frame is not None:
+        solved = planes.solve(usable)
+        if solved is not None:
+            point, miss = solved
+            lat, lon, alt = (float(v) for v in frame.to_geodetic(point[None, :])[0])
+            rays = _rays(frame, usable)
+            mean_range = float(np.mean(np.linalg.norm(point - rays[0], axis=1))) if rays else 0.0
+            uncertainty = float(np.hypot(np.sqrt(np.mean(miss**2)),
+                                         mean_range * np.radians(config.sigma_angle_deg)))
     severity = info.severity if info else None
     line, tower, span, distance = p.line, p.tower, p.span, None
     is_hazard = info is not None and info.category is taxonomy.Category.HAZARD
@@ -185,7 +332,7 @@ def _defect(
         alt_datum=group.datum if lat is not None else None,
         geo_reason=reason,
         placement=group.kind,
-        uncertainty_m=uncertainty if group.kind != "tower" else None,
+        uncertainty_m=uncertainty,
         line=line, tower=tower, span=span,
         distance_to_line_m=distance,
         evidence=list(group.members),
@@ -219,9 +366,8 @@ def _triangulate_on_span(
         keep = np.delete(keep, int(np.argmax(residual)))
     rms = float(np.sqrt(np.mean(residual**2)))
     cams = cams[keep]
-    span = next((s for s in ledger.spans
-                 if s.line == members[0].placement.line and s.name == members[0].placement.span),
-                None)
+    site = _site(members, "span")
+    span = next((s for s in ledger.spans if s.line == site.line and s.name == site.span), None)
     if span is None or rms > config.triangulation_max_miss_m:
         return None
     a, b = frame.to_enu([span.a.lat, span.b.lat], [span.a.lon, span.b.lon], 0.0)[:, :2]
