@@ -14,7 +14,9 @@ from linepatrol.geo.camera import (
     Intrinsics,
     cross_arm_point,
     flat_ground_uncertainty,
+    fuse_estimates,
     line_direction,
+    nadir_side_point,
     pixel_to_ray,
     point_segment_distance_2d,
     project_world_to_pixel,
@@ -240,3 +242,50 @@ def test_cross_arm_point_clamps_to_the_arm_span_and_refuses_points_behind():
     assert miss[0] > 1.0  # the clamp shows as a miss
     # the plane behind the camera
     assert cross_arm_point(camera[None], -d[None], AXIS, ALONG, 12.0, (0.0, 50.0)) is None
+
+
+def test_nadir_side_point_is_the_foot_of_an_upright_object():
+    # oblique (40° down, yaw 0): verticals converge far below the frame: the bottom edge
+    oblique = rotation_camera_to_enu(0.0, -40.0, 0.0)
+    x, y = nadir_side_point(K, oblique, (600.0, 300.0, 700.0, 500.0))
+    assert y == pytest.approx(500.0) and 640 < x < 660  # slightly towards the nadir's column
+    # straight down, box in the lower right: the side towards the image centre
+    nadir = rotation_camera_to_enu(0.0, -90.0, 0.0)
+    x, y = nadir_side_point(K, nadir, (900.0, 700.0, 1000.0, 900.0))
+    centre = np.array([950.0, 800.0])
+    towards = np.array([K.cx, K.cy]) - centre
+    assert x == pytest.approx(900.0)  # leaves through the left edge...
+    assert (np.array([x, y]) - centre) @ towards > 0  # ...on the way to the nadir point
+    off = np.array([x, y]) - centre
+    assert off[0] * towards[1] - off[1] * towards[0] == pytest.approx(0.0, abs=1e-6)
+    # the camera over the object: the point straight down itself
+    assert nadir_side_point(K, nadir, (500.0, 400.0, 800.0, 600.0)) == pytest.approx((K.cx, K.cy))
+
+
+def _view_cov(azimuth_deg: float, along: float, across: float) -> np.ndarray:
+    a = math.radians(azimuth_deg)
+    u = np.array([math.sin(a), math.cos(a)])  # azimuth clockwise from north, as yaw
+    w = np.array([-u[1], u[0]])
+    return along**2 * np.outer(u, u) + across**2 * np.outer(w, w)
+
+
+def test_fuse_estimates_crosses_views_and_drops_an_outlier():
+    """Two views of a crane's base from the south and the west: each is 10 m off across its
+    view (a slewed boom) and right along it. The plain mean keeps both errors (7 m); fused by
+    their covariances they cross at the base."""
+    base = np.array([100.0, 50.0])
+    from_south = base + np.array([10.0, 0.0])  # looking north, wrong across (east)
+    from_west = base + np.array([0.0, -10.0])  # looking east, wrong across (south)
+    covs = [_view_cov(0.0, 2.0, 10.0), _view_cov(90.0, 2.0, 10.0)]
+    assert np.linalg.norm((from_south + from_west) / 2 - base) > 7.0
+    point, cov, keep = fuse_estimates([from_south, from_west], covs)
+    assert np.linalg.norm(point - base) < 1.0 and keep.all()
+    assert np.sqrt(np.linalg.eigvalsh(cov)[-1]) < 2.5
+    # a third view along the same line as the first, 40 m off along it (a hook taken for the
+    # foot) is dropped; two views alone are never dropped
+    hook = base + np.array([0.0, 40.0])
+    point, _, keep = fuse_estimates([from_south, from_west, hook],
+                                    [*covs, _view_cov(0.0, 2.0, 10.0)], [1.0, 1.0, 0.9])
+    assert keep.tolist() == [True, True, False] and np.linalg.norm(point - base) < 1.0
+    _, _, keep = fuse_estimates([from_south, hook], [covs[0], covs[0]])
+    assert keep.all()

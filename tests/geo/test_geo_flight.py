@@ -29,7 +29,7 @@ from linepatrol.geo import (
     locate_pixels,
     project_world_to_pixel,
 )
-from linepatrol.geo.locate import place_detections
+from linepatrol.geo.locate import FOOTPRINT_HALF_DEPTH_M, place_detections
 from linepatrol.geo.merge import merge_evidence
 from linepatrol.geo.pose import CameraPose
 
@@ -76,10 +76,12 @@ def pixel_of(pose: CameraPose, target: tuple[float, float, float]) -> tuple[floa
 def observation(name: str, pose: CameraPose | None, boxes: list[tuple[str, tuple, float]],
                 error: str | None = None) -> Observation:
     """``boxes``: (class, (target point or pixel), confidence). On-line classes get a box
-    centred on the target's pixel, ground objects a flat box (0.1 px tall) on it, so that the
-    footprint anchor (between bottom and centre) is the target to 0.05 px."""
+    centred on the target's pixel; ground objects a flat box (0.1 px tall) on the near edge of
+    their footprint (:func:`near_side`), so that the footprint anchor is the target."""
     xyxy, conf, cls = [], [], []
     for key, target, score in boxes:
+        if pose is not None and len(target) == 3 and key in ("excavator", "truck_crane"):
+            target = near_side(pose, key, target)
         x, y = pixel_of(pose, target) if pose is not None and len(target) == 3 else target
         x, y = x + 0.5, y + 0.5  # pixel centres to the continuous coordinates of boxes
         if key in ("excavator", "truck_crane"):
@@ -91,6 +93,17 @@ def observation(name: str, pose: CameraPose | None, boxes: list[tuple[str, tuple
     dets = Detections(np.array(xyxy, dtype=np.float32).reshape(-1, 4), np.array(conf),
                       np.array(cls), NAMES)
     return Observation(name, pose, error, 640, 480, dets)
+
+
+def near_side(pose: CameraPose, key: str, target: tuple[float, float, float]
+              ) -> tuple[float, float, float]:
+    """The near edge of a machine standing at ``target``: half its class's footprint depth
+    towards the camera (what the foot of its box shows)."""
+    cam = SCENE.to_enu(pose.lat, pose.lon, 0.0)[0, :2]
+    away = np.asarray(target[:2]) - cam
+    away /= np.linalg.norm(away)
+    e, n = np.asarray(target[:2]) - FOOTPRINT_HALF_DEPTH_M[key] * away
+    return float(e), float(n), target[2]
 
 
 NEST = (0.0, 0.0, GROUND + 35.0)  # on T2's axis, 35 m up
@@ -375,24 +388,49 @@ def _one_box(pose: CameraPose, key: str, xyxy: tuple[float, float, float, float]
     return Observation(name, pose, None, pose.width, pose.height, dets)
 
 
+def _ground_distance(pose: CameraPose, a: tuple[float, float], b: tuple[float, float]) -> float:
+    pa, pb = locate_pixels(pose, [a, b], GeoConfig())
+    return horizontal_distance(pa, pb)
+
+
 def test_ground_objects_are_anchored_at_their_footprint():
+    """The foot of a machine's box is the side facing the nadir point (the image of straight
+    down); its base, what is placed, is half the class's footprint depth further from the
+    camera (2.5 m for an excavator)."""
     box = (300.0, 200.0, 340.0, 280.0)  # 80 px tall, centre (320, 240), bottom 280
-    nadir = make_pose(pitch=-90.0)
+    nadir = make_pose(pitch=-90.0)  # 100 m up, f = 500 px: 0.2 m a pixel
     (ev,) = [e for _, e in place_detections(_one_box(nadir, "excavator", box), None, GeoConfig())]
-    assert ev.pixel == pytest.approx((319.5, 239.5))  # straight down: the box centre
+    assert ev.pixel == pytest.approx((319.5, 239.5))  # over it: the point straight down
+    # straight down, the box in the lower right: the foot is on the side towards the image
+    # centre (where the line from the box centre to the nadir point leaves the box), not the
+    # bottom edge, where a mast's top leans out
+    corner = (400.0, 330.0, 440.0, 410.0)
+    (ev,) = [e for _, e in place_detections(_one_box(nadir, "excavator", corner), None,
+                                            GeoConfig())]
+    foot = (399.5, 369.5 - 130.0 * 0.2)  # the left edge, 0.2 of the way to the nadir point
+    assert 399.5 < ev.pixel[0] < 419.5 and 329.5 < ev.pixel[1] < 369.5
+    assert _ground_distance(nadir, foot, ev.pixel) == pytest.approx(2.5, abs=0.01)
+    # oblique: the foot is the bottom edge, the base 2.5 m beyond it
     oblique = make_pose(pitch=-20.0)
     (ev,) = [e for _, e in place_detections(_one_box(oblique, "excavator", box), None,
                                             GeoConfig())]
-    assert 250.0 < ev.pixel[1] < 272.0  # near the bottom, above it
+    assert 250.0 < ev.pixel[1] < 279.5 and ev.pixel[0] == pytest.approx(319.5, abs=0.5)
+    assert _ground_distance(oblique, (319.5, 279.5), ev.pixel) == pytest.approx(2.5, abs=0.05)
+    # the view fixes it along the view (2 m) better than across (a 40 px wide box, ~28 m at
+    # ~290 m: as if the base could be anywhere across the box)
+    ee, en, nn = ev.placement.footprint_cov
+    assert math.sqrt(nn) == pytest.approx(2.0, abs=0.05)  # yaw 0: the view is north
+    assert math.sqrt(ee) > 5.0 and en == pytest.approx(0.0, abs=1e-6)
     (nest,) = [e for _, e in place_detections(_one_box(oblique, "bird_nest", box), None,
                                               GeoConfig())]
     assert nest.pixel == (319.5, 239.5)  # line objects: the box centre
+    assert nest.placement.footprint_cov is None
 
 
 def test_boxes_cut_by_the_border_come_last_and_do_not_position():
     target = (-150.0, 30.0, GROUND)
     pose = camera(-150.0, -60.0, 60.0, target)
-    x, y = pixel_of(pose, target)
+    x, y = pixel_of(pose, near_side(pose, "excavator", target))
     good = _one_box(pose, "excavator", (x - 10, y + 0.45, x + 10, y + 0.55), "good.jpg", 0.5)
     cut = _one_box(pose, "excavator", (0.0, y - 40, x + 10, y + 0.55), "cut.jpg", 0.95)
     # a cut box's anchor is far off: merged here only because the distance allows it
@@ -477,3 +515,42 @@ def test_a_ray_leading_away_from_a_tower_is_not_put_on_it():
     (d,) = locate_flight([observation("a.jpg", pose, [("foreign_object", bag, 0.9)])],
                          ledger(), GeoConfig())
     assert d.tower is None and d.placement == "ground"
+
+
+def _wide_box(pose: CameraPose, key: str, estimate: tuple[float, float, float], name: str,
+              width_px: float = 300.0) -> Observation:
+    """A flat box ``width_px`` wide whose footprint anchor is ``estimate`` (a crane with its
+    boom slewed to one side: wide, and its centre off the base)."""
+    x, y = pixel_of(pose, near_side(pose, key, estimate))
+    x, y = x + 0.5, y + 0.5
+    return _one_box(pose, key, (x - width_px / 2, y - 0.05, x + width_px / 2, y + 0.05), name)
+
+
+def test_wide_machine_seen_from_two_sides_is_one_defect_at_its_base():
+    """A truck crane with its boom out, seen from the south and from the west: each view's
+    estimate is 12 m off across the view (17 m apart, beyond merge_distance_m) at the right
+    range. Compared by their uncertainty they are one crane, placed where the views cross; two
+    cranes 60 m apart, each seen from both sides, stay two."""
+    base = (-150.0, 40.0, GROUND)
+    south, west = camera(-150.0, -40.0, 60.0, base), camera(-230.0, 40.0, 60.0, base)
+
+    def swung(cam_e: float, cam_n: float, metres: float) -> tuple[float, float, float]:
+        a = metres / 80.0  # 12 m round the camera, 80 m away: same range, other bearing
+        e, n = base[0] - cam_e, base[1] - cam_n
+        return (cam_e + e * math.cos(a) + n * math.sin(a),
+                cam_n - e * math.sin(a) + n * math.cos(a), GROUND)
+
+    photos = [_wide_box(south, "truck_crane", swung(-150.0, -40.0, 12.0), "s.jpg"),
+              _wide_box(west, "truck_crane", swung(-230.0, 40.0, 12.0), "w.jpg")]
+    (d,) = locate_flight(photos, ledger(), GeoConfig())
+    assert len(d.evidence) == 2
+    lat, lon, _ = geo(*base)
+    assert horizontal_distance(d, _at(lat, lon)) < 1.5
+    assert d.uncertainty_m is not None and d.uncertainty_m < 6.0  # altitude, angles, fusion
+    other = (-90.0, 40.0, GROUND)
+    more = [_wide_box(camera(-90.0, -40.0, 60.0, other), "truck_crane", other, "s2.jpg"),
+            _wide_box(camera(-170.0, 40.0, 60.0, other), "truck_crane", other, "w2.jpg")]
+    exact = [_wide_box(south, "truck_crane", base, "s.jpg"),
+             _wide_box(west, "truck_crane", base, "w.jpg")]
+    two = locate_flight([*exact, *more], ledger(), GeoConfig())
+    assert sorted(len(t.evidence) for t in two) == [2, 2]

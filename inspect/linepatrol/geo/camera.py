@@ -385,3 +385,80 @@ def cross_arm_point(
         return None
     miss: FloatArray = np.linalg.norm(rel - along_ray[:, None] * d, axis=1)
     return point, miss
+
+
+def nadir_side_point(
+    intrinsics: Intrinsics, rotation: FloatArray, box: tuple[float, float, float, float]
+) -> tuple[float, float]:
+    """Where an upright object standing on the ground meets the edge of its box.
+
+    Verticals in a photo converge on the nadir point (the image of straight down; far below the
+    frame in an oblique view, at the centre of a view straight down), and every point of an
+    object is further from it than the ground under it: the object's foot is the side of its
+    box that faces the nadir point. In an oblique view that is the bottom edge; straight down it
+    is the side towards the image centre, whereas the bottom edge there can be a crane's jib or
+    a pile driver's mast top leaning out of the frame.
+
+    ``box`` is (x0, y0, x1, y1) in pixel-centre coordinates. Returns the point where the line
+    from the box centre towards the nadir point leaves the box, or the nadir point itself when
+    it lies inside the box (the camera is over the object). Lens distortion is neglected (the
+    direction only).
+    """
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    down = rotation.T @ np.array([0.0, 0.0, -1.0])  # straight down, in camera axes
+    nx, ny = (cx - intrinsics.cx) / intrinsics.fx, (cy - intrinsics.cy) / intrinsics.fy
+    # image direction in which a point at the box centre moves as it goes down
+    dx = intrinsics.fx * (down[0] - nx * down[2])
+    dy = intrinsics.fy * (down[1] - ny * down[2])
+    if down[2] > 1e-9:
+        vx = intrinsics.fx * down[0] / down[2] + intrinsics.cx
+        vy = intrinsics.fy * down[1] / down[2] + intrinsics.cy
+        if x0 <= vx <= x1 and y0 <= vy <= y1:
+            return float(vx), float(vy)
+    steps = [(edge - c) / d for d, c, lo, hi in ((dx, cx, x0, x1), (dy, cy, y0, y1))
+             if abs(d) > 1e-12 for edge in ((hi,) if d > 0 else (lo,))]
+    if not steps:
+        return cx, y1
+    t = min(steps)
+    return float(cx + t * dx), float(cy + t * dy)
+
+
+CHI2_2D_99 = 9.21  # 99 % of a 2-D Gaussian lies within this squared Mahalanobis distance
+
+
+def fuse_estimates(
+    points: npt.ArrayLike, covs: npt.ArrayLike, weights: npt.ArrayLike | None = None,
+    gate: float = CHI2_2D_99,
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Information-weighted mean of horizontal estimates (N, 2) with covariances (N, 2, 2).
+
+    Each view of a machine fixes its footprint well along the view (from the box's foot) and
+    poorly across it (where, across the box, the base is: a slewed boom widens the box), so
+    views from different sides cross like lines, and a plain mean would keep every view's
+    across-error. ``weights`` (e.g. confidences) scale each view's information. Robust: while
+    more than two views remain and one lies outside ``gate`` (squared Mahalanobis distance under
+    its own covariance) of the fused point, the worst is dropped (a hook hanging near the ground
+    taken for the foot, an occluded base).
+
+    Returns (point, its covariance, which views were kept).
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    c = np.asarray(covs, dtype=np.float64).reshape(-1, 2, 2)
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64)
+    info = np.linalg.inv(c) * w[:, None, None]
+    keep = np.ones(len(p), dtype=bool)
+    while True:
+        total = info[keep].sum(axis=0)
+        point: FloatArray = np.linalg.solve(total, np.einsum("nij,nj->i", info[keep], p[keep]))
+        if keep.sum() <= 2:
+            break
+        r = p - point
+        d2 = np.einsum("ni,nij,nj->n", r, np.linalg.inv(c), r)
+        d2[~keep] = -1.0
+        worst = int(np.argmax(d2))
+        if d2[worst] <= gate:
+            break
+        keep[worst] = False
+    cov: FloatArray = np.linalg.inv(info[keep].sum(axis=0))
+    return point, cov, keep

@@ -9,12 +9,12 @@ Which pixel of a box is placed:
 * objects on the line (insulator defects, nests, dampers...) — the box centre; on a tower its
   ray is followed to the tower's cross-arm plane (:func:`linepatrol.geo.camera.cross_arm_point`
   says why), on a span to the span's curtain;
-* everything else (hazards on the ground) — the centre of the object's footprint, estimated
-  from the box: at the bottom edge in a view along the ground, at the box centre straight down,
-  and in between by the depression angle δ of the ray through the box centre, for an object
-  as deep as it is tall: ``y = y1 − (y1 − y0) · ½ sin δ / (sin δ + cos δ)``. (The box centre
-  would land far beyond a crane in an oblique view; the bottom edge is the object's near side
-  in a steep one.)
+* everything else (hazards on the ground) — the centre of the object's footprint, its base
+  (what a maintenance lead wants on the map: where the machine stands, not its boom's tip):
+  :func:`footprint_anchor` — the box's foot (the side facing the nadir point) projected to the
+  ground, moved away from the camera by half the class's typical footprint depth. Each such
+  view also carries how well it fixes the base (along the view and across it), and merging
+  fuses views by it (:func:`linepatrol.geo.camera.fuse_estimates`).
 
 A box that touches the image border is cut: its anchor is not the object's. Such evidence is
 marked ``clipped``, comes after unclipped views, and positions a defect only when no unclipped
@@ -27,7 +27,7 @@ the camera model puts pixel centres on integers, so a box point x is pixel x −
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,10 @@ from linepatrol.geo.camera import (
     cross_arm_point,
     flat_ground_uncertainty,
     line_direction,
+    nadir_side_point,
     pixel_to_ray,
     point_segment_distance_2d,
+    project_world_to_pixel,
     ray_curtain_hit,
     ray_to_vertical_axis,
 )
@@ -118,6 +120,8 @@ class Placement:
     span: str | None = None
     tower_distance_m: float | None = None  # viewing ray to the tower axis
     camera: tuple[float, float, float] | None = None  # where the ray starts (lat, lon, alt)
+    # ground footprints: covariance (m², east-east, east-north, north-north) of the estimate
+    footprint_cov: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,11 +257,9 @@ class PhotoGeometry:
     def rays(self, pixels: npt.ArrayLike) -> FloatArray:
         return pixel_to_ray(self.pose.intrinsics, self.rotation, pixels)
 
-    def ground_points(self, pixels: npt.ArrayLike) -> list[Placement]:
-        """Each pixel's ray cast onto the ground."""
+    def cast(self, pixels: npt.ArrayLike) -> tuple[FloatArray, FloatArray, list[str | None]]:
+        """(rays, ENU ground points in this photo's frame, why a ray missed) of pixels."""
         px = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
-        if self.error:
-            return [Placement(None, None, None, "none", self.error) for _ in px]
         dirs = self.rays(px)
         is_dem = isinstance(self.ground, DemGround)
         step = self.config.dem_step_m if is_dem else self.config.march_step_m
@@ -265,6 +267,14 @@ class PhotoGeometry:
             self.origin, dirs, ground_clearance(self.frame, self.ground),
             self.config.max_range_m, step,
         )
+        return dirs, enu, reasons
+
+    def ground_points(self, pixels: npt.ArrayLike) -> list[Placement]:
+        """Each pixel's ray cast onto the ground."""
+        px = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+        if self.error:
+            return [Placement(None, None, None, "none", self.error) for _ in px]
+        dirs, enu, reasons = self.cast(px)
         sigma_alt = (self.config.sigma_alt_rtk_m if self.pose.rtk_flag == 50
                      else self.config.sigma_alt_m)
         sigma = flat_ground_uncertainty(
@@ -460,22 +470,70 @@ def make_ground(config: GeoConfig) -> Ground | None:
     return None
 
 
-def _anchor_point(
-    xyxy: FloatArray, on_line: bool, geom: PhotoGeometry | None, sx: float, sy: float
-) -> tuple[float, float]:
-    """The point of a box to place, in the pose's pixel-centre coordinates (module doc)."""
-    x0, y0, x1, y1 = (float(v) for v in xyxy)
-    x = (x0 + x1) / 2.0
-    if on_line:
-        return x * sx - 0.5, (y0 + y1) / 2.0 * sy - 0.5
-    fraction = 0.0
-    if geom is not None:
-        d = geom.rays([(x * sx - 0.5, (y0 + y1) / 2.0 * sy - 0.5)])[0]  # the box's own view
-        depression = float(np.arctan2(-d[2], np.hypot(d[0], d[1])))
-        if depression > 0:
-            s, c = np.sin(depression), np.cos(depression)
-            fraction = 0.5 * s / (s + c)
-    return x * sx - 0.5, (y1 - fraction * (y1 - y0)) * sy - 0.5
+# Half the depth of a machine's footprint seen from a random side — the mean support
+# (L + W) / π of an L × W rectangle — in metres: how far beyond the foot of its box a machine's
+# centre stands. Common models near Chinese lines: 25-50 t truck cranes 12-13 x 2.5 m (wider
+# with outriggers out), 37-56 m pump trucks 12 x 2.5 m, 20-30 t excavators 4.5 x 3 m on
+# tracks, bulldozers about 5 x 3.5 m with the blade, crawler pile drivers 5 x 3.5 m, tower
+# cranes on a 4-6 m base; a fire is placed at its seat (the plume drifts).
+FOOTPRINT_HALF_DEPTH_M = {
+    "truck_crane": 4.5, "pump_truck": 4.0, "excavator": 2.5, "bulldozer": 2.5,
+    "pile_driver": 2.5, "tower_crane": 2.5, "smoke_fire": 1.5,
+}
+DEFAULT_HALF_DEPTH_M = 2.0  # other ground objects
+FOOTPRINT_SIGMA_ALONG_M = 2.0  # 1σ along the view: the foot's pixel and the depth prior
+
+
+def footprint_anchor(
+    geom: PhotoGeometry, key: str, box: tuple[float, float, float, float], cut: bool = False
+) -> tuple[tuple[float, float], tuple[float, float, float]] | None:
+    """The pixel to place for a machine on the ground, and how well one view fixes it.
+
+    ``box`` in the pose's pixel-centre coordinates. The box's foot (the side facing the nadir
+    point, :func:`linepatrol.geo.camera.nadir_side_point`) is the near side of the machine's
+    footprint; projected to the ground and moved away from the camera by half the class's
+    footprint depth (``FOOTPRINT_HALF_DEPTH_M``) it is the machine's base, whatever its boom
+    does. The box centre, or a point between foot and centre, lands beyond a crane in an oblique
+    view (its boom fills the box) and on the jib in a view straight down.
+
+    Covariance (m², ENU east-east, east-north, north-north): along the view (camera to base,
+    horizontally) ``FOOTPRINT_SIGMA_ALONG_M``; across it the box's width at that range as if the
+    base could be anywhere across the box (σ = width / √12): a slewed boom or a jib widens the
+    box on one side. A box cut by the image border (``cut``) may have lost its foot: σ is then
+    the box's larger side at that range, in every direction. None when the foot's ray misses
+    the ground.
+    """
+    foot = nadir_side_point(geom.pose.intrinsics, geom.rotation, box)
+    _, enu, reasons = geom.cast([foot])
+    if reasons[0] is not None:
+        return None
+    base = enu[0]
+    horizontal = float(np.hypot(base[0], base[1]))
+    along = base[:2] / horizontal if horizontal > 1.0 else np.zeros(2)
+    depth = FOOTPRINT_HALF_DEPTH_M.get(key, DEFAULT_HALF_DEPTH_M)
+    centre = base + depth * np.array([along[0], along[1], 0.0])
+    pixel = project_world_to_pixel(geom.pose.intrinsics, geom.rotation, geom.origin, centre)[0]
+    if not np.all(np.isfinite(pixel)):
+        pixel = np.asarray(foot)
+    # the box's extent across the view, in pixels, then metres at the foot's range
+    x0, y0, x1, y1 = box
+    to_foot = np.array([foot[0] - (x0 + x1) / 2, foot[1] - (y0 + y1) / 2])
+    norm = float(np.linalg.norm(to_foot))
+    perp = np.array([-to_foot[1], to_foot[0]]) / norm if norm > 1e-9 else np.array([1.0, 0.0])
+    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]) @ perp
+    metres_per_px = float(np.linalg.norm(base)) / geom.pose.fx
+    width_m = float(corners.max() - corners.min()) * metres_per_px
+    sigma_along = FOOTPRINT_SIGMA_ALONG_M
+    sigma_across = max(sigma_along, width_m / np.sqrt(12.0))
+    if cut:
+        sigma_along = sigma_across = max(sigma_across, max(x1 - x0, y1 - y0) * metres_per_px)
+    if horizontal > 1.0:
+        across = np.array([-along[1], along[0]])
+        cov = sigma_along**2 * np.outer(along, along) + sigma_across**2 * np.outer(across, across)
+    else:  # straight over it: no "along"
+        cov = sigma_across**2 * np.eye(2)
+    return (float(pixel[0]), float(pixel[1])), (float(cov[0, 0]), float(cov[0, 1]),
+                                                 float(cov[1, 1]))
 
 
 def _touches_border(xyxy: FloatArray, width: int | None, height: int | None) -> bool:
@@ -510,12 +568,21 @@ def place_detections(
             continue
         on_line = bool(info and info.on_line)
         xyxy = dets.xyxy[i].astype(np.float64)
-        pixel = _anchor_point(xyxy, on_line, geom if geom and not geom.error else None, sx, sy)
-        placement = _place_one(geom, obs, pixel, info, ledger)
-        box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
+        x0, y0, x1, y1 = (float(v) for v in xyxy)
+        in_pose = (x0 * sx - 0.5, y0 * sy - 0.5, x1 * sx - 0.5, y1 * sy - 0.5)  # pixel centres
+        pixel = ((in_pose[0] + in_pose[2]) / 2, (in_pose[1] + in_pose[3]) / 2)
         width = obs.width or (obs.pose.width if obs.pose else None)
         height = obs.height or (obs.pose.height if obs.pose else None)
         clipped = _touches_border(xyxy, width, height)
+        footprint = None
+        if not on_line and geom is not None and not geom.error:
+            footprint = footprint_anchor(geom, key, in_pose, clipped)
+            if footprint is not None:
+                pixel = footprint[0]
+        placement = _place_one(geom, obs, pixel, info, ledger)
+        if footprint is not None and placement.kind == "ground":
+            placement = replace(placement, footprint_cov=footprint[1])
+        box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
         rows.append((key, Evidence(obs.image_id, box, float(dets.confidence[i]), pixel, placement,
                                    clipped)))
     return rows

@@ -39,7 +39,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from linepatrol import taxonomy
-from linepatrol.geo.camera import cross_arm_point, point_segment_distance_2d, triangulate
+from linepatrol.geo.camera import (
+    CHI2_2D_99,
+    cross_arm_point,
+    fuse_estimates,
+    point_segment_distance_2d,
+    triangulate,
+)
 from linepatrol.geo.geodesy import LocalFrame
 from linepatrol.geo.ledger import Ledger
 from linepatrol.geo.locate import Defect, Evidence, GeoConfig, Placement, tower_axis
@@ -116,6 +122,8 @@ def merge_evidence(
             groups.append(match)
         match.members.append(ev)
     groups = _join_strays(groups, planes)
+    if frame is not None:
+        groups = _join_footprints(groups, frame)
     defects = [_defect(g, frame, ledger, config, planes) for g in groups]
     defects.sort(key=_defect_order)
     for i, d in enumerate(defects, start=1):
@@ -254,6 +262,54 @@ def _join_strays(groups: list[_Group], planes: _Planes) -> list[_Group]:
     return [g for g in groups if id(g) not in gone]
 
 
+def _footprint_fix(group: _Group, frame: LocalFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """(fused point, covariance) of a ground group whose views all carry a footprint
+    covariance; whole views only when there are any."""
+    usable = [e for e in group.members if not e.clipped] or group.members
+    placed = [e.placement for e in usable]
+    covs = [q.footprint_cov for q in placed]
+    if group.kind != "ground" or not placed or any(c is None or q.lat is None
+                                                   for c, q in zip(covs, placed, strict=True)):
+        return None
+    enu = frame.to_enu([q.lat or 0.0 for q in placed], [q.lon or 0.0 for q in placed], 0.0)
+    cov = np.array([[[c[0], c[1]], [c[1], c[2]]] for c in covs if c is not None])
+    point, fused, _ = fuse_estimates(enu[:, :2], cov, [e.confidence for e in usable])
+    return point, fused
+
+
+def _join_footprints(groups: list[_Group], frame: LocalFrame) -> list[_Group]:
+    """Join ground groups of one class whose fused footprints agree (the squared Mahalanobis
+    distance of their difference under the sum of their covariances within CHI2_2D_99) and
+    that share no photo.
+
+    Why: a big machine's single views scatter by tens of metres across the view (a jib or a
+    boom widens its box on one side; a box cut by the border may have lost its foot), more than
+    ``merge_distance_m``, which is measured from the best view so that machines in a row stay
+    apart. Compared by their uncertainty instead, a stray view of a tower crane joins the crane
+    seen from all sides, while two cranes, each fixed from several sides, stay two."""
+    live = list(groups)
+    while True:
+        fixes = {id(g): _footprint_fix(g, frame) for g in live}
+        best: tuple[float, _Group, _Group] | None = None
+        for i, a in enumerate(live):
+            fa = fixes[id(a)]
+            if fa is None:
+                continue
+            for b in live[i + 1:]:
+                fb = fixes[id(b)]
+                if fb is None or b.key != a.key or a.images & b.images:
+                    continue
+                r = fa[0] - fb[0]
+                d2 = float(r @ np.linalg.solve(fa[1] + fb[1], r))
+                if d2 <= CHI2_2D_99 and (best is None or d2 < best[0]):
+                    best = (d2, a, b)
+        if best is None:
+            return live
+        _, a, b = best
+        a.members = sorted([*a.members, *b.members], key=_score, reverse=True)
+        live.remove(b)
+
+
 def _rays_meet(frame: LocalFrame, members: Sequence[Evidence], config: GeoConfig) -> bool | None:
     """Whether the members' viewing rays meet in one point; None when they cannot tell (too
     parallel to triangulate, or a ray is unknown)."""
@@ -293,8 +349,20 @@ def _defect(
         enu = frame.to_enu([q.lat or 0.0 for q in placed], [q.lon or 0.0 for q in placed], 0.0)
         w = np.array([e.confidence for e in usable])
         mean = (enu * w[:, None]).sum(axis=0) / w.sum()
-        lat, lon = (float(v) for v in frame.to_geodetic(mean[None, :])[0, :2])
         spread = float(np.sqrt(np.mean(np.sum((enu[:, :2] - mean[:2]) ** 2, axis=1))))
+        covs = [q.footprint_cov for q in placed]
+        if group.kind == "ground" and all(c is not None for c in covs):
+            # machines: each view fixes the base along its view, not across (fuse_estimates)
+            cov = np.array([[[c[0], c[1]], [c[1], c[2]]] for c in covs if c is not None])
+            point, fused, kept = fuse_estimates(enu[:, :2], cov, w)
+            mean[:2] = point
+            # the fused 1σ, scaled up when the views disagree more than their covariances say
+            r = enu[kept, :2] - point
+            chi2 = float(np.einsum("ni,nij,nj->", r, np.linalg.inv(cov[kept]), r))
+            dof = 2 * int(kept.sum()) - 2
+            scale = max(1.0, np.sqrt(chi2 / dof)) if dof > 0 else 1.0
+            spread = float(scale * np.sqrt(np.linalg.eigvalsh(fused)[-1]))
+        lat, lon = (float(v) for v in frame.to_geodetic(mean[None, :])[0, :2])
         sigmas = [q.uncertainty_m for q in placed if q.uncertainty_m is not None]
         uncertainty = float(np.hypot(min(sigmas), spread)) if sigmas else spread
     if group.kind == "span" and frame is not None and ledger is not None:
