@@ -70,6 +70,22 @@ def test_labels_geotag_near_the_truth(flight: Path) -> None:
     assert result["median_m"] < 25.0
 
 
+@pytest.mark.parametrize("seed", [0, 2])
+def test_oracle_places_defects_and_hazards_within_2_m(renderer, tmp_path, seed) -> None:  # type: ignore[no-untyped-def]
+    """Issue #8's bar on a small flight (30 photos, 400x300, ~3 s): the labels geotagged by
+    the core land within 2 m of the truth (median over findings). Towers' cross-arm planes,
+    rays meeting across photos and machines' bases are what get there: the axis, the box
+    centre and a 15 m merge put these flights at 4.0 and 9.9 m."""
+    sample_flight(tmp_path, photos=30, seed=seed, size=SIZE, backgrounds=None, progress=False,
+                  renderer=renderer)
+    result = compare(oracle_findings(tmp_path), json.loads((tmp_path / "truth.json").read_text()))
+    assert result["findings"] >= 8 and result["unplaced"] == 0
+    assert result["median_m"] <= 2.0, result
+    on_towers = [v for k, v in result["per_class_median_m"].items()
+                 if k in ("bird_nest", "insulator_missing_cap")]
+    assert on_towers and max(on_towers) < 0.5, result  # on the arms, not the axis: decimetres
+
+
 def test_compare_measures_horizontal_distance() -> None:
     frame = LocalFrame(30.0, 114.0, 20.0)
     truth = {"origin": {"lat": 30.0, "lon": 114.0, "alt": 20.0},
