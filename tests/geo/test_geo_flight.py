@@ -410,6 +410,9 @@ def test_ground_objects_are_anchored_at_their_footprint():
     foot = (399.5, 369.5 - 130.0 * 0.2)  # the left edge, 0.2 of the way to the nadir point
     assert 399.5 < ev.pixel[0] < 419.5 and 329.5 < ev.pixel[1] < 369.5
     assert _ground_distance(nadir, foot, ev.pixel) == pytest.approx(2.5, abs=0.01)
+    # ...but steep (73° down), an overhang (a jib) can be that side: fixed less well along
+    ee, en, nn = ev.placement.footprint_cov
+    assert np.linalg.eigvalsh([[ee, en], [en, nn]])[0] > 3.0**2
     # oblique: the foot is the bottom edge, the base 2.5 m beyond it
     oblique = make_pose(pitch=-20.0)
     (ev,) = [e for _, e in place_detections(_one_box(oblique, "excavator", box), None,

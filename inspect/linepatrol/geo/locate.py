@@ -482,6 +482,7 @@ FOOTPRINT_HALF_DEPTH_M = {
 }
 DEFAULT_HALF_DEPTH_M = 2.0  # other ground objects
 FOOTPRINT_SIGMA_ALONG_M = 2.0  # 1σ along the view: the foot's pixel and the depth prior
+FOOTPRINT_STEEP_DEG = 60.0  # views steeper than this fix the base less well along the view
 
 
 def footprint_anchor(
@@ -497,11 +498,13 @@ def footprint_anchor(
     view (its boom fills the box) and on the jib in a view straight down.
 
     Covariance (m², ENU east-east, east-north, north-north): along the view (camera to base,
-    horizontally) ``FOOTPRINT_SIGMA_ALONG_M``; across it the box's width at that range as if the
-    base could be anywhere across the box (σ = width / √12): a slewed boom or a jib widens the
-    box on one side. A box cut by the image border (``cut``) may have lost its foot: σ is then
-    the box's larger side at that range, in every direction. None when the foot's ray misses
-    the ground.
+    horizontally) ``FOOTPRINT_SIGMA_ALONG_M``, growing in views steeper than
+    ``FOOTPRINT_STEEP_DEG`` to the box's size / √12 straight down (there a jib or a boom swung
+    towards the camera overhangs the foot on the nadir side); across it the box's width at that
+    range as if the base could be anywhere across the box (σ = width / √12): a slewed boom or a
+    jib widens the box on one side. A box cut by the image border (``cut``) may have lost its
+    foot: σ is then the box's larger side at that range, in every direction. None when the
+    foot's ray misses the ground.
     """
     foot = nadir_side_point(geom.pose.intrinsics, geom.rotation, box)
     _, enu, reasons = geom.cast([foot])
@@ -525,6 +528,14 @@ def footprint_anchor(
     width_m = float(corners.max() - corners.min()) * metres_per_px
     sigma_along = FOOTPRINT_SIGMA_ALONG_M
     sigma_across = max(sigma_along, width_m / np.sqrt(12.0))
+    # steep views: what overhangs the base (a jib, a boom swung towards the camera, a smoke
+    # plume's wide upper puffs) lies between it and the nadir point, so the foot may be the
+    # overhang's: from FOOTPRINT_STEEP_DEG down to straight down, σ along grows to the box's
+    # size / √12, as across
+    depression = float(np.degrees(np.arctan2(-base[2], horizontal)))
+    t = float(np.clip((depression - FOOTPRINT_STEEP_DEG) / (90.0 - FOOTPRINT_STEEP_DEG), 0, 1))
+    size_sigma = max(sigma_along, max(x1 - x0, y1 - y0) * metres_per_px / np.sqrt(12.0))
+    sigma_along = float(np.sqrt((1 - t) * sigma_along**2 + t * size_sigma**2))
     if cut:
         sigma_along = sigma_across = max(sigma_across, max(x1 - x0, y1 - y0) * metres_per_px)
     if horizontal > 1.0:
