@@ -557,3 +557,16 @@ def test_wide_machine_seen_from_two_sides_is_one_defect_at_its_base():
              _wide_box(west, "truck_crane", base, "w.jpg")]
     two = locate_flight([*exact, *more], ledger(), GeoConfig())
     assert sorted(len(t.evidence) for t in two) == [2, 2]
+
+
+def test_views_straight_down_beside_the_arm_plane_are_one_object_where_the_rays_are():
+    """Three photos straight down at a nest 6 m along the line from T2's axis (on the body's
+    bracing, not in the arm plane): the rays never reach the plane, so each misses it by 6 m
+    alone and no more together — one defect, placed on the rays, not 6 m off in the plane."""
+    nest = (6.0, 0.5, GROUND + 30.0)
+    photos = [observation(f"{i}.jpg", camera(6.0 + 0.05 * i, 0.45, 40.0, nest),
+                          [("bird_nest", nest, 0.9 - 0.1 * i)]) for i in range(3)]
+    (d,) = locate_flight(photos, ledger(), GeoConfig())
+    assert (d.tower, len(d.evidence)) == ("T2", 3)
+    lat, lon, _ = geo(*nest)
+    assert horizontal_distance(d, _at(lat, lon)) < 0.3  # rays 0.3-0.6° off vertical

@@ -325,7 +325,9 @@ class PhotoGeometry:
         where the ray crosses that tower's cross-arm plane (:func:`cross_arm_point`), or where
         it passes the axis for a lone tower (no line direction). The point is kept on the ray
         (nearest to its in-plane point when that was clamped to the arms' span): merging
-        rebuilds each view's ray from the camera and the placed point."""
+        rebuilds each view's ray from the camera and the placed point. A ray whose in-plane
+        point lies behind the camera (a camera beside the tower looking away from it, nearest
+        the axis at the camera itself) is not put on the tower."""
         if self.error:
             return None
         d = self.rays([pixel])
@@ -339,8 +341,6 @@ class PhotoGeometry:
             if np.linalg.norm(foot[:2]) > self.config.max_range_m:
                 continue
             dist, t, z = ray_to_vertical_axis(self.origin, d, foot[:2], (z0, z1 + 5.0))
-            if not t[0] > 0:  # nearest at the camera itself: the ray leads away from it
-                continue
             if best is None or dist[0] < best[0]:
                 best = (float(dist[0]), float(t[0]), float(z[0]), tower, foot)
         if best is None or best[0] > self.config.tower_max_distance_m:
@@ -351,8 +351,9 @@ class PhotoGeometry:
             z_range = (float(foot[2]), table[(tower.line, tower.tower)][2] + 5.0)
             solved = cross_arm_point(self.origin[None], d, axis, along,
                                      self.config.arm_half_span_m, z_range)
-            if solved is not None:
-                along_ray = float((solved[0] - self.origin) @ d[0])
+            if solved is None:  # the arms' plane is behind: the ray leads away from the tower
+                return None
+            along_ray = float((solved[0] - self.origin) @ d[0])
         point = self.origin + along_ray * d[0]
         lat, lon, alt = (float(v) for v in self.frame.to_geodetic(point[None])[0])
         return Placement(

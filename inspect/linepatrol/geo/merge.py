@@ -200,16 +200,41 @@ class _Planes:
         return cross_arm_point(rays[0], rays[1], axis, along, self.config.arm_half_span_m,
                                z_range)
 
+    def meet(self, members: Sequence[Evidence]) -> bool:
+        """Whether the members' rays meet at one point of their tower's cross-arm plane: each
+        ray misses the members' in-plane point by at most ``tower_merge_miss_m`` more than it
+        misses the plane on its own (a ray that never reaches the plane — straight down beside
+        it, or an object on the tower's body — is judged by how much the others move it)."""
+        solved = self.solve(members)
+        if solved is None:
+            return False
+        alone = [self.solve([m]) for m in members]
+        own = np.array([a[1][0] if a is not None else 0.0 for a in alone])
+        return bool((solved[1] - own).max() <= self.config.tower_merge_miss_m)
+
     def fits(self, members: Sequence[Evidence]) -> bool:
-        """Whether the members' rays meet in their tower's cross-arm plane. Without a plane
-        (no ledger direction, a ray unknown) every sighting on the tower is one object, as
-        before planes."""
+        """:meth:`meet`; without a plane (no ledger direction, a ray unknown) every sighting on
+        the tower is one object, as before planes."""
         p = _site(members, "tower")
         if (self.frame is None or self.plane(p.line, p.tower) is None
                 or _rays(self.frame, members) is None):
             return True
+        return self.meet(members)
+
+    def locate(self, members: Sequence[Evidence]) -> tuple[np.ndarray, float, float] | None:
+        """(point, RMS spread, mean range) of a tower object: the members' in-plane point,
+        taken onto each ray (the nearest point) and averaged, so that rays which never reach
+        the plane keep the position they fix (a view straight down beside the tower)."""
         solved = self.solve(members)
-        return solved is not None and bool(solved[1].max() <= self.config.tower_merge_miss_m)
+        rays = _rays(self.frame, members) if self.frame is not None else None
+        if solved is None or rays is None:
+            return None
+        cams, d = rays
+        along = np.maximum(np.einsum("ij,ij->i", solved[0] - cams, d), 0.0)
+        on_rays = cams + along[:, None] * d
+        point = on_rays.mean(axis=0)
+        spread = float(np.sqrt(np.mean(np.sum((on_rays - point) ** 2, axis=1))))
+        return point, spread, float(np.mean(along))
 
 
 def _accepts(strong: _Group, weak: _Group, planes: _Planes) -> bool:
@@ -221,8 +246,7 @@ def _accepts(strong: _Group, weak: _Group, planes: _Planes) -> bool:
     if strong.kind == "tower":
         if planes.plane(_site(members, "tower").line, _site(members, "tower").tower) is None:
             return False
-        solved = planes.solve(members)
-        return solved is not None and bool(solved[1].max() <= planes.config.tower_merge_miss_m)
+        return planes.meet(members)
     if strong.kind != "span" or planes.ledger is None:
         return False
     rays = _rays(planes.frame, members)
@@ -370,14 +394,11 @@ def _defect(
         if fixed is not None:
             lat, lon, alt, uncertainty = fixed
     if group.kind == "tower" and frame is not None:
-        solved = planes.solve(usable)
-        if solved is not None:
-            point, miss = solved
+        found = planes.locate(usable)
+        if found is not None:
+            point, rms, mean_range = found
             lat, lon, alt = (float(v) for v in frame.to_geodetic(point[None, :])[0])
-            rays = _rays(frame, usable)
-            mean_range = float(np.mean(np.linalg.norm(point - rays[0], axis=1))) if rays else 0.0
-            uncertainty = float(np.hypot(np.sqrt(np.mean(miss**2)),
-                                         mean_range * np.radians(config.sigma_angle_deg)))
+            uncertainty = float(np.hypot(rms, mean_range * np.radians(config.sigma_angle_deg)))
     severity = info.severity if info else None
     line, tower, span, distance = p.line, p.tower, p.span, None
     is_hazard = info is not None and info.category is taxonomy.Category.HAZARD
