@@ -47,6 +47,7 @@ class Evaluation:
     input_size: tuple[int, int]
     precision: str  # fp32 / fp16 / int8, as the exporter recorded it
     failed: list[tuple[str, str]] = field(default_factory=list)
+    not_scored: dict[str, list[str]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -55,15 +56,55 @@ class Evaluation:
             "ms_per_photo": round(self.speed_ms, 1), "providers": self.providers,
             "input_size": list(self.input_size), "precision": self.precision,
             "failed": self.failed,
+            **({"not_scored": self.not_scored} if self.not_scored else {}),
         }
 
 
 def check_classes(model_names: tuple[str, ...], data_names: tuple[str, ...]) -> None:
-    if tuple(model_names) != tuple(data_names):
+    if not set(model_names) & set(data_names):
         raise EvaluationError(
-            f"the model's classes {list(model_names)} are not the dataset's {list(data_names)} "
-            "(same keys in the same order are needed to score it)"
+            f"the model's classes {list(model_names)} and the dataset's {list(data_names)} "
+            "have no key in common: nothing to score"
         )
+
+
+@dataclass(frozen=True)
+class ClassMap:
+    """Scoring a model on a dataset whose classes differ (a corridor model on CPLID, say): only
+    the keys both know are scored, in the dataset's order. Detections of classes the dataset
+    does not label, and labels of classes the model cannot detect, are left out and named in the
+    results, since counting either would score the label set rather than the model."""
+
+    names: tuple[str, ...]
+    model_to_common: np.ndarray  # model class id -> common id, -1 where not scored
+    data_to_common: np.ndarray  # dataset class id -> common id, -1 where not scored
+    model_only: tuple[str, ...]
+    data_only: tuple[str, ...]
+
+    @classmethod
+    def between(cls, model_names: tuple[str, ...], data_names: tuple[str, ...]) -> ClassMap:
+        check_classes(model_names, data_names)
+        common = tuple(n for n in data_names if n in model_names)
+        index = {n: i for i, n in enumerate(common)}
+        return cls(common,
+                   np.array([index.get(n, -1) for n in model_names], dtype=np.int64),
+                   np.array([index.get(n, -1) for n in data_names], dtype=np.int64),
+                   tuple(n for n in model_names if n not in index),
+                   tuple(n for n in data_names if n not in index))
+
+    @property
+    def identity(self) -> bool:
+        return not self.model_only and not self.data_only
+
+    def record(self, name: str, width: int, height: int, gt_boxes: np.ndarray,
+               gt_classes: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
+               classes: np.ndarray) -> ImageRecord:
+        gt = self.data_to_common[gt_classes.astype(np.int64)] if len(gt_classes) else gt_classes
+        det = self.model_to_common[classes.astype(np.int64)] if len(classes) else classes
+        keep_gt = gt >= 0
+        keep = det >= 0
+        return ImageRecord(name, width, height, gt_boxes[keep_gt], gt[keep_gt],
+                           boxes[keep], scores[keep], det[keep])
 
 
 def evaluate_model(
@@ -109,7 +150,10 @@ def _open(model: str, config: DetectorConfig) -> Any:
 def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Path], conf: float,
                   tile: TileSetting, speed_images: int) -> Evaluation:
     detector = _open(model, DetectorConfig(conf=SCORE_FLOOR, tile=tile))
-    check_classes(detector.names, dataset.names)
+    classes = ClassMap.between(tuple(detector.names), tuple(dataset.names))
+    if not classes.identity:
+        log.warning("scoring %d shared classes; not scored: model only %s, dataset only %s",
+                    len(classes.names), list(classes.model_only), list(classes.data_only))
     records: list[ImageRecord] = []
     failed: list[tuple[str, str]] = []
     for res in detect_files(detector, [(str(p), p) for p in images]):
@@ -122,11 +166,11 @@ def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Pat
         if len(gt_classes) and gt_classes.max() >= len(dataset.names):
             raise EvaluationError(f"{label_path(res.path)}: class id beyond the dataset's names")
         d = res.detections
-        records.append(ImageRecord(res.name, res.width, res.height, gt_boxes, gt_classes,
-                                   d.xyxy, d.confidence, d.class_id))
+        records.append(classes.record(res.name, res.width, res.height, gt_boxes, gt_classes,
+                                      d.xyxy, d.confidence, d.class_id))
     if not records:
         raise EvaluationError("no image of the split could be read")
-    metrics = evaluate_records(records, tuple(dataset.names), conf)
+    metrics = evaluate_records(records, classes.names, conf)
     speed = measure_speed(model, images[:speed_images], DetectorConfig(conf=conf, tile=tile))
     session = detector.session
     providers = list(getattr(session, "active_providers", []) or [])
@@ -135,7 +179,9 @@ def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Pat
         "float", "fp")
     return Evaluation(Path(info.path), dataset, split, metrics, tile, detector.config.iou,
                       speed, providers, (info.input_height, info.input_width), precision,
-                      failed)
+                      failed, {} if classes.identity else {
+                          "model_only": list(classes.model_only),
+                          "dataset_only": list(classes.data_only)})
 
 
 def measure_speed(model: str, images: list[Path], config: DetectorConfig) -> float:

@@ -59,9 +59,25 @@ def test_shifted_boxes_lose_map(fixed_dataset: Path, tmp_path: Path) -> None:
 
 
 def test_class_mismatch_is_a_clear_error(fixed_dataset: Path, tmp_path: Path) -> None:
-    model = make_yolo_onnx(tmp_path / "other.onnx", ["bird_nest", "crane"], [])
-    with pytest.raises(EvaluationError, match="classes"):
+    model = make_yolo_onnx(tmp_path / "other.onnx", ["bird_nest", "tower_crane"], [])
+    with pytest.raises(EvaluationError, match="no key in common"):
         evaluate_model(str(model), fixed_dataset, tile="off")
+
+
+def test_wider_model_is_scored_on_the_shared_classes(fixed_dataset: Path,
+                                                     tmp_path: Path) -> None:
+    # a corridor-like model: more classes, in another order; its crane detection lies where
+    # the dataset labels nothing and must not count as a false positive, and the insulator it
+    # misses must count as a miss
+    names = ["tower_crane", "insulator_missing_cap", "insulator"]
+    boxes = [(44.0, 44.0, 10.0, 8.0, 1, 0.9), (10.0, 50.0, 8.0, 8.0, 0, 0.95)]
+    model = make_yolo_onnx(tmp_path / "wide.onnx", names, boxes)
+    ev = evaluate_model(str(model), fixed_dataset, tile="off", speed_images=1)
+    ins, cap = ev.metrics.per_class
+    assert (ins.name, cap.name) == ("insulator", "insulator_missing_cap")
+    assert cap.ap50 == pytest.approx(1.0) and cap.precision == 1.0
+    assert ins.ap50 == 0.0 and ins.recall == 0.0
+    assert ev.summary()["not_scored"] == {"model_only": ["tower_crane"], "dataset_only": []}
 
 
 def test_cli_writes_card_and_json(fixed_dataset: Path, tmp_path: Path) -> None:
