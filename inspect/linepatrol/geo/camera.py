@@ -364,10 +364,13 @@ def cross_arm_point(
     projectors = np.eye(3)[None, :, :] - d[:, :, None] * d[:, None, :]
     a = np.einsum("ki,nkl,lj->ij", basis, projectors, basis)
     b = np.einsum("ki,nkl,nl->i", basis, projectors, c - p0)
-    # the heights at which the rays pass the axis (below the camera: a ray straight down the
-    # axis passes it everywhere)
-    z_axis = [min(float(ray_to_vertical_axis(ci, di, axis, z_range)[2][0]), ci[2] - 1.0)
-              for ci, di in zip(c, d, strict=True)]
+    # the heights at which the rays pass the axis horizontally closest (as
+    # ray_to_vertical_axis), below the camera: a ray straight down the axis passes it everywhere
+    dh = d[:, :2]
+    hh = np.einsum("ij,ij->i", dh, dh)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(hh > 1e-12, np.einsum("ij,ij->i", dh, axis - c[:, :2]) / hh, 0.0)
+    z_axis = np.minimum(np.clip(c[:, 2] + np.maximum(t, 0.0) * d[:, 2], *z_range), c[:, 2] - 1.0)
     pull = CROSS_ARM_PULL
     a = a + pull * np.eye(2)
     b = b + pull * np.array([0.0, float(np.mean(z_axis))])

@@ -44,6 +44,7 @@ from linepatrol.geo.camera import (
     cross_arm_point,
     fuse_estimates,
     point_segment_distance_2d,
+    ray_to_vertical_axis,
     triangulate,
 )
 from linepatrol.geo.geodesy import LocalFrame
@@ -61,10 +62,17 @@ class _Group:
     datum: str | None
     members: list[Evidence] = field(default_factory=list)
     seed: np.ndarray | None = None  # ENU of the best view, in the flight frame
+    images: set[str] = field(default_factory=set)
+    point: np.ndarray | None = None  # tower groups: the in-plane point of the members so far
 
-    @property
-    def images(self) -> set[str]:
-        return {e.image_id for e in self.members}
+    def __post_init__(self) -> None:
+        self.images = {e.image_id for e in self.members}
+
+    def add(self, evidence: Sequence[Evidence]) -> None:
+        """Add views, keeping the best view first."""
+        self.members = sorted([*self.members, *evidence], key=_score, reverse=True)
+        self.images |= {e.image_id for e in evidence}
+        self.point = None
 
 
 def _score(ev: Evidence) -> tuple[bool, float, float]:
@@ -88,14 +96,17 @@ def merge_evidence(
             same = [g for g in groups if g.kind == "tower" and g.key == key
                     and (g.members[0].placement.line, g.members[0].placement.tower)
                     == (p.line, p.tower) and ev.image_id not in g.images]
-            group = next((g for g in same if planes.fits([*g.members, ev])), None)
+            group = next((g for g in same if planes.near(g, ev)
+                          and planes.fits([*g.members, ev])), None)
             if group is None:
                 group = _Group(key, p.kind, datum)
                 groups.append(group)
             group.members.append(ev)
+            group.images.add(ev.image_id)
+            group.point = None
             continue
         if p.lat is None or p.lon is None or frame is None:
-            groups.append(_Group(key, "none", datum, [ev]))
+            groups.append(_Group(key, "none", datum, [ev]))  # (images from __post_init__)
             continue
         pos = frame.to_enu(p.lat, p.lon, 0.0)[0]
         match = None
@@ -108,7 +119,7 @@ def merge_evidence(
                 first = group.members[0].placement
                 if (first.line, first.span) != (p.line, p.span):
                     continue
-                fits = _rays_meet(frame, [*group.members, ev], config)
+                fits = _rays_meet(planes, [*group.members, ev])
                 if fits is not None:
                     if fits:
                         match = group
@@ -121,6 +132,7 @@ def merge_evidence(
             match = _Group(key, p.kind, datum, seed=pos)
             groups.append(match)
         match.members.append(ev)
+        match.images.add(ev.image_id)
     groups = _join_strays(groups, planes)
     if frame is not None:
         groups = _join_footprints(groups, frame)
@@ -140,17 +152,14 @@ def _ray(frame: LocalFrame, ev: Evidence) -> tuple[np.ndarray, np.ndarray] | Non
     return both[0], both[1]
 
 
-def _rays(frame: LocalFrame, members: Sequence[Evidence]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(cameras, unit directions) of the members' viewing rays; None if one is unknown."""
-    rays = [_ray(frame, e) for e in members]
-    if not rays or any(r is None for r in rays):
+def _unit_ray(frame: LocalFrame, ev: Evidence) -> tuple[np.ndarray, np.ndarray] | None:
+    """(camera, unit direction) of a placed detection's viewing ray, in the flight frame."""
+    ray = _ray(frame, ev)
+    if ray is None:
         return None
-    cams = np.array([r[0] for r in rays if r is not None])
-    d = np.array([r[1] for r in rays if r is not None]) - cams
-    norms = np.linalg.norm(d, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        return None
-    return cams, d / norms
+    d = ray[1] - ray[0]
+    norm = float(np.linalg.norm(d))
+    return (ray[0], d / norm) if norm > 0 else None
 
 
 def _site(members: Sequence[Evidence], kind: str) -> Placement:
@@ -165,6 +174,54 @@ class _Planes:
     def __init__(self, frame: LocalFrame | None, ledger: Ledger | None, config: GeoConfig):
         self.frame, self.ledger, self.config = frame, ledger, config
         self._cache: dict[tuple[str | None, str | None], TowerPlane | None] = {}
+        self._rays: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # by id(evidence)
+        self._own: dict[tuple[int, str | None, str | None], float] = {}
+
+    def rays(self, members: Sequence[Evidence]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(cameras, unit directions) of the members' viewing rays; None if one is unknown.
+        Converted once per view (a flight merges thousands of times)."""
+        if self.frame is None or not members:
+            return None
+        out = []
+        for e in members:
+            if id(e) not in self._rays:
+                self._rays[id(e)] = _unit_ray(self.frame, e)
+            ray = self._rays[id(e)]
+            if ray is None:
+                return None
+            out.append(ray)
+        return np.array([r[0] for r in out]), np.array([r[1] for r in out])
+
+    def own_miss(self, ev: Evidence, site: Placement) -> float:
+        """How far a view's ray misses the cross-arm plane of ``site``'s tower on its own (a
+        view straight down beside the arms never reaches them; nor one of something on the
+        tower's body), at most an arm's span; 0 for a ray that does not pass the tower's axis
+        within ``tower_max_distance_m`` (it sees something else)."""
+        key = (id(ev), site.line, site.tower)
+        if key not in self._own:
+            own = 0.0
+            plane = self.plane(site.line, site.tower)
+            rays = self.rays([ev])
+            alone = self.solve([ev], site)
+            if plane is not None and rays is not None and alone is not None:
+                dist, _, _ = ray_to_vertical_axis(rays[0][0], rays[1], plane[0], plane[2])
+                if dist[0] <= self.config.tower_max_distance_m:
+                    own = min(float(alone[1][0]), self.config.arm_half_span_m)
+            self._own[key] = own
+        return self._own[key]
+
+    def near(self, group: _Group, ev: Evidence) -> bool:
+        """A quick necessary test before :meth:`fits`: the view's ray passes near the group's
+        in-plane point (or either is unknown)."""
+        if group.point is None:
+            solved = self.solve(group.members)
+            group.point = solved[0] if solved is not None else None
+        rays = self.rays([ev])
+        if group.point is None or rays is None:
+            return True
+        miss = _misses(group.point, *rays)[0]
+        own = self.own_miss(ev, _site(group.members, "tower"))
+        return bool(miss - own <= 2 * self.config.tower_merge_miss_m + 1.0)
 
     def plane(self, line: str | None, tower: str | None) -> TowerPlane | None:
         if (line, tower) not in self._cache:
@@ -187,13 +244,15 @@ class _Planes:
             z_range = (foot, top + 5.0)
         return axis, along, z_range
 
-    def solve(self, members: Sequence[Evidence]) -> tuple[np.ndarray, np.ndarray] | None:
-        """(point, each ray's miss) in the cross-arm plane of the members' tower."""
+    def solve(self, members: Sequence[Evidence], site: Placement | None = None
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(point, each ray's miss) in the cross-arm plane of the members' tower (or
+        ``site``'s)."""
         if self.frame is None or not members:
             return None
-        p = _site(members, "tower")
+        p = site or _site(members, "tower")
         plane = self.plane(p.line, p.tower)
-        rays = _rays(self.frame, members)
+        rays = self.rays(members)
         if plane is None or rays is None:
             return None
         axis, along, z_range = plane
@@ -208,8 +267,8 @@ class _Planes:
         solved = self.solve(members)
         if solved is None:
             return False
-        alone = [self.solve([m]) for m in members]
-        own = np.array([a[1][0] if a is not None else 0.0 for a in alone])
+        site = _site(members, "tower")
+        own = np.array([self.own_miss(m, site) for m in members])
         return bool((solved[1] - own).max() <= self.config.tower_merge_miss_m)
 
     def fits(self, members: Sequence[Evidence]) -> bool:
@@ -217,7 +276,7 @@ class _Planes:
         the tower is one object, as before planes."""
         p = _site(members, "tower")
         if (self.frame is None or self.plane(p.line, p.tower) is None
-                or _rays(self.frame, members) is None):
+                or self.rays(members) is None):
             return True
         return self.meet(members)
 
@@ -226,7 +285,7 @@ class _Planes:
         taken onto each ray (the nearest point) and averaged, so that rays which never reach
         the plane keep the position they fix (a view straight down beside the tower)."""
         solved = self.solve(members)
-        rays = _rays(self.frame, members) if self.frame is not None else None
+        rays = self.rays(members)
         if solved is None or rays is None:
             return None
         cams, d = rays
@@ -249,7 +308,7 @@ def _accepts(strong: _Group, weak: _Group, planes: _Planes) -> bool:
         return planes.meet(members)
     if strong.kind != "span" or planes.ledger is None:
         return False
-    rays = _rays(planes.frame, members)
+    rays = planes.rays(members)
     tri = triangulate(*rays) if rays is not None else None
     if tri is None or tri[1].max() > planes.config.triangulation_max_miss_m:
         return False
@@ -274,16 +333,46 @@ def _join_strays(groups: list[_Group], planes: _Planes) -> list[_Group]:
         info = taxonomy.BY_KEY.get(strong.key)
         if id(strong) in gone or info is None or not info.on_line:
             continue
+        near = _near_point(strong, planes)
         for weak in order:
             if weak is strong or id(weak) in gone or weak.key != strong.key:
                 continue
             if len(weak.images) > len(strong.images) or weak.images & strong.images:
                 continue
+            if strong.kind == "tower":
+                if not all(planes.near(strong, e) for e in weak.members):
+                    continue  # far from its in-plane point: no need to solve
+            else:
+                rays = planes.rays(weak.members)
+                if near is not None and rays is not None and _misses(near, *rays).max() > 30.0:
+                    continue  # far from it: no need to triangulate
             if _accepts(strong, weak, planes):
-                strong.members = sorted([*strong.members, *weak.members], key=_score,
-                                        reverse=True)
+                strong.add(weak.members)
                 gone.add(id(weak))
+                near = _near_point(strong, planes)
     return [g for g in groups if id(g) not in gone]
+
+
+def _misses(point: np.ndarray, cams: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Each ray's distance to ``point`` (behind a camera: to the camera)."""
+    rel = point - cams
+    along = np.maximum(np.einsum("ij,ij->i", rel, d), 0.0)
+    miss: np.ndarray = np.linalg.norm(rel - along[:, None] * d, axis=1)
+    return miss
+
+
+def _near_point(group: _Group, planes: _Planes) -> np.ndarray | None:
+    """Roughly where a line object is, to skip far strays quickly: its views' rays at their
+    placed points, averaged (their in-plane or span points: within metres of it)."""
+    if planes.frame is None:
+        return None
+    placed = [e.placement for e in group.members if e.placement.lat is not None]
+    if not placed:
+        return None
+    enu = planes.frame.to_enu([q.lat or 0.0 for q in placed], [q.lon or 0.0 for q in placed],
+                              [q.alt or 0.0 for q in placed])
+    mean: np.ndarray = enu.mean(axis=0)
+    return mean
 
 
 def _footprint_fix(group: _Group, frame: LocalFrame) -> tuple[np.ndarray, np.ndarray] | None:
@@ -311,41 +400,38 @@ def _join_footprints(groups: list[_Group], frame: LocalFrame) -> list[_Group]:
     ``merge_distance_m``, which is measured from the best view so that machines in a row stay
     apart. Compared by their uncertainty instead, a stray view of a tower crane joins the crane
     seen from all sides, while two cranes, each fixed from several sides, stay two."""
-    live = list(groups)
-    while True:
-        fixes = {id(g): _footprint_fix(g, frame) for g in live}
-        best: tuple[float, _Group, _Group] | None = None
-        for i, a in enumerate(live):
-            fa = fixes[id(a)]
-            if fa is None:
+    order = sorted(groups, key=lambda g: (len(g.images), _score(g.members[0])), reverse=True)
+    fixes = {id(g): _footprint_fix(g, frame) for g in order}
+    gone: set[int] = set()
+    for a in order:
+        fa = fixes[id(a)]
+        if id(a) in gone or fa is None:
+            continue
+        for b in order:
+            fb = fixes[id(b)]
+            if b is a or id(b) in gone or fb is None or b.key != a.key or a.images & b.images:
                 continue
-            for b in live[i + 1:]:
-                fb = fixes[id(b)]
-                if fb is None or b.key != a.key or a.images & b.images:
-                    continue
-                r = fa[0] - fb[0]
-                d2 = float(r @ np.linalg.solve(fa[1] + fb[1], r))
-                if d2 <= CHI2_2D_99 and (best is None or d2 < best[0]):
-                    best = (d2, a, b)
-        if best is None:
-            return live
-        _, a, b = best
-        a.members = sorted([*a.members, *b.members], key=_score, reverse=True)
-        live.remove(b)
+            r = fa[0] - fb[0]
+            d2 = float(r @ np.linalg.solve(fa[1] + fb[1], r))
+            if d2 <= CHI2_2D_99:
+                a.add(b.members)
+                gone.add(id(b))
+                fa = fixes[id(a)] = _footprint_fix(a, frame)
+                if fa is None:
+                    break
+    return [g for g in groups if id(g) not in gone]
 
 
-def _rays_meet(frame: LocalFrame, members: Sequence[Evidence], config: GeoConfig) -> bool | None:
+def _rays_meet(planes: _Planes, members: Sequence[Evidence]) -> bool | None:
     """Whether the members' viewing rays meet in one point; None when they cannot tell (too
     parallel to triangulate, or a ray is unknown)."""
-    rays = [_ray(frame, e) for e in members]
-    if any(r is None for r in rays):
+    rays = planes.rays(members)
+    if rays is None:
         return None
-    cams = np.array([r[0] for r in rays if r is not None])
-    hits = np.array([r[1] for r in rays if r is not None])
-    solved = triangulate(cams, hits - cams)
+    solved = triangulate(*rays)
     if solved is None:
         return None
-    return bool(solved[1].max() <= config.triangulation_max_miss_m)
+    return bool(solved[1].max() <= planes.config.triangulation_max_miss_m)
 
 
 def _defect_order(d: Defect) -> tuple[int, str, str, str, str]:
