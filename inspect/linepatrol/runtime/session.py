@@ -46,6 +46,23 @@ def _provider_options(provider: str, cache_dir: str | None) -> dict[str, str]:
     return {}
 
 
+_preloaded = False
+
+
+def _preload_gpu_libraries(ort: Any) -> None:
+    """The `gpu` extra installs CUDA and cuDNN as nvidia-* wheels, which the dynamic loader does
+    not search; ONNX Runtime (>= 1.21) can load them from site-packages itself. Without this a
+    machine with only the NVIDIA driver falls back to the CPU (the fallback note says so)."""
+    global _preloaded
+    if _preloaded or not hasattr(ort, "preload_dlls"):
+        return
+    _preloaded = True
+    try:
+        ort.preload_dlls(directory="")
+    except Exception as exc:  # a missing wheel is the CPU fallback's business, not an error
+        log.debug("onnxruntime.preload_dlls: %s", exc)
+
+
 class OrtSession:
     """An ONNX Runtime session for one detection model file.
 
@@ -92,6 +109,8 @@ class OrtSession:
         if self.path.stat().st_size == 0:
             raise ModelLoadError(self.path, "the file is empty")
         self.requested_providers = planned_providers(self._requested_setting)
+        if any(p != "CPUExecutionProvider" for p in self.requested_providers):
+            _preload_gpu_libraries(ort)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self._threads:
