@@ -1,9 +1,12 @@
-"""``python -m benchmarks run --quick|--full [--device cpu|cuda] [--out DIR]``."""
+"""``python -m benchmarks run --quick|--full [--device cpu|cuda] [--out DIR]``;
+``python -m benchmarks merge PART... --out DIR`` (a run made in parts); ``... readme``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -39,6 +42,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     r.add_argument("--sections", default=",".join(suite.SECTIONS),
                    help="comma-separated sections to run (default: all)")
     r.add_argument("--note", help="conditions to print with the results (e.g. shared CPU)")
+    mg = sub.add_parser("merge", help="merge the results of a run made in parts (--sections) "
+                        "into one results.json/.md/.png")
+    mg.add_argument("parts", type=Path, nargs="+", help="folders holding each part's results.json")
+    mg.add_argument("--out", type=Path, required=True, help="folder for the merged results")
+    mg.add_argument("--note", help="conditions to print with the results (replaces the parts')")
     rd = sub.add_parser("readme", help="copy a run's results.md into benchmarks/README.md")
     rd.add_argument("results", type=Path, nargs="?", default=DEFAULT_OUT,
                     help="folder holding results.md (default: %(default)s)")
@@ -61,12 +69,34 @@ def update_readme(results_md: Path, readme: Path) -> None:
     readme.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
 
 
+def merge_parts(folders: list[Path], out: Path, note: str | None) -> int:
+    """Write the merged results of a run made in parts; the first part's CUDA check (gpu.sh
+    writes one per part) is copied alongside."""
+    from benchmarks.merge import merge
+
+    try:
+        results = merge([json.loads((f / "results.json").read_text(encoding="utf-8"))
+                         for f in folders], note)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    paths = report.write_all(results, out)
+    check = folders[0] / "cuda_check.json"
+    if check.is_file():
+        shutil.copyfile(check, out / "cuda_check.json")
+        paths["cuda_check"] = out / "cuda_check.json"
+    print("\n".join(f"wrote {p}" for p in paths.values()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.command == "readme":
         update_readme(args.results / "results.md", Path(__file__).resolve().parent / "README.md")
         print(f"README.md updated from {args.results / 'results.md'}")
         return 0
+    if args.command == "merge":
+        return merge_parts(args.parts, args.out, args.note)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)  # its summary table
     if args.weights_from_onnx is not None and (args.weights or args.onnx):

@@ -61,6 +61,20 @@ def ultra_device(device: str) -> str | int:
     return 0 if device == "cuda" else "cpu"
 
 
+def predicted_on(model: Any) -> str:
+    """The device ultralytics' predictor ran on, once it has predicted (warm-up included).
+
+    ``YOLO.predict(device=0)`` moves the *predictor's* copy of the network to the GPU; the
+    wrapper's own ``model.device`` stays on the CPU, so reading that reported "cpu" for a run
+    whose inference was on CUDA. The predictor's device is the one the work ran on.
+    """
+    predictor = getattr(model, "predictor", None)
+    device = getattr(predictor, "device", None)
+    if device is None:
+        return "not run"
+    return str(device)
+
+
 def run_ultralytics(
     model: Any, photos: list[Path], imgsz: int, device: str, speeds: list[dict[str, float]] | None
 ) -> int:
@@ -205,7 +219,7 @@ def throughput(
             "ultralytics": ultralytics_stages(speeds, photos, stage_repeats),
         },
         "active_providers": list(getattr(ours_off.session, "active_providers", [])),
-        "ultralytics_device": str(getattr(ultra, "device", "")),
+        "ultralytics_device": predicted_on(ultra),
     }
 
 

@@ -38,8 +38,14 @@ class NoSpinSession:
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda"
-                     else ["CPUExecutionProvider"])
+        # On CUDA the core asks cuDNN for HEURISTIC convolution algorithms; without that ONNX
+        # Runtime searches exhaustively on every new input shape (tile batch sizes, whole-photo
+        # passes). On the H100 run of 2026-11-26 this prototype, then without the option, was
+        # 2.5-3.9x slower than the core on large photos, most likely from that search (not
+        # verified). Same options as the core now, so that only spinning differs.
+        providers: list[Any] = (
+            [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"}),
+             "CPUExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"])
         self._session = ort.InferenceSession(str(path), options, providers=providers)
         self.info = read_model_info(self._session, path)
         self.active_providers = list(self._session.get_providers())

@@ -53,6 +53,11 @@ def stamp_lines(m: dict[str, Any]) -> list[str]:
 def markdown(r: dict[str, Any]) -> str:
     model = r.get("model", {})
     out = [f"# LinePatrol benchmark ({r.get('profile')})", "", *stamp_lines(r["machine"])]
+    if r.get("parts"):  # a run made in parts (python -m benchmarks merge)
+        out.append(f"- Run in {len(r['parts'])} parts (`--sections`), merged: " + "; ".join(
+            f"{', '.join(p['sections'])} at {p['date']} (load {p['load_average_at_start']})"
+            for p in r["parts"]))
+    out += [f"- After the run: {c}" for c in r.get("corrections", [])]
     out += [f"- Model: `{Path(model.get('weights', '?')).name}` at {model.get('imgsz')} px "
             f"({_trained(model)}); LinePatrol runs its "
             "ONNX export, ultralytics and SAHI the `.pt`"]
@@ -62,9 +67,11 @@ def markdown(r: dict[str, Any]) -> str:
             f"- Detection, same work (one pass per photo): LinePatrol / ultralytics = "
             f"**{_fmt(h.get('detect_vs_ultralytics'))}×**",
             f"- Detection, LinePatrol default `--tile auto` / ultralytics = "
-            f"{_fmt(h.get('detect_tile_auto_vs_ultralytics'))}×",
-            f"- Detection, LinePatrol INT8 variant (a bundled model's default on a CPU) / "
-            f"ultralytics fp32 `.pt` = **{_fmt(h.get('detect_int8_vs_ultralytics'))}×**"]
+            f"{_fmt(h.get('detect_tile_auto_vs_ultralytics'))}×"]
+    # A --device cuda run builds no INT8 variant (the fp16 one instead): no line, not a "–".
+    if h.get("detect_int8_vs_ultralytics") is not None or r["machine"].get("device") != "cuda":
+        out.append(f"- Detection, LinePatrol INT8 variant (a bundled model's default on a CPU) / "
+                   f"ultralytics fp32 `.pt` = **{_fmt(h.get('detect_int8_vs_ultralytics'))}×**")
     if h.get("detect_square_vs_ultralytics") is not None:
         out.append(f"- Detection, the same weights exported with a fixed square input (every "
                    f"photo letterboxed to the square, as exports were before) / ultralytics = "

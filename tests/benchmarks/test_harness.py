@@ -123,6 +123,7 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
                                         "linepatrol_int8", "linepatrol_square"}
     assert det["input_shape"] == [128, 160]  # 1152x864 at 160 px, rect as ultralytics runs it
     assert results["headline"]["detect_square_vs_ultralytics"] == det["ratio_square"]
+    assert det["ultralytics_device"] == "cpu"  # where its predictor ran (--device cpu)
     assert all(v > 0 for v in det["photos_per_s"].values())
     assert set(det["stages_ms"]["linepatrol"]) == {
         "decode", "decode_reduced", "preprocess", "inference", "postprocess"}
@@ -151,6 +152,62 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     png = out / "results.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cv2.imread(str(png)) is not None
+
+
+def test_ultralytics_device_is_where_its_predictor_ran() -> None:
+    """``predict(device=0)`` moves the predictor's network to the GPU while the wrapper's own
+    ``model.device`` stays "cpu": the GPU run of 2026-11-26 reported "ultralytics on cpu"."""
+    from types import SimpleNamespace
+
+    from benchmarks.detection import predicted_on
+
+    wrapper = SimpleNamespace(device="cpu", predictor=SimpleNamespace(device="cuda:0"))
+    assert predicted_on(wrapper) == "cuda:0"
+    assert predicted_on(SimpleNamespace(device="cpu", predictor=None)) == "not run"
+
+
+def _part(sections: dict[str, dict], date: str, seconds: float) -> dict:
+    from benchmarks.merge import NOT_RUN
+    from benchmarks.suite import SECTIONS
+
+    result = {"machine": {"host": "h", "device": "cuda", "gpus": ["G"], "date": date,
+                          "load_average_at_start": [1.0, 1.0, 1.0], "note": "part"},
+              "profile": "full",
+              "model": {"weights": "w.pt", "imgsz": 640, "onnx": {f"v{date}": "x.onnx"}},
+              "section_seconds": {k: 1.0 for k in sections}, "total_seconds": seconds}
+    for name in SECTIONS:
+        result[name] = sections.get(name, {"error": NOT_RUN})
+    return result
+
+
+def test_parts_merge_into_one_run_and_refuse_what_does_not_fit() -> None:
+    from benchmarks.merge import NOT_RUN, merge
+    from benchmarks.report import markdown
+
+    rows = [{"size": "9x9", "ratio": 1.5, "recall": {"linepatrol": {}, "sahi": {}}}]
+    detection = {"ratio": 0.86, "ratio_tile_auto": 0.85, "ratio_int8": None,
+                 "ratio_square": 0.75}
+    a = _part({"detection": detection}, "10:04", 14.9)
+    b = _part({"large": {"rows": rows, "recall_meaningful": True}}, "10:05", 40.5)
+    merged = merge([a, b], note="three parts")
+    assert merged["detection"] is detection and merged["large"]["rows"] == rows
+    assert merged["flight"] == {"error": NOT_RUN}
+    assert merged["headline"]["detect_vs_ultralytics"] == 0.86
+    assert merged["headline"]["large_vs_sahi"] == {"9x9": 1.5}
+    assert merged["model"]["onnx"] == {"v10:04": "x.onnx", "v10:05": "x.onnx"}
+    assert merged["machine"]["note"] == "three parts"
+    assert [p["sections"] for p in merged["parts"]] == [["detection"], ["large"]]
+    assert merged["total_seconds"] == 55.4
+    assert merged["section_seconds"] == {"detection": 1.0, "large": 1.0}
+    md = markdown({**merged, "detection": {"error": "tables not under test"},
+                   "large": {"error": "tables not under test"}})
+    assert "Run in 2 parts" in md and "INT8" not in md.split("## Detection throughput")[0]
+    with pytest.raises(ValueError, match="more than one part"):
+        merge([a, _part({"detection": detection}, "10:06", 1.0)])
+    other = _part({}, "10:06", 1.0)
+    other["machine"]["gpus"] = ["another card"]
+    with pytest.raises(ValueError, match="gpus"):
+        merge([a, other])
 
 
 def test_readme_update_replaces_only_the_marked_block(tmp_path: Path) -> None:
