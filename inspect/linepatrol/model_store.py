@@ -11,7 +11,7 @@ from pathlib import Path
 # Models in order of preference when none is named (LINEPATROL_MODEL / --model choose another):
 # the first one installed wins. The rule: the widest coverage that keeps CPLID accuracy. The
 # corridor model (hazards, nests, foreign objects) scores missing caps at AP50 0.42 on the CPLID
-# validation split where linepatrol-cplid-v1 scores 0.999 (model cards), so it comes second
+# validation split where linepatrol-cplid-v1 scores 0.995 (model cards), so it comes second
 # until a corridor model keeps CPLID within 2 points.
 DEFAULT_MODELS = ("linepatrol-cplid-v1", "linepatrol-corridor-v1")
 
