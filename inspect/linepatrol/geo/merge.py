@@ -68,6 +68,12 @@ class _Group:
     def __post_init__(self) -> None:
         self.images = {e.image_id for e in self.members}
 
+    def append(self, ev: Evidence) -> None:
+        """Add a view that ranks after the members (evidence arrives best first)."""
+        self.members.append(ev)
+        self.images.add(ev.image_id)
+        self.point = None
+
     def add(self, evidence: Sequence[Evidence]) -> None:
         """Add views, keeping the best view first."""
         self.members = sorted([*self.members, *evidence], key=_score, reverse=True)
@@ -101,9 +107,7 @@ def merge_evidence(
             if group is None:
                 group = _Group(key, p.kind, datum)
                 groups.append(group)
-            group.members.append(ev)
-            group.images.add(ev.image_id)
-            group.point = None
+            group.append(ev)
             continue
         if p.lat is None or p.lon is None or frame is None:
             groups.append(_Group(key, "none", datum, [ev]))  # (images from __post_init__)
@@ -131,8 +135,7 @@ def merge_evidence(
         if match is None:
             match = _Group(key, p.kind, datum, seed=pos)
             groups.append(match)
-        match.members.append(ev)
-        match.images.add(ev.image_id)
+        match.append(ev)
     groups = _join_strays(groups, planes)
     if frame is not None:
         groups = _join_footprints(groups, frame)
