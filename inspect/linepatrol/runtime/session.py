@@ -8,6 +8,7 @@ with what was asked for, so a CUDA fallback to the CPU is logged once and report
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -46,17 +47,16 @@ def _provider_options(provider: str, cache_dir: str | None) -> dict[str, str]:
     return {}
 
 
-_preloaded = False
-
-
-def _preload_gpu_libraries(ort: Any) -> None:
+@functools.cache
+def _preload_gpu_libraries() -> None:
     """The `gpu` extra installs CUDA and cuDNN as nvidia-* wheels, which the dynamic loader does
-    not search; ONNX Runtime (>= 1.21) can load them from site-packages itself. Without this a
-    machine with only the NVIDIA driver falls back to the CPU (the fallback note says so)."""
-    global _preloaded
-    if _preloaded or not hasattr(ort, "preload_dlls"):
+    not search; ONNX Runtime (>= 1.21) can load them from site-packages itself, once per
+    process. Without this a machine with only the NVIDIA driver falls back to the CPU (the
+    fallback note says so)."""
+    import onnxruntime as ort
+
+    if not hasattr(ort, "preload_dlls"):
         return
-    _preloaded = True
     try:
         ort.preload_dlls(directory="")
     except Exception as exc:  # a missing wheel is the CPU fallback's business, not an error
@@ -110,7 +110,7 @@ class OrtSession:
             raise ModelLoadError(self.path, "the file is empty")
         self.requested_providers = planned_providers(self._requested_setting)
         if any(p != "CPUExecutionProvider" for p in self.requested_providers):
-            _preload_gpu_libraries(ort)
+            _preload_gpu_libraries()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self._threads:
