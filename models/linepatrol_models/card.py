@@ -67,15 +67,14 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: li
 
     m = ev.metrics
     # the scored classes (a wider model is scored on the keys it shares with the dataset)
-    names = tuple(c.name for c in m.per_class)
-    model_names = names + tuple(ev.not_scored.get("model_only", ()))
-    columns = [list(ev.dataset.names).index(n) for n in names]
+    names = ev.classes.names
+    columns = [ev.classes.data_names.index(n) for n in names]
     lines = [f"# {ev.model.stem}", ""]
     lines += [
         "| | |", "|---|---|",
         f"| file | `{ev.model.name}` ({ev.model.stat().st_size / 1e6:.1f} MB, sha256 "
         f"`{sha256(ev.model)[:16]}…`) |",
-        f"| classes | {', '.join(f'`{n}` ({taxonomy.BY_KEY[n].zh})' if n in taxonomy.BY_KEY else n for n in model_names)} |",  # noqa: E501
+        f"| classes | {', '.join(f'`{n}` ({taxonomy.BY_KEY[n].zh})' if n in taxonomy.BY_KEY else n for n in ev.classes.model_names)} |",  # noqa: E501
         f"| input | {ev.input_size[0]}×{ev.input_size[1]} RGB, letterboxed; tiling `{ev.tile}` |",
         f"| evaluated | {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} |",
         "",
@@ -93,9 +92,9 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: li
             n, counts = instance_counts(ev.dataset, split)
             lines.append(f"| {split} | {n} | "
                          + " | ".join(str(int(counts[i])) for i in columns) + " |")
-    if ev.not_scored.get("dataset_only"):
+    if ev.classes.data_only:
         lines += ["", "Labelled classes the model does not detect (not scored): "
-                  + ", ".join(f"`{n}`" for n in ev.not_scored["dataset_only"]) + "."]
+                  + ", ".join(f"`{n}`" for n in ev.classes.data_only) + "."]
     lines += ["", "## Metrics", "",
               f"Measured with `linepatrol evaluate` through the LinePatrol detector (the path of "
               f"`linepatrol detect`: letterbox, tiling `{ev.tile}`, NMS IoU {ev.iou}), COCO "

@@ -8,6 +8,7 @@ threshold users get by default.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
@@ -46,8 +47,15 @@ class Evaluation:
     providers: list[str]
     input_size: tuple[int, int]
     precision: str  # fp32 / fp16 / int8, as the exporter recorded it
+    classes: ClassMap
     failed: list[tuple[str, str]] = field(default_factory=list)
-    not_scored: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def not_scored(self) -> dict[str, list[str]]:
+        """The classes left out of the scores, by side (empty when model and dataset agree)."""
+        c = self.classes
+        return {} if c.identity else {"model_only": list(c.model_only),
+                                      "dataset_only": list(c.data_only)}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -75,22 +83,38 @@ class ClassMap:
     does not label, and labels of classes the model cannot detect, are left out and named in the
     results, since counting either would score the label set rather than the model."""
 
-    names: tuple[str, ...]
-    model_to_common: np.ndarray  # model class id -> common id, -1 where not scored
-    data_to_common: np.ndarray  # dataset class id -> common id, -1 where not scored
-    model_only: tuple[str, ...]
-    data_only: tuple[str, ...]
+    model_names: tuple[str, ...]
+    data_names: tuple[str, ...]
 
-    @classmethod
-    def between(cls, model_names: tuple[str, ...], data_names: tuple[str, ...]) -> ClassMap:
-        check_classes(model_names, data_names)
-        common = tuple(n for n in data_names if n in model_names)
-        index = {n: i for i, n in enumerate(common)}
-        return cls(common,
-                   np.array([index.get(n, -1) for n in model_names], dtype=np.int64),
-                   np.array([index.get(n, -1) for n in data_names], dtype=np.int64),
-                   tuple(n for n in model_names if n not in index),
-                   tuple(n for n in data_names if n not in index))
+    def __post_init__(self) -> None:
+        check_classes(self.model_names, self.data_names)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The scored keys, in the dataset's order."""
+        return tuple(n for n in self.data_names if n in self.model_names)
+
+    @property
+    def model_only(self) -> tuple[str, ...]:
+        return tuple(n for n in self.model_names if n not in self.data_names)
+
+    @property
+    def data_only(self) -> tuple[str, ...]:
+        return tuple(n for n in self.data_names if n not in self.model_names)
+
+    @functools.cached_property
+    def model_to_common(self) -> np.ndarray:
+        """Model class id -> scored id, -1 where not scored."""
+        return self._to_common(self.model_names)
+
+    @functools.cached_property
+    def data_to_common(self) -> np.ndarray:
+        """Dataset class id -> scored id, -1 where not scored."""
+        return self._to_common(self.data_names)
+
+    def _to_common(self, names: tuple[str, ...]) -> np.ndarray:
+        index = {n: i for i, n in enumerate(self.names)}
+        return np.array([index.get(n, -1) for n in names], dtype=np.int64)
 
     @property
     def identity(self) -> bool:
@@ -150,7 +174,7 @@ def _open(model: str, config: DetectorConfig) -> Any:
 def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Path], conf: float,
                   tile: TileSetting, speed_images: int) -> Evaluation:
     detector = _open(model, DetectorConfig(conf=SCORE_FLOOR, tile=tile))
-    classes = ClassMap.between(tuple(detector.names), tuple(dataset.names))
+    classes = ClassMap(tuple(detector.names), tuple(dataset.names))
     if not classes.identity:
         log.warning("scoring %d shared classes; not scored: model only %s, dataset only %s",
                     len(classes.names), list(classes.model_only), list(classes.data_only))
@@ -179,9 +203,7 @@ def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Pat
         "float", "fp")
     return Evaluation(Path(info.path), dataset, split, metrics, tile, detector.config.iou,
                       speed, providers, (info.input_height, info.input_width), precision,
-                      failed, {} if classes.identity else {
-                          "model_only": list(classes.model_only),
-                          "dataset_only": list(classes.data_only)})
+                      classes, failed)
 
 
 def measure_speed(model: str, images: list[Path], config: DetectorConfig) -> float:
