@@ -17,6 +17,15 @@ from .photos import jpeg
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
 
 
+def run_together(target, count: int) -> None:
+    """``target(n)`` for n in range(count), each in its own thread, started before any joins."""
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_flow_on_postgres(pg_api):
     assert pg_api.services.engine.dialect.name == "postgresql"
     test_flow.test_flight_from_upload_to_reviewed_defect(pg_api)
@@ -55,11 +64,7 @@ def test_concurrent_claims_never_overlap(pg_api):
             with lock:
                 claims.append(ids)
 
-    threads = [threading.Thread(target=grab, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(grab, 8)
     flat = [i for c in claims for i in c]
     assert len(flat) == 24 and len(set(flat)) == 24
 
@@ -79,9 +84,5 @@ def test_processes_starting_together_migrate_once(tmp_path, tiny_model, pg_url):
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=boot, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(boot, 4)
     assert errors == []

@@ -76,14 +76,17 @@ def test_model_that_cannot_load_fails_the_flight_and_health(tmp_path: Path, tiny
             assert s.scalars(select(Image.status)).all() == ["pending"]
 
 
-def test_migrations_match_the_models(tmp_path: Path, tiny_model: Path):
-    services = Services(make_settings(tmp_path / "d", tiny_model))
+def schema_drift(services: Services) -> list[object]:
+    """What autogenerate would change to make the migrated database match the ORM models."""
     try:
         with services.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diff == []
+            return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
     finally:
         services.close()
+
+
+def test_migrations_match_the_models(tmp_path: Path, tiny_model: Path):
+    assert schema_drift(Services(make_settings(tmp_path / "d", tiny_model))) == []
 
 
 @pytest.mark.postgres
@@ -91,13 +94,8 @@ def test_migrations_match_the_models_on_postgres(tmp_path: Path, tiny_model: Pat
     from .conftest import reset_database
 
     reset_database(pg_url)
-    services = Services(make_settings(tmp_path / "d", tiny_model, database_url=pg_url))
-    try:
-        with services.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diff == []
-    finally:
-        services.close()
+    settings = make_settings(tmp_path / "d", tiny_model, database_url=pg_url)
+    assert schema_drift(Services(settings)) == []
 
 
 def test_submit_with_the_broker_down_keeps_the_flight_queued(tmp_path: Path, tiny_model: Path):
