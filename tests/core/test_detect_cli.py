@@ -115,8 +115,13 @@ def test_whole_photo_pass_decodes_reduced_but_reports_full_pixels(model: Path, t
     big = tmp_path / "big.jpg"
     cv2.imwrite(str(big), np.full((768, 1024, 3), 90, np.uint8))
     detector = open_detector(str(model))
-    assert detector.decode_size(1024, 768) is None  # auto: this photo is tiled at full res
+    # auto: tiles of 2x the 64 px input (128 px) are downscaled 2x, so a half-scale decode
+    # keeps every pixel the model sees
+    assert detector.decode_size(1024, 768) == (512, 384)
     from linepatrol.detector import DetectorConfig
+
+    detector.config = DetectorConfig(tile=64)  # tiles at the input's own size: full pixels
+    assert detector.decode_size(1024, 768) is None
 
     detector.config = DetectorConfig(tile="off")
     assert detector.decode_size(1024, 768) == (64, 48)

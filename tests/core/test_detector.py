@@ -131,6 +131,18 @@ def test_reduced_decode_scale_maps_to_full_resolution() -> None:
     assert d.xyxy[0] == pytest.approx([40, 60, 120, 140], abs=5)
 
 
+def test_tiled_photo_decoded_at_half_scale_finds_what_the_full_decode_finds() -> None:
+    det = Detector(BlobSession(), DetectorConfig(tile="auto"))
+    truth = [(150, 150, 200, 190), (20, 200, 60, 240)]
+    assert det.decode_size(400, 300) == (200, 150)  # tiles of 128 px are seen at 64: 1/2
+    full = det.detect(_scene(400, 300, truth))
+    half_pixels = cv2.resize(_scene(400, 300, truth), (200, 150), interpolation=cv2.INTER_AREA)
+    half = det.detect(half_pixels, scale=2.0)
+    assert len(full) == len(half) == 2
+    order_h, order_f = np.argsort(half.xyxy[:, 0]), np.argsort(full.xyxy[:, 0])
+    assert half.xyxy[order_h] == pytest.approx(full.xyxy[order_f], abs=4)
+
+
 def test_detect_many_batches_photos_together() -> None:
     session = BlobSession()
     det = Detector(session, DetectorConfig(tile="off", batch_size=8))
