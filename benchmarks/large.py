@@ -6,6 +6,11 @@ non-maximum merging on intersection-over-smaller >= 0.5 (SAHI's defaults, which 
 follows). SAHI runs the ultralytics ``.pt`` through ``UltralyticsDetectionModel`` with the same
 batch size as LinePatrol. Both read the JPEG file themselves (decode is part of the work).
 
+The headline side is LinePatrol on the fp32 export (the same weights as SAHI's ``.pt``). When
+the INT8 variant was built (a CPU run: what the core runs for a bundled model on a CPU by
+default), it runs through the shipped core alongside, with its own ratio to SAHI and recall;
+a CUDA run has no INT8 side.
+
 Recall, per pasted class (missing caps at native size, insulator strings at half size): a
 pasted object counts as found when a detection of its class (any class if the model lacks it)
 overlaps it with IoU >= 0.5, or contains its centre while being at most 4x its area (a box
@@ -102,10 +107,11 @@ def compare(
     tile = 2 * models.imgsz
     ours = open_ours(models.onnx["fp32"], device, tile="auto", batch_size=batch)
     sahi_model = open_sahi(models.weights, models.imgsz, device)
-    from benchmarks.prototype import open_no_spin
-
-    proto = open_no_spin(models.onnx["fp32"], device, tile="auto", batch_size=batch)
-    run_linepatrol(proto, photos[0].path)
+    int8 = models.onnx.get("int8")
+    # The INT8 file through the shipped core: what a bundled model runs on a CPU.
+    ours_int8 = open_ours(int8, device, tile="auto", batch_size=batch) if int8 else None
+    if ours_int8 is not None:
+        run_linepatrol(ours_int8, photos[0].path)
     run_linepatrol(ours, photos[0].path)  # warm-up
     run_sahi(sahi_model, photos[0].path, tile, batch)
     rows = []
@@ -119,12 +125,14 @@ def compare(
                 last[name] = [fn(p.path) for p in group]
             return go
 
-        seconds = interleaved({
+        sides = {
             "linepatrol": side("linepatrol", lambda path: run_linepatrol(ours, path)),
             "sahi": side("sahi", lambda path: run_sahi(sahi_model, path, tile, batch)),
-            "prototype_no_spin": side("prototype_no_spin",
-                                      lambda path: run_linepatrol(proto, path)),
-        }, rounds)
+        }
+        if ours_int8 is not None:
+            sides["linepatrol_int8"] = side(
+                "linepatrol_int8", lambda path: run_linepatrol(ours_int8, path))
+        seconds = interleaved(sides, rounds)
         classes = sorted({k for p in group for k in p.objects})
         totals = {k: sum(len(p.objects.get(k, [])) for p in group) for k in classes}
         recall: dict[str, dict[str, float | None]] = {}
@@ -145,7 +153,8 @@ def compare(
             "photos_per_s": rate,
             "s_per_photo": {k: round(median(v) / len(group), 3) for k, v in seconds.items()},
             "ratio": round(rate["linepatrol"] / rate["sahi"], 2),
-            "ratio_prototype_no_spin": round(rate["prototype_no_spin"] / rate["sahi"], 2),
+            "ratio_int8": (round(rate["linepatrol_int8"] / rate["sahi"], 2)
+                           if "linepatrol_int8" in rate else None),
             "recall": recall,
             "detections": {k: sum(len(d) for d in v) for k, v in last.items()},
         })

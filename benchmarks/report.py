@@ -50,6 +50,50 @@ def stamp_lines(m: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _all_have(rows: list[dict[str, Any]], side: str) -> bool:
+    """Whether every large-photo row measured ``side`` (results of older runs carry the
+    no-spin prototype instead of INT8; a CUDA run has neither)."""
+    return bool(rows) and all(side in row.get("s_per_photo", {}) for row in rows)
+
+
+def _large_int8_line(size: str, ratio: Any, recall: dict[str, Any], meaningful: bool) -> str:
+    """The headline line of the INT8 side at one large size, next to the fp32 one."""
+    ours, sahi = recall.get("linepatrol_int8") or {}, recall.get("sahi") or {}
+    recalls = "; ".join(f"{k} LinePatrol INT8 {_fmt(ours.get(k))}, SAHI {_fmt(sahi.get(k))}"
+                        for k in ours)
+    return (f"- Large {size}, LinePatrol INT8 variant (a bundled model's default on a CPU) / "
+            f"SAHI fp32 `.pt` = **{_fmt(ratio)}×**; small-object recall {recalls}"
+            + ("" if meaningful else " (random weights: not meaningful)"))
+
+
+def _large_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The large-photo table; INT8 columns when every row ran the INT8 side (CPU runs)."""
+    int8 = _all_have(rows, "linepatrol_int8")
+    head = ("| size | photos | tiles/photo | objects (cap / insulator) | LinePatrol s/photo "
+            "| SAHI s/photo | ratio | recall LinePatrol | recall SAHI |")
+    cols = 9
+    if int8:
+        head += (" LinePatrol INT8 s/photo | ratio INT8 | recall LinePatrol INT8 |")
+        cols += 3
+    lines = [head, "|---" * cols + "|"]
+    for row in rows:
+        line = (f"| {row['size']} ({row['megapixels']} MP) | {row['photos']} | "
+                f"{row['tiles_per_photo']} | {_pair(row['small_objects'])} | "
+                f"{row['s_per_photo']['linepatrol']} | {row['s_per_photo']['sahi']} | "
+                f"**{row['ratio']}×** | {_pair(row['recall']['linepatrol'])} | "
+                f"{_pair(row['recall']['sahi'])} |")
+        if int8:
+            line += (f" {row['s_per_photo']['linepatrol_int8']} | {_fmt(row.get('ratio_int8'))}× "
+                     f"| {_pair(row['recall'].get('linepatrol_int8'))} |")
+        lines.append(line)
+    if int8:
+        lines += ["", "INT8 columns: the INT8 variant through the shipped core (`detect_files`, "
+                  "tile auto) — what a bundled model runs on a CPU by default; its ratio is to "
+                  "SAHI running the fp32 `.pt`. The headline ratio stays fp32 against fp32 "
+                  "(same weights)."]
+    return lines
+
+
 def markdown(r: dict[str, Any]) -> str:
     model = r.get("model", {})
     out = [f"# LinePatrol benchmark ({r.get('profile')})", "", *stamp_lines(r["machine"])]
@@ -84,6 +128,9 @@ def markdown(r: dict[str, Any]) -> str:
         out.append(f"- Large {size}: LinePatrol / SAHI = **{_fmt(ratio)}×**; small-object recall "
                    f"{recalls}"
                    + ("" if h.get("recall_meaningful") else " (random weights: not meaningful)"))
+        int8 = (h.get("large_int8_vs_sahi") or {}).get(size)
+        if int8 is not None:  # CPU runs since the INT8 side replaced the no-spin prototype
+            out.append(_large_int8_line(size, int8, rec, bool(h.get("recall_meaningful"))))
 
     d = r.get("detection", {})
     out += ["", "## Detection throughput (photos/s, median of interleaved rounds)", ""]
@@ -141,21 +188,14 @@ def markdown(r: dict[str, Any]) -> str:
                 "size) pasted at known positions; recall per class (cap / insulator)."
                 + ("" if lg["recall_meaningful"] else " **Random weights: recall is not "
                    "meaningful.**"), "",
-                "| size | photos | tiles/photo | objects (cap / insulator) | LinePatrol s/photo "
-                "| SAHI s/photo "
-                "| ratio | recall LinePatrol | recall SAHI |", "|---" * 9 + "|"]
-        for row in lg["rows"]:
-            out.append(f"| {row['size']} ({row['megapixels']} MP) | {row['photos']} | "
-                       f"{row['tiles_per_photo']} | {_pair(row['small_objects'])} | "
-                       f"{row['s_per_photo']['linepatrol']} | {row['s_per_photo']['sahi']} | "
-                       f"**{row['ratio']}×** | {_pair(row['recall']['linepatrol'])} | "
-                       f"{_pair(row['recall']['sahi'])} |")
-        out += ["", "*Prototype* (suggested core change, not in the headline): the same tiled "
-                "inference with ORT threads that do not spin-wait — "
-                + "; ".join(f"{row['size']}: {row['s_per_photo']['prototype_no_spin']} s/photo, "
-                            f"{row['ratio_prototype_no_spin']}× SAHI, recall "
-                            f"{_pair(row['recall']['prototype_no_spin'])}"
-                            for row in lg["rows"]) + "."]
+                *_large_table(lg["rows"])]
+        if _all_have(lg["rows"], "prototype_no_spin"):  # results made before 8f2f34b's core
+            out += ["", "*Prototype* (suggested core change, not in the headline): the same tiled "
+                    "inference with ORT threads that do not spin-wait — "
+                    + "; ".join(f"{row['size']}: {row['s_per_photo']['prototype_no_spin']} "
+                                f"s/photo, {row['ratio_prototype_no_spin']}× SAHI, recall "
+                                f"{_pair(row['recall']['prototype_no_spin'])}"
+                                for row in lg["rows"]) + "."]
 
     fl = r.get("flight", {})
     out += ["", "## A whole flight", ""]
@@ -233,12 +273,16 @@ def plot(r: dict[str, Any], path: Path) -> None:
                0.27, label="LinePatrol tiled", color="C0")
         ax.bar(list(x), [row["s_per_photo"]["sahi"] for row in lg["rows"]],
                0.27, label="SAHI sliced", color="C1")
-        if all("prototype_no_spin" in row["s_per_photo"] for row in lg["rows"]):
+        if _all_have(lg["rows"], "linepatrol_int8"):
+            ax.bar([i + 0.27 for i in x],
+                   [row["s_per_photo"]["linepatrol_int8"] for row in lg["rows"]],
+                   0.27, label="LinePatrol tiled, INT8 (CPU default)", color="C2")
+        elif _all_have(lg["rows"], "prototype_no_spin"):  # results made before 8f2f34b's core
             ax.bar([i + 0.27 for i in x],
                    [row["s_per_photo"]["prototype_no_spin"] for row in lg["rows"]],
                    0.27, label="prototype: no spin", color="C7", hatch="//")
         ax.set_xticks(list(x), sizes)
-        ax.legend()
+        ax.legend(loc="upper left", fontsize=8)  # the small size's bars are the short ones
     ax.set_title("Large photos")
     ax.set_ylabel("seconds per photo (lower is better)")
     va = r.get("variants", {})

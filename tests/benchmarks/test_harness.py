@@ -131,8 +131,13 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
         det["stages_ms"]["ultralytics"])
     (row,) = results["large"]["rows"]
     assert row["small_objects"] == {"insulator_missing_cap": 4, "insulator": 4}
-    assert set(row["recall"]) == {"linepatrol", "sahi", "prototype_no_spin"}
-    assert set(row["recall"]["sahi"]) == {"insulator_missing_cap", "insulator"}
+    # the INT8 variant through the core sits next to fp32 on a CPU run (no prototype side)
+    assert set(row["recall"]) == {"linepatrol", "sahi", "linepatrol_int8"}
+    assert set(row["s_per_photo"]) == {"linepatrol", "sahi", "linepatrol_int8"}
+    assert set(row["recall"]["sahi"]) == set(row["recall"]["linepatrol_int8"]) == {
+        "insulator_missing_cap", "insulator"}
+    assert row["ratio_int8"] > 0
+    assert results["headline"]["large_int8_vs_sahi"] == {row["size"]: row["ratio_int8"]}
     assert results["large"]["recall_meaningful"] is False
     flight = results["flight"]
     assert flight["photos"] == 6
@@ -149,6 +154,8 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
                     "## A whole flight", "## Model variants", "## Memory"):
         assert heading in md
     assert machine["cpu"] in md and "Failed" not in md
+    assert f"- Large {results['large']['rows'][0]['size']}, LinePatrol INT8 variant" in md
+    assert "ratio INT8" in md and "no spin" not in md.split("## Large photos")[1]
     png = out / "results.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cv2.imread(str(png)) is not None
@@ -208,6 +215,55 @@ def test_parts_merge_into_one_run_and_refuse_what_does_not_fit() -> None:
     other["machine"]["gpus"] = ["another card"]
     with pytest.raises(ValueError, match="gpus"):
         merge([a, other])
+
+
+def _large_row(size: str, sides: tuple[str, ...]) -> dict:
+    recall = {"insulator_missing_cap": 0.5, "insulator": 0.25}
+    row = {"size": size, "megapixels": 20.2, "photos": 2, "tiles_per_photo": 21,
+           "small_objects": {"insulator_missing_cap": 4, "insulator": 4},
+           "s_per_photo": {k: 1.0 for k in ("linepatrol", "sahi", *sides)},
+           "ratio": 1.5, "recall": {k: recall for k in ("linepatrol", "sahi", *sides)}}
+    for side in sides:
+        row["ratio_int8" if side == "linepatrol_int8" else f"ratio_{side}"] = 1.8
+    return row
+
+
+@pytest.mark.parametrize("sides", [("linepatrol_int8",), ("prototype_no_spin",), ()],
+                         ids=["cpu-int8", "before-int8", "cuda"])
+def test_large_report_reads_every_shape_of_row(sides: tuple[str, ...], tmp_path: Path) -> None:
+    """Large rows with the INT8 side (CPU runs), with the no-spin prototype it replaced (older
+    results files, still merged and re-reported) and with neither (CUDA runs) all report."""
+    from benchmarks.report import markdown, plot
+    from benchmarks.suite import headline
+
+    large = {"tile": 1280, "overlap": 0.2, "batch": 8, "rounds": 2, "recall_meaningful": True,
+             "rows": [_large_row("5184x3888", sides), _large_row("8192x5460", sides)]}
+    results = {"machine": {"device": "cpu"}, "profile": "full", "large": large,
+               **{k: {"error": "not run (--sections)"}
+                  for k in ("detection", "flight", "variants", "memory")}}
+    results["headline"] = headline(results)
+    md = markdown(results)
+    int8 = sides == ("linepatrol_int8",)
+    assert results["headline"]["large_int8_vs_sahi"] == (
+        {"5184x3888": 1.8, "8192x5460": 1.8} if int8 else {})
+    line = ("- Large 8192x5460, LinePatrol INT8 variant (a bundled model's default on a CPU) "
+            "/ SAHI fp32 `.pt` = **1.8×**")
+    assert (line in md) == int8 and ("Large 5184x3888, LinePatrol INT8" in md) == int8
+    assert ("| ratio INT8 |" in md) == int8
+    assert ("ORT threads that do not spin-wait" in md) == (sides == ("prototype_no_spin",))
+    plot(results, tmp_path / "r.png")
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_wanted_variants_build_int8_for_every_section_that_runs_it() -> None:
+    from benchmarks.suite import wanted_variants
+
+    assert wanted_variants("cpu", ("large",)) == ("int8",)
+    assert wanted_variants("cpu", ("detection",)) == ("int8",)
+    assert wanted_variants("cpu", ("variants", "memory")) == ("int8",)
+    assert wanted_variants("cpu", ("flight", "memory")) == ()
+    assert wanted_variants("cuda", ("detection", "large")) == ()
+    assert wanted_variants("cuda", ("variants",)) == ("fp16",)
 
 
 def test_readme_update_replaces_only_the_marked_block(tmp_path: Path) -> None:
