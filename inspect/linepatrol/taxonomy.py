@@ -55,6 +55,10 @@ class ClassInfo:
     sg_code: str | None = None
     on_line: bool = False  # sits on the tower or conductor, not on the ground
     on_conductor: bool = False  # belongs to a span rather than a tower
+    # construction machinery on the ground: a detector may name one machine differently from
+    # photo to photo (a pump truck's boom folded looks like a truck crane's), so their sightings
+    # of one place are one object whose class the views vote on (linepatrol.geo.merge)
+    machine: bool = False
 
     @property
     def label(self) -> str:
@@ -88,12 +92,12 @@ CLASSES: tuple[ClassInfo, ...] = (
     ClassInfo("broken_strand", "导线断股", "Broken conductor strand", _C.LINE_DEFECT, _S.SERIOUS,
               on_line=True, on_conductor=True),
     # External-damage hazards (外破隐患): on the ground near the line; graded by distance.
-    ClassInfo("tower_crane", "塔吊", "Tower crane", _C.HAZARD, _S.SERIOUS),
-    ClassInfo("truck_crane", "吊车", "Truck crane", _C.HAZARD, _S.SERIOUS),
-    ClassInfo("excavator", "挖掘机", "Excavator", _C.HAZARD, _S.GENERAL),
-    ClassInfo("pump_truck", "水泥泵车", "Concrete pump truck", _C.HAZARD, _S.SERIOUS),
-    ClassInfo("bulldozer", "推土机", "Bulldozer", _C.HAZARD, _S.GENERAL),
-    ClassInfo("pile_driver", "打桩机", "Pile driver", _C.HAZARD, _S.SERIOUS),
+    ClassInfo("tower_crane", "塔吊", "Tower crane", _C.HAZARD, _S.SERIOUS, machine=True),
+    ClassInfo("truck_crane", "吊车", "Truck crane", _C.HAZARD, _S.SERIOUS, machine=True),
+    ClassInfo("excavator", "挖掘机", "Excavator", _C.HAZARD, _S.GENERAL, machine=True),
+    ClassInfo("pump_truck", "水泥泵车", "Concrete pump truck", _C.HAZARD, _S.SERIOUS, machine=True),
+    ClassInfo("bulldozer", "推土机", "Bulldozer", _C.HAZARD, _S.GENERAL, machine=True),
+    ClassInfo("pile_driver", "打桩机", "Pile driver", _C.HAZARD, _S.SERIOUS, machine=True),
     ClassInfo("construction_site", "施工场地", "Construction site", _C.HAZARD, _S.GENERAL),
     ClassInfo("smoke_fire", "山火/烟雾", "Wildfire smoke", _C.HAZARD, _S.CRITICAL),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -570,3 +571,36 @@ def test_views_straight_down_beside_the_arm_plane_are_one_object_where_the_rays_
     assert (d.tower, len(d.evidence)) == ("T2", 3)
     lat, lon, _ = geo(*nest)
     assert horizontal_distance(d, _at(lat, lon)) < 0.3  # rays 0.3-0.6° off vertical
+
+
+def test_one_machine_under_two_names_is_one_hazard_of_the_voted_class():
+    """An excavator seen from three sides, once called a truck crane: one hazard, an
+    excavator (the views' summed confidence), each view keeping the class it was given. In the
+    photo where it got both names the two boxes are one box; an excavator beside a truck crane,
+    each with its own box in the same photos, stays two machines."""
+    base = (-150.0, 40.0, GROUND)
+    poses = {"s.jpg": camera(-150.0, -40.0, 60.0, base), "w.jpg": camera(-230.0, 40.0, 60.0, base),
+             "e.jpg": camera(-70.0, 40.0, 60.0, base)}
+    views = [observation("s.jpg", poses["s.jpg"], [("excavator", base, 0.8)]),
+             observation("w.jpg", poses["w.jpg"], [("excavator", base, 0.6)]),
+             observation("e.jpg", poses["e.jpg"], [("truck_crane", base, 0.7)])]
+    (d,) = locate_flight(views, ledger(), GeoConfig())
+    assert d.class_key == "excavator" and len(d.evidence) == 3
+    assert sorted(e.class_key for e in d.evidence) == ["excavator", "excavator", "truck_crane"]
+    assert [e["class"] for e in d.properties()["evidence"]].count("truck_crane") == 1
+    lat, lon, _ = geo(*base)
+    assert horizontal_distance(d, _at(lat, lon)) < 1.5
+    # two names for one box in one photo (class-aware NMS kept both)
+    box = views[0].detections.xyxy[0]
+    both = replace(views[0], detections=Detections(
+        np.array([box, box]), np.array([0.8, 0.5]),
+        np.array([NAMES.index("excavator"), NAMES.index("truck_crane")]), NAMES))
+    (d,) = locate_flight([both, views[1]], ledger(), GeoConfig())
+    assert d.class_key == "excavator" and len(d.evidence) == 3
+    # two machines 12 m apart, each with its own box in both photos: two hazards
+    crane = (-150.0, 52.0, GROUND)
+    pair = [observation(n, poses[n], [("excavator", base, 0.8), ("truck_crane", crane, 0.7)])
+            for n in ("s.jpg", "w.jpg")]
+    two = locate_flight(pair, ledger(), GeoConfig())
+    assert sorted(t.class_key for t in two) == ["excavator", "truck_crane"]
+    assert all(len(t.evidence) == 2 for t in two)

@@ -80,6 +80,7 @@ class GeoConfig:
     default_tower_height_m: float = 50.0  # when the ledger gives none
     span_margin_m: float = 15.0  # slack around the span's "curtain" when assigning a span
     triangulation_max_miss_m: float = 3.0  # rays of one conductor object must meet this well
+    machine_same_box_ios: float = 0.5  # one machine under two names overlaps itself this much
     hazard_critical_m: float = 10.0  # hazards closer than this to a conductor: critical
     hazard_serious_m: float = 30.0  # ...closer than this: at least serious
     sigma_alt_m: float = 2.0  # altitude error without RTK fix (barometer, take-off ground)
@@ -134,11 +135,13 @@ class Evidence:
     pixel: tuple[float, float]  # the point placed, photo pixels, pixel centres on integers
     placement: Placement
     clipped: bool = False  # the box touches the image border
+    class_key: str | None = None  # what the detector called it in this photo
 
     def to_json(self) -> dict[str, Any]:
         p = self.placement
         return {
             "image": self.image_id,
+            "class": self.class_key,
             "xyxy": [round(v, 1) for v in self.xyxy],
             "confidence": round(self.confidence, 4),
             "pixel": [round(v, 1) for v in self.pixel],
@@ -596,7 +599,7 @@ def place_detections(
             placement = replace(placement, footprint_cov=footprint[1])
         box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
         rows.append((key, Evidence(obs.image_id, box, float(dets.confidence[i]), pixel, placement,
-                                   clipped)))
+                                   clipped, key)))
     return rows
 
 

@@ -22,6 +22,12 @@ Rules, in one place:
   of its class seen from at least two photos when its ray passes that defect's point as well as
   the defect's own rays must (``tower_merge_miss_m`` / ``triangulation_max_miss_m``). One
   object seen from several sides is then one defect, not one plus a stray far away;
+* one machine under several names: ground groups of construction machinery
+  (``ClassInfo.machine``) whose fused footprints agree, as for one class, and whose boxes
+  overlap in every photo they share are one machine. Its class is the views' vote (summed
+  confidence per class); each view keeps its own class in the evidence. Why: a detector tells
+  a crane from a pump truck less surely than it finds a machine, and a patrol wants one hazard
+  per machine, not one per name it was given;
 * not placed (no pose, ray missed the ground): each detection stays its own defect.
 
 Best view first: a box inside the image before one cut by its border, then the highest
@@ -38,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from linepatrol import boxes as box_ops
 from linepatrol import taxonomy
 from linepatrol.geo.camera import (
     CHI2_2D_99,
@@ -139,6 +146,7 @@ def merge_evidence(
     groups = _join_strays(groups, planes)
     if frame is not None:
         groups = _join_footprints(groups, frame)
+        groups = _join_machines(groups, frame, config.machine_same_box_ios)
     defects = [_defect(g, frame, ledger, config, planes) for g in groups]
     defects.sort(key=_defect_order)
     for i, d in enumerate(defects, start=1):
@@ -422,6 +430,62 @@ def _join_footprints(groups: list[_Group], frame: LocalFrame) -> list[_Group]:
                 fa = fixes[id(a)] = _footprint_fix(a, frame)
                 if fa is None:
                     break
+    return [g for g in groups if id(g) not in gone]
+
+
+def _is_machine(key: str) -> bool:
+    info = taxonomy.BY_KEY.get(key)
+    return bool(info and info.machine)
+
+
+def _same_boxes(a: _Group, b: _Group, min_ios: float) -> bool:
+    """Whether, in every photo both groups were seen in, their boxes are one object's: they
+    overlap by at least ``min_ios`` of the smaller. Two machines side by side in one photo are
+    two boxes that do not."""
+    for image in a.images & b.images:
+        box_a = next(e.xyxy for e in a.members if e.image_id == image)
+        box_b = next(e.xyxy for e in b.members if e.image_id == image)
+        ios = box_ops.overlap_matrix(np.array([box_a]), np.array([box_b]), box_ops.MatchMetric.IOS)
+        if ios[0, 0] < min_ios:
+            return False
+    return True
+
+
+def _vote(members: Sequence[Evidence], fallback: str) -> str:
+    """The class most of a machine's confidence went to (ties: the best view's)."""
+    totals: dict[str, float] = {}
+    for e in members:
+        key = e.class_key or fallback
+        totals[key] = totals.get(key, 0.0) + e.confidence
+    best = members[0].class_key or fallback
+    return max(totals, key=lambda k: (totals[k], k == best))
+
+
+def _join_machines(groups: list[_Group], frame: LocalFrame, min_ios: float) -> list[_Group]:
+    """Join ground groups of different machine classes that are one machine (module rule)."""
+    order = sorted(groups, key=lambda g: (len(g.images), _score(g.members[0])), reverse=True)
+    fixes = {id(g): _footprint_fix(g, frame) for g in order if _is_machine(g.key)}
+    gone: set[int] = set()
+    for a in order:
+        fa = fixes.get(id(a))
+        if id(a) in gone or fa is None:
+            continue
+        for b in order:
+            fb = fixes.get(id(b))
+            if b is a or id(b) in gone or fb is None or b.key == a.key:
+                continue
+            r = fa[0] - fb[0]
+            if float(r @ np.linalg.solve(fa[1] + fb[1], r)) > CHI2_2D_99:
+                continue
+            if not _same_boxes(a, b, min_ios):
+                continue
+            a.add(b.members)
+            gone.add(id(b))
+            fa = fixes[id(a)] = _footprint_fix(a, frame)
+            if fa is None:
+                break
+        if any(e.class_key not in (None, a.key) for e in a.members):
+            a.key = _vote(a.members, a.key)
     return [g for g in groups if id(g) not in gone]
 
 
