@@ -45,6 +45,30 @@ def test_check_flight_needs_a_flight_folder(tmp_path: Path) -> None:
         args.handler(args)
 
 
+def test_check_flight_scores_a_report_within_the_gate(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    truth = {"origin": {"lat": 30.0, "lon": 114.0, "alt": 20.0},
+             "objects": [{"instance_id": 1, "class": "excavator", "enu": [0.0, 0.0, 0.0]}]}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    report = tmp_path / "report.geojson"
+    # ~22 m north of the origin: outside the default 15 m gate, inside a 30 m one
+    report.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"class": "excavator", "lat": 30.0002,
+                                           "lon": 114.0, "alt_m": 20.0}}]}))
+    base = ["check-flight", str(tmp_path), "--report", str(report)]
+    args = _parser().parse_args(base)
+    assert args.gate is None and args.handler(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["matched"]["found"] == 0 and out["matched"]["false_findings"] == 1
+    assert out["median_m"] == pytest.approx(22.2, abs=0.1)
+    args = _parser().parse_args([*base, "--gate", "30"])
+    assert args.handler(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["matched"]["gate_m"] == 30.0 and out["matched"]["recall"] == 1.0
+    args = _parser().parse_args([*base, "--gate", "0"])
+    with pytest.raises(UserError, match="--gate"):
+        args.handler(args)
+
+
 def test_bad_output_and_backgrounds_are_user_errors(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -110,8 +110,10 @@ def _check_flight(args: argparse.Namespace) -> int:
         raise UserError("give either --report REPORT.geojson or --oracle")
     if args.report is not None and not args.report.is_file():
         raise UserError(f"--report {args.report}: not found")
+    if args.gate is not None and not args.gate > 0:
+        raise UserError(f"--gate {args.gate}: must be a positive distance in metres")
     findings = oracle_findings(args.flight) if args.oracle else load_report(args.report)
-    result = compare(findings, json.loads(truth_file.read_text()))
+    result = compare(findings, json.loads(truth_file.read_text()), gate_m=args.gate)
     result["source"] = "labels (oracle detector)" if args.oracle else str(args.report)
     print(json.dumps(result, indent=1))
     return 0
@@ -151,11 +153,18 @@ def register_synth(data_subparsers: argparse._SubParsersAction[Any]) -> None:
 
     c = data_subparsers.add_parser(
         "check-flight", help="distance of a report's findings from a sample flight's truth",
-        description="Match each finding of a geotagging report (report.geojson from "
-                    "'linepatrol report') to the nearest true object of its class in "
-                    "truth.json and print the horizontal errors; --oracle geotags the flight's "
-                    "own labels instead (the geometry chain without a detector).")
+        description="Score a geotagging report (report.geojson from 'linepatrol report') "
+                    "against truth.json, as JSON. Top level: each finding to the nearest true "
+                    "object of its class (median_m: precision-sensitive). 'matched': each "
+                    "true defect or hazard paired one-to-one with a finding of its class "
+                    "within --gate (median_m: placement error of the objects found, beside "
+                    "recall, false_findings, missed). --oracle geotags the flight's own "
+                    "labels instead (the geometry chain without a detector).")
     c.add_argument("flight", type=Path, help="sample-flight output folder")
     c.add_argument("--report", type=Path, default=None, help="report.geojson to score")
     c.add_argument("--oracle", action="store_true", help="score the labels, geotagged")
+    c.add_argument("--gate", type=float, default=None, metavar="M",
+                   help="farthest a finding may lie from a true object to count as it, in "
+                        "metres (default: the report's merge distance, "
+                        "GeoConfig.merge_distance_m)")
     c.set_defaults(handler=_check_flight)
