@@ -226,14 +226,19 @@ class Detector:
 
     def tiles_for(self, width: int, height: int) -> list[Tile] | None:
         """The tiles a photo of this size is cut into, or None for one whole-photo pass."""
-        tile = self.config.tile
+        setting = self.config.tile
         size = self.info.input_size
-        if tile == "off":
+        if setting == "off":
             return None
-        if tile == "auto":
-            if not should_tile(width, height, size):
+        if setting == "auto":
+            # tiles of N input sides, downscaled N times: the scale of the model's training
+            # photos (N from the model's metadata; 2 by default, None: one whole-photo pass)
+            factor = self.info.auto_tile_factor
+            if factor is None or not should_tile(width, height, size, 1.25 * factor):
                 return None
-            tile = 2 * size  # a tile is downscaled 2x: the scale of the training photos
+            tile = round(factor * size)
+        else:
+            tile = setting
         if max(width, height) <= tile:
             return None
         return tile_grid(width, height, tile, self.config.tile_overlap)

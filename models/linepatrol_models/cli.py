@@ -57,6 +57,7 @@ def _export(args: argparse.Namespace) -> int:
             int8=not args.no_int8,
             calibration=Path(args.calibration) if args.calibration else None,
             calibration_images=args.calibration_images,
+            tile_auto=args.tile_auto,
         )
     except ExportError as exc:
         raise UserError(str(exc)) from None
@@ -122,6 +123,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                    "(default: the training split of the checkpoint's dataset)")
     p.add_argument("--calibration-images", type=int, default=64,
                    help="how many calibration images (default 64)")
+    p.add_argument("--tile-auto", metavar="off|N",
+                   help="what '--tile auto' does for this model, kept in its metadata: tiles of "
+                   "N input sides (default 2: training photos at about half scale), or 'off' "
+                   "for one whole-photo pass (a model trained on whole low-resolution views)")
     p.set_defaults(handler=_export)
 
     p = subparsers.add_parser(

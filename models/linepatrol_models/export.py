@@ -35,6 +35,7 @@ import numpy.typing as npt
 import onnx
 
 from linepatrol.detector import letterbox, to_blob
+from linepatrol.runtime.model_info import TILE_AUTO_KEY
 from linepatrol_models.dataset import DatasetError, find_data_yaml, load_dataset
 from linepatrol_models.offline import prepare_offline
 
@@ -128,10 +129,30 @@ def set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
             entry.key, entry.value = key, value
 
 
+def tile_auto_value(raw: str) -> str:
+    """The metadata value for ``--tile-auto``: ``off`` or a factor >= 1."""
+    value = raw.strip().lower()
+    if value == "off":
+        return value
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = 0.0
+    if factor < 1.0:
+        raise ExportError(f"--tile-auto must be 'off' or a factor >= 1, not {raw!r}")
+    return f"{factor:g}"
+
+
 def export_fp32(
-    weights: Path, out: Path, imgsz: int | None = None, fixed_shape: bool = False
+    weights: Path, out: Path, imgsz: int | None = None, fixed_shape: bool = False,
+    tile_auto: str | None = None,
 ) -> tuple[Path, int]:
-    """Export a checkpoint to ONNX fp32 at ``out``; returns the path and input size."""
+    """Export a checkpoint to ONNX fp32 at ``out``; returns the path and input size.
+
+    ``tile_auto`` ("off" or a factor) is written as the model's ``--tile auto`` rule
+    (:data:`linepatrol.runtime.model_info.TILE_AUTO_KEY`); the fp16 and INT8 variants copy it.
+    """
+    tile_rule = tile_auto_value(tile_auto) if tile_auto is not None else None  # fail early
     prepare_offline(Path(tempfile.gettempdir()) / "linepatrol-ultralytics")
     yolo = _load_checkpoint(weights)
     train_args = getattr(yolo, "ckpt", {}).get("train_args", {}) if yolo.ckpt else {}
@@ -149,7 +170,10 @@ def export_fp32(
         pin_shapes(model, size, output_shape)
     else:
         pin_output_rows(model, output_shape)
-    set_metadata(model, {"linepatrol_precision": "fp32", "linepatrol_source": weights.name})
+    meta = {"linepatrol_precision": "fp32", "linepatrol_source": weights.name}
+    if tile_rule is not None:
+        meta[TILE_AUTO_KEY] = tile_rule
+    set_metadata(model, meta)
     onnx.checker.check_model(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
@@ -340,11 +364,12 @@ def export_all(
     calibration: Path | None = None,
     calibration_images: int = 64,
     parity_images: int = 4,
+    tile_auto: str | None = None,
 ) -> dict[str, Any]:
     """fp32 (+ fp16, + INT8) ONNX models of a checkpoint, each checked against torch."""
     weights = Path(weights)
     out = Path(out) if out else weights.with_suffix(".onnx")
-    fp32, size = export_fp32(weights, out, imgsz)
+    fp32, size = export_fp32(weights, out, imgsz, tile_auto=tile_auto)
     report: dict[str, Any] = {"fp32": str(fp32), "imgsz": size,
                               "fp32_bytes": fp32.stat().st_size}
 

@@ -143,6 +143,20 @@ def test_tiled_photo_decoded_at_half_scale_finds_what_the_full_decode_finds() ->
     assert half.xyxy[order_h] == pytest.approx(full.xyxy[order_f], abs=4)
 
 
+@pytest.mark.parametrize(("rule", "tiles_of"), [(None, 128), ("3", 192), ("off", None),
+                                                ("nonsense", 128)])
+def test_auto_tiling_follows_the_models_own_rule(rule: str | None, tiles_of: int | None) -> None:
+    session = BlobSession()
+    if rule is not None:
+        session._info.metadata["linepatrol_tile_auto"] = rule
+    det = Detector(session, DetectorConfig(tile="auto"))
+    tiles = det.tiles_for(1000, 750)
+    assert (max(t.width for t in tiles) if tiles else None) == tiles_of
+    # a size the user gives wins over the model's rule
+    det.config = DetectorConfig(tile=100)
+    assert det.tiles_for(1000, 750) is not None
+
+
 def test_detect_many_batches_photos_together() -> None:
     session = BlobSession()
     det = Detector(session, DetectorConfig(tile="off", batch_size=8))

@@ -168,7 +168,7 @@ def _producer(model: onnx.ModelProto, tensor: str) -> str:
 def test_export_cli_prints_report(tiny_checkpoint: Path, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "m.onnx"), "--no-fp16",
-               "--no-int8"])
+               "--no-int8", "--tile-auto", "off"])
     assert rc == 0
     out = capsys.readouterr().out
     report = json.loads(out)  # stdout is the report only; logs go to stderr
@@ -176,6 +176,15 @@ def test_export_cli_prints_report(tiny_checkpoint: Path, tmp_path: Path,
     assert [(p["model"], p["input_shape"]) for p in report["parity"]] == [
         ("fp32", [64, 64]), ("fp32", [32, 64])]
     assert not (tmp_path / "m-int8.onnx").exists()
+    # the model's own '--tile auto' rule travels in its metadata: this one never tiles
+    from linepatrol.pipeline import open_detector
+
+    detector = open_detector(str(tmp_path / "m.onnx"))
+    assert detector.info.auto_tile_factor is None and detector.tiles_for(4000, 3000) is None
+    capsys.readouterr()
+    assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "n.onnx"),
+                 "--tile-auto", "0.5"]) == 2
+    assert "--tile-auto" in capsys.readouterr().err and not (tmp_path / "n.onnx").exists()
 
 
 def test_export_missing_checkpoint_is_a_user_error(tmp_path: Path,

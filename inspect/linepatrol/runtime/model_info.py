@@ -52,6 +52,12 @@ class ModelInfo:
     def input_size(self) -> int:
         return max(self.input_height, self.input_width)
 
+    @property
+    def auto_tile_factor(self) -> float | None:
+        """What ``--tile auto`` does for this model: tiles of this many input sides, or None
+        for one whole-photo pass (see :data:`TILE_AUTO_KEY`)."""
+        return parse_auto_tile(self.metadata.get(TILE_AUTO_KEY), self.path)
+
     def describe(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -61,7 +67,36 @@ class ModelInfo:
             "input_dtype": self.input_dtype,
             "layout": self.layout.value,
             "stride": self.stride,
+            "auto_tile_factor": self.auto_tile_factor,
         }
+
+
+# Model metadata: how ``--tile auto`` cuts large photos for this model. A model learns objects
+# at the scale its training photos had at its input. CPLID's 1152x864 photos ran at 640, about
+# half scale, so tiles of 2 input sides (downscaled 2x) show a 20 MP photo's objects at that
+# scale: the default. A model trained on whole low-resolution views of a corridor (the
+# synthetic scenes at 640x480) sees a 4000x3000 photo's machines at their training scale only
+# in one whole-photo pass: "off". Written by ``linepatrol export --tile-auto``.
+TILE_AUTO_KEY = "linepatrol_tile_auto"
+DEFAULT_AUTO_TILE_FACTOR = 2.0
+
+
+def parse_auto_tile(raw: str | None, path: str = "model") -> float | None:
+    """``off`` -> None, a factor >= 1 -> that factor; missing or unreadable -> the default."""
+    if raw is None:
+        return DEFAULT_AUTO_TILE_FACTOR
+    value = raw.strip().lower()
+    if value == "off":
+        return None
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = 0.0
+    if factor < 1.0:
+        log.warning("%s: %s=%r is neither 'off' nor a factor >= 1; using %s", path,
+                    TILE_AUTO_KEY, raw, DEFAULT_AUTO_TILE_FACTOR)
+        return DEFAULT_AUTO_TILE_FACTOR
+    return factor
 
 
 def _parse_names(raw: str | None, n_classes: int | None, path: str) -> tuple[str, ...]:
