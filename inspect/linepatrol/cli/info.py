@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  classes: {', '.join(model['classes'])}")
     h, w = model["input_size"]
     print(f"  input size: {w}x{h} ({model['input_dtype']})")
+    factor = model.get("auto_tile_factor")
+    rule = (f"tiles of {factor:g}x the input side" if factor else "one whole-photo pass")
+    print(f"  --tile auto: {rule} (the model's training scale)")
     print(f"  active providers: {', '.join(model['active_providers'])}")
     if model["fallback"]:
         print(f"  note: {model['fallback']}")
