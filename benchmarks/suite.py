@@ -46,9 +46,9 @@ QUICK = Profile("quick", photos=3, rounds=2, stage_repeats=1, large_sizes=((648,
                 large_per_size=1, large_objects=4, large_rounds=1, large_cap_scale=0.3,
                 flight_photos=6, memory_size=(1600, 1200), calibration=3, val_limit=3,
                 random_imgsz=160)
-FULL = Profile("full", photos=24, rounds=5, stage_repeats=2,
+FULL = Profile("full", photos=24, rounds=9, stage_repeats=2,
                large_sizes=((5184, 3888), (8192, 5460)), large_per_size=2, large_objects=24,
-               large_rounds=2, large_cap_scale=1.0, flight_photos=200, memory_size=(8000, 6000),
+               large_rounds=4, large_cap_scale=1.0, flight_photos=200, memory_size=(8000, 6000),
                calibration=32, val_limit=None, random_imgsz=320)
 
 
