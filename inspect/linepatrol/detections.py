@@ -113,6 +113,17 @@ class Detections:
 
     # --- combining ----------------------------------------------------------------------------
 
+    def relabelled(self, names: Sequence[str]) -> Detections:
+        """The same boxes with ``class_id`` indexing ``names``, which must hold every name of
+        this model (several models' detections on one class list)."""
+        index = {name: i for i, name in enumerate(names)}
+        missing = [n for n in self.names if n not in index]
+        if missing:
+            raise ValueError(f"names lack {missing}")
+        lookup = np.array([index[n] for n in self.names], dtype=np.int64)
+        return Detections(self.xyxy, self.confidence,
+                          lookup[self.class_id] if len(self) else self.class_id, tuple(names))
+
     @classmethod
     def merge(cls, parts: Sequence[Detections]) -> Detections:
         """Concatenate detections of the same model (same ``names``)."""

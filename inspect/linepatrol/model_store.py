@@ -9,11 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 # Models in order of preference when none is named (LINEPATROL_MODEL / --model choose another):
-# the first one installed wins. The rule: the widest coverage that keeps CPLID accuracy. The
-# corridor model (hazards, nests, foreign objects) scores missing caps at AP50 0.42 on the CPLID
-# validation split where linepatrol-cplid-v1 scores 0.995 (model cards), so it comes second
-# until a corridor model keeps CPLID within 2 points.
-DEFAULT_MODELS = ("linepatrol-cplid-v1", "linepatrol-corridor-v1")
+# the first one whose models are all installed wins; "A+B" runs A and B together, each class
+# from the first of them that detects it (linepatrol.ensemble). The rule: the widest coverage
+# that keeps CPLID accuracy. The corridor model alone scores missing caps at AP50 0.42 on the
+# CPLID validation split where linepatrol-cplid-v1 scores 0.995 (model cards); run after
+# cplid-v1 it adds towers, nests, foreign objects and the hazards while insulators and caps come
+# from cplid-v1 alone, so the pair keeps cplid-v1's CPLID accuracy exactly. The cost is a second
+# model per photo.
+ENSEMBLE_SEP = "+"
+DEFAULT_MODELS = (
+    f"linepatrol-cplid-v1{ENSEMBLE_SEP}linepatrol-corridor-v1",
+    "linepatrol-cplid-v1",
+    "linepatrol-corridor-v1",
+)
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -58,22 +66,39 @@ def pick_precision(path: Path, precision: str, on_cpu: bool) -> Path:
     return path
 
 
-def resolve_model(spec: str | None) -> Path:
-    """The model file for ``spec``: an existing path, a bundled name, or (None) the default."""
+def resolve_models(spec: str | None) -> list[Path]:
+    """The model files for ``spec``: an existing path, a bundled name, several of those joined
+    by ``+`` (run together), or (None) the default."""
     available = bundled_models()
     if spec is None:
-        for name in DEFAULT_MODELS:
-            if name in available:
-                return available[name]
+        for default in DEFAULT_MODELS:
+            names = default.split(ENSEMBLE_SEP)
+            if all(name in available for name in names):
+                return [available[name] for name in names]
         raise ModelNotFoundError(
             "no model is installed: this install ships no bundled model yet. Pass --model "
             "FILE.onnx (or set LINEPATROL_MODEL), or train one with 'linepatrol train'."
         )
-    path = Path(spec).expanduser()
-    if path.is_file():
-        return path
-    name = spec.removesuffix(".onnx")
-    if name in available:
-        return available[name]
-    known = ", ".join(sorted(available)) or "none"
-    raise ModelNotFoundError(f"model {spec!r} is neither a file nor a bundled model ({known})")
+    if Path(spec).expanduser().is_file():
+        return [Path(spec).expanduser()]
+    parts = [part.strip() for part in spec.split(ENSEMBLE_SEP)]
+    if any(not part for part in parts):
+        raise ModelNotFoundError(f"model {spec!r}: an empty name around {ENSEMBLE_SEP!r}")
+    paths = []
+    for part in parts:
+        path = Path(part).expanduser()
+        if path.is_file():
+            paths.append(path)
+            continue
+        name = part.removesuffix(".onnx")
+        if name not in available:
+            known = ", ".join(sorted(available)) or "none"
+            raise ModelNotFoundError(
+                f"model {part!r} is neither a file nor a bundled model ({known})")
+        paths.append(available[name])
+    return paths
+
+
+def resolve_model(spec: str | None) -> Path:
+    """One model file for ``spec``: the first of a set (see :func:`resolve_models`)."""
+    return resolve_models(spec)[0]

@@ -15,8 +15,9 @@ from typing import Any
 
 from linepatrol.detections import Detections
 from linepatrol.detector import Detector, DetectorConfig
+from linepatrol.ensemble import AnyDetector, DetectorEnsemble
 from linepatrol.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, read_image
-from linepatrol.model_store import pick_precision, resolve_model
+from linepatrol.model_store import pick_precision, resolve_models
 from linepatrol.runtime.providers import planned_providers
 from linepatrol.runtime.session import OrtSession
 from linepatrol.settings import CoreSettings
@@ -41,35 +42,45 @@ class PhotoResult:
         }
 
 
-def model_path(model: str | None, settings: CoreSettings) -> Path:
-    """The model file that runs: a file as given, or a bundled model (named or the default) at
-    the precision for this machine (``auto``: its INT8 variant on the CPU)."""
+def model_paths(model: str | None, settings: CoreSettings) -> list[Path]:
+    """The model files that run: files as given, or bundled models (named or the default) at
+    the precision for this machine (``auto``: their INT8 variants on the CPU)."""
     spec = model or settings.model
-    path = resolve_model(spec)
-    if spec is not None and Path(spec).expanduser().is_file() and settings.precision == "auto":
-        return path  # a file the user named runs as it is
+    paths = resolve_models(spec)
+    named_file = spec is not None and Path(spec).expanduser().is_file()
+    if named_file and settings.precision == "auto":
+        return paths  # a file the user named runs as it is
     on_cpu = planned_providers(settings.providers)[0] == "CPUExecutionProvider"
-    return pick_precision(path, settings.precision, on_cpu)
+    return [pick_precision(path, settings.precision, on_cpu) for path in paths]
+
+
+def model_path(model: str | None, settings: CoreSettings) -> Path:
+    """The first of :func:`model_paths` (a single model's file)."""
+    return model_paths(model, settings)[0]
 
 
 def open_detector(
     model: str | None = None,
     settings: CoreSettings | None = None,
     config: DetectorConfig | None = None,
-) -> Detector:
-    """A detector on the named (or default) model with this machine's providers."""
+) -> AnyDetector:
+    """A detector on the named (or default) model with this machine's providers; several
+    models (``A+B``, or the default pair) make one :class:`DetectorEnsemble`."""
     settings = settings or CoreSettings()
-    session = OrtSession(
-        model_path(model, settings),
-        providers=settings.providers,
-        intra_op_threads=settings.intra_op_threads,
-        cache_dir=settings.cache_dir,
-        spinning=settings.ort_spinning,
-    )
-    return Detector(session.load(), config)
+    members = []
+    for path in model_paths(model, settings):
+        session = OrtSession(
+            path,
+            providers=settings.providers,
+            intra_op_threads=settings.intra_op_threads,
+            cache_dir=settings.cache_dir,
+            spinning=settings.ort_spinning,
+        )
+        members.append(Detector(session.load(), config))
+    return members[0] if len(members) == 1 else DetectorEnsemble(members)
 
 
-def _load(path: Path, max_pixels: int, detector: Detector) -> LoadedImage | ImageError:
+def _load(path: Path, max_pixels: int, detector: AnyDetector) -> LoadedImage | ImageError:
     try:
         return read_image(path, max_pixels=max_pixels, min_size=detector.decode_size)
     except ImageError as exc:
@@ -77,7 +88,7 @@ def _load(path: Path, max_pixels: int, detector: Detector) -> LoadedImage | Imag
 
 
 def detect_files(
-    detector: Detector,
+    detector: AnyDetector,
     files: Iterable[tuple[str, Path]],
     max_pixels: int = DEFAULT_MAX_PIXELS,
     prefetch: int = 2,

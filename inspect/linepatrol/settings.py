@@ -18,7 +18,8 @@ class CoreSettings(BaseSettings):
 
     model: str | None = Field(
         default=None,
-        description="ONNX model file, or the name of a bundled model; default: the bundled default",
+        description="ONNX model file or bundled model name, or several joined by '+' to run "
+        "together (each class from the first that detects it); default: the bundled default",
     )
     providers: Annotated[list[str] | None, NoDecode] = Field(
         default=None,

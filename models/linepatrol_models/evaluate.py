@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from linepatrol.detector import DetectorConfig, TileSetting
+from linepatrol.detector import Detector, DetectorConfig, TileSetting
 from linepatrol.model_store import ModelNotFoundError
 from linepatrol.pipeline import detect_files, open_detector
 from linepatrol.runtime.model_info import ModelLoadError
@@ -166,9 +166,12 @@ def evaluate_model(
 
 def _open(model: str, config: DetectorConfig) -> Any:
     try:
-        return open_detector(model, config=config)
+        detector = open_detector(model, config=config)
     except (ModelLoadError, ModelNotFoundError) as exc:
         raise EvaluationError(str(exc)) from None
+    if not isinstance(detector, Detector):  # a card describes one model file
+        raise EvaluationError(f"{model!r} names several models; evaluate one at a time")
+    return detector
 
 
 def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Path], conf: float,

@@ -59,14 +59,16 @@ def _check_port(host: str, port: int) -> int:
         return int(s.getsockname()[1])
 
 
-def _model_path(spec: str | None) -> Path:
+def _model_spec(spec: str | None) -> str:
+    """The model(s) the demo runs, as files joined by ``+``: the same choice `linepatrol detect`
+    makes (the default pair; on the CPU, a bundled model's INT8 variant)."""
     from linepatrol.cli import UserError
-    from linepatrol.model_store import ModelNotFoundError
-    from linepatrol.pipeline import model_path
+    from linepatrol.model_store import ENSEMBLE_SEP, ModelNotFoundError
+    from linepatrol.pipeline import model_paths
     from linepatrol.settings import CoreSettings
 
-    try:  # the same choice `linepatrol detect` makes: on the CPU, a bundled model's INT8 variant
-        return model_path(spec, CoreSettings())
+    try:
+        return ENSEMBLE_SEP.join(str(p) for p in model_paths(spec, CoreSettings()))
     except ModelNotFoundError as exc:
         raise UserError(
             f"{exc}\nThe demo needs a detection model: install a release that bundles "
@@ -144,12 +146,12 @@ def run_demo(args: argparse.Namespace) -> int:
     from linepatrol_service.services import Services
     from linepatrol_service.settings import ServiceSettings
 
-    model = _model_path(args.model)
+    model = _model_spec(args.model)
     port = _check_port(args.host, args.port)
     temporary = args.data is None
     data_dir = Path(tempfile.mkdtemp(prefix="linepatrol-demo-")) if temporary else args.data
     settings = ServiceSettings(data_dir=data_dir, queue="embedded", database_url=None,
-                               model=str(model))
+                               model=model)
     _say("LinePatrol demo")
     _say(f"  data       {data_dir.resolve()}"
          + ("  (temporary: deleted on exit; keep it with --data DIR)" if temporary else ""))

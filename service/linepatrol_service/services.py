@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from linepatrol.detector import Detector, DetectorConfig, parse_tile
+from linepatrol.detector import DetectorConfig, parse_tile
+from linepatrol.ensemble import AnyDetector
 from linepatrol_service.db import make_engine, make_session_factory, migrate
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.storage import PhotoStore
@@ -39,10 +40,10 @@ class DetectorHolder:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._lock = threading.Lock()
-        self._detector: Detector | None = None
+        self._detector: AnyDetector | None = None
         self.error: str | None = None
 
-    def get(self) -> Detector:
+    def get(self) -> AnyDetector:
         with self._lock:
             if self._detector is None:
                 from linepatrol.pipeline import open_detector
@@ -66,7 +67,9 @@ class DetectorHolder:
 
     def describe(self) -> dict[str, Any]:
         detector = self.get()
-        describe = getattr(detector.session, "describe", None)
+        # a set of models describes its members; one model, its session
+        describe = getattr(detector, "describe", None) or getattr(
+            getattr(detector, "session", None), "describe", None)
         return describe() if callable(describe) else {"names": list(detector.names)}
 
 

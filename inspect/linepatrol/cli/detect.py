@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "Unreadable files are reported and skipped; the exit code is 0 unless every file failed.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="photo files or folders")
-    p.add_argument("--model", help="ONNX model file or bundled model name (default: bundled)")
+    p.add_argument("--model", help="ONNX model file or bundled model name; A+B runs both, each "
+                   "class from the first that has it (default: the bundled default)")
     p.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
     p.add_argument(
         "--class-conf", action="append", default=[], metavar="CLASS=C",

@@ -25,8 +25,9 @@ def collect(model: str | None) -> dict[str, Any]:
     import onnxruntime as ort
 
     from linepatrol import __version__
+    from linepatrol.ensemble import class_owners
     from linepatrol.model_store import ModelNotFoundError, bundled_models
-    from linepatrol.pipeline import model_path
+    from linepatrol.pipeline import model_paths
     from linepatrol.runtime.session import OrtSession
     from linepatrol.settings import CoreSettings
 
@@ -38,15 +39,37 @@ def collect(model: str | None) -> dict[str, Any]:
         "bundled_models": sorted(bundled_models()),
     }
     try:
-        path = model_path(model, settings)
+        paths = model_paths(model, settings)
     except ModelNotFoundError as exc:
         out["model"] = None
         out["model_error"] = str(exc)
         return out
-    session = OrtSession(path, providers=settings.providers, warmup=False,
-                         spinning=settings.ort_spinning)
-    out["model"] = session.describe()
+    members = [OrtSession(path, providers=settings.providers, warmup=False,
+                          spinning=settings.ort_spinning).describe() for path in paths]
+    if len(members) == 1:
+        out["model"] = members[0]
+        return out
+    # several models run together: each class from the first that detects it
+    owners = class_owners([m["classes"] for m in members])
+    for i, m in enumerate(members):
+        m["owns"] = [c for c in m["classes"] if owners[c] == i]
+    out["model"] = {"classes": list(owners), "members": members}
     return out
+
+
+def _print_model(model: dict[str, Any], indent: str = "") -> None:
+    print(f"{indent}model: {model['path']}")
+    print(f"{indent}  classes: {', '.join(model['classes'])}")
+    if "owns" in model:
+        print(f"{indent}  classes taken from it: {', '.join(model['owns']) or 'none'}")
+    h, w = model["input_size"]
+    print(f"{indent}  input size: {w}x{h} ({model['input_dtype']})")
+    factor = model.get("auto_tile_factor")
+    rule = (f"tiles of {factor:g}x the input side" if factor else "one whole-photo pass")
+    print(f"{indent}  --tile auto: {rule} (the model's training scale)")
+    print(f"{indent}  active providers: {', '.join(model['active_providers'])}")
+    if model["fallback"]:
+        print(f"{indent}  note: {model['fallback']}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,14 +89,11 @@ def run(args: argparse.Namespace) -> int:
     if model is None:
         print(f"model: none — {info['model_error']}")
         return 0
-    print(f"model: {model['path']}")
-    print(f"  classes: {', '.join(model['classes'])}")
-    h, w = model["input_size"]
-    print(f"  input size: {w}x{h} ({model['input_dtype']})")
-    factor = model.get("auto_tile_factor")
-    rule = (f"tiles of {factor:g}x the input side" if factor else "one whole-photo pass")
-    print(f"  --tile auto: {rule} (the model's training scale)")
-    print(f"  active providers: {', '.join(model['active_providers'])}")
-    if model["fallback"]:
-        print(f"  note: {model['fallback']}")
+    if "members" in model:
+        print(f"models: {len(model['members'])} run together, each class from the first that "
+              "detects it")
+        for member in model["members"]:
+            _print_model(member, "  ")
+        return 0
+    _print_model(model)
     return 0

@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     rep.add_argument("folder", metavar="FOLDER", help="folder of photos (searched recursively)")
     rep.add_argument("--ledger", help="tower ledger, .csv or .geojson (line, tower, lat, lon...)")
-    rep.add_argument("--model", help="ONNX model file or bundled model name")
+    rep.add_argument("--model", help="ONNX model file or bundled model name; A+B runs both "
+                     "(default: the bundled default)")
     rep.add_argument("--out", required=True, help="output folder (created if needed)")
     rep.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
     rep.add_argument(

@@ -1,0 +1,93 @@
+"""Several models as one detector: each class comes from the first model that detects it.
+
+Why: no one model covers every class well yet. The CPLID model finds insulators and missing caps
+on real photos (AP50 0.976 / 0.995) where the corridor model, trained mostly on rendered scenes,
+finds caps at 0.42 — but only the corridor model knows cranes, excavators, nests and foreign
+objects. Run together, with each class owned by the first model in the list that has it, the
+pair keeps the CPLID model's accuracy on its classes exactly and adds the others' classes
+(``linepatrol.model_store.DEFAULT_MODELS``).
+
+Each member keeps its own session and its own ``--tile auto`` rule (the corridor model runs on
+the whole photo, the CPLID model on tiles); all share one :class:`DetectorConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from linepatrol.detections import Detections
+from linepatrol.detector import Detector, DetectorConfig
+
+
+def class_owners(member_names: Sequence[Sequence[str]]) -> dict[str, int]:
+    """Class -> index of the first member whose model detects it."""
+    owners: dict[str, int] = {}
+    for i, names in enumerate(member_names):
+        for name in names:
+            owners.setdefault(name, i)
+    return owners
+
+
+class DetectorEnsemble:
+    """Detectors run on the same photos, their detections combined by class ownership."""
+
+    def __init__(self, members: Sequence[Detector]) -> None:
+        if len(members) < 2:
+            raise ValueError("an ensemble needs at least two models")
+        self.members = list(members)
+        self.owners = class_owners([m.names for m in self.members])
+        self.names: tuple[str, ...] = tuple(self.owners)
+        # per member, a mask over its own class ids: the classes it owns
+        self._owned = [np.array([self.owners[n] == i for n in m.names], dtype=bool)
+                       for i, m in enumerate(self.members)]
+
+    @property
+    def config(self) -> DetectorConfig:
+        return self.members[0].config
+
+    @config.setter
+    def config(self, value: DetectorConfig) -> None:
+        for m in self.members:
+            m.config = value
+
+    def decode_size(self, width: int, height: int) -> tuple[int, int] | None:
+        """The most pixels any member needs (None: the full photo)."""
+        sizes = [m.decode_size(width, height) for m in self.members]
+        if any(s is None for s in sizes):
+            return None
+        return (max(s[0] for s in sizes if s), max(s[1] for s in sizes if s))
+
+    def detect(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> Detections:
+        return self.detect_many([image], [scale])[0]
+
+    def detect_many(
+        self, images: Sequence[npt.NDArray[np.uint8]], scales: Sequence[float] | None = None
+    ) -> list[Detections]:
+        per_member = [m.detect_many(images, scales) for m in self.members]
+        out = []
+        for k in range(len(images)):
+            parts = []
+            for i, results in enumerate(per_member):
+                d = results[k]
+                parts.append(d[self._owned[i][d.class_id]].relabelled(self.names))
+            merged = Detections.merge(parts).sorted_by_confidence()
+            out.append(merged[: self.config.max_det])
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """What ``linepatrol info`` and the service show: each member and the classes it owns."""
+        members = []
+        for i, m in enumerate(self.members):
+            describe = getattr(m.session, "describe", None)
+            info = describe() if callable(describe) else m.info.describe()
+            info["owns"] = [n for n in m.names if self.owners[n] == i]
+            members.append(info)
+        return {"classes": list(self.names), "members": members}
+
+
+# What ``open_detector`` gives and every consumer takes: one model or several.
+AnyDetector = Detector | DetectorEnsemble
