@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -30,6 +31,31 @@ def class_owners(member_names: Sequence[Sequence[str]]) -> dict[str, int]:
         for name in names:
             owners.setdefault(name, i)
     return owners
+
+
+def _as_decoded_for(
+    member: Detector, image: npt.NDArray[np.uint8], scale: float
+) -> tuple[npt.NDArray[np.uint8], float]:
+    """The photo as ``member`` alone would have had it decoded.
+
+    The photo is decoded once, as large as the hungriest member needs (a tiling model: 1/2).
+    A member that needs fewer pixels (a whole-photo model: 1/4 or 1/8) gets it reduced by the
+    same power of two the JPEG decoder would have used, averaging pixels as DCT scaling does:
+    letterboxing a 1/2-scale photo straight to the input would alias it (bilinear, 3x down),
+    and the model would see another photo than it does alone.
+    """
+    h, w = image.shape[:2]
+    want = member.decode_size(round(w * scale), round(h * scale))
+    if want is None:
+        return image, scale
+    k = 1
+    while k < 8 and -(-w // (2 * k)) >= want[0] and -(-h // (2 * k)) >= want[1]:
+        k *= 2
+    if k == 1:
+        return image, scale
+    size = (-(-w // k), -(-h // k))
+    reduced = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
+    return reduced, scale * w / size[0]
 
 
 class DetectorEnsemble:
@@ -67,7 +93,11 @@ class DetectorEnsemble:
     def detect_many(
         self, images: Sequence[npt.NDArray[np.uint8]], scales: Sequence[float] | None = None
     ) -> list[Detections]:
-        per_member = [m.detect_many(images, scales) for m in self.members]
+        scales = list(scales) if scales is not None else [1.0] * len(images)
+        per_member = []
+        for m in self.members:
+            mine = [_as_decoded_for(m, img, sc) for img, sc in zip(images, scales, strict=True)]
+            per_member.append(m.detect_many([img for img, _ in mine], [sc for _, sc in mine]))
         out = []
         for k in range(len(images)):
             parts = []
