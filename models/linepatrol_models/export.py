@@ -35,7 +35,7 @@ import numpy.typing as npt
 import onnx
 
 from linepatrol.detector import letterbox, to_blob
-from linepatrol.runtime.model_info import TILE_AUTO_KEY
+from linepatrol.runtime.model_info import TILE_AUTO_KEY, auto_tile_rule
 from linepatrol_models.dataset import DatasetError, find_data_yaml, load_dataset
 from linepatrol_models.offline import prepare_offline
 
@@ -131,16 +131,11 @@ def set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
 
 def tile_auto_value(raw: str) -> str:
     """The metadata value for ``--tile-auto``: ``off`` or a factor >= 1."""
-    value = raw.strip().lower()
-    if value == "off":
-        return value
     try:
-        factor = float(value)
+        factor = auto_tile_rule(raw)
     except ValueError:
-        factor = 0.0
-    if factor < 1.0:
-        raise ExportError(f"--tile-auto must be 'off' or a factor >= 1, not {raw!r}")
-    return f"{factor:g}"
+        raise ExportError(f"--tile-auto must be 'off' or a factor >= 1, not {raw!r}") from None
+    return "off" if factor is None else f"{factor:g}"
 
 
 def export_fp32(

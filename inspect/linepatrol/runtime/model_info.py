@@ -81,22 +81,32 @@ TILE_AUTO_KEY = "linepatrol_tile_auto"
 DEFAULT_AUTO_TILE_FACTOR = 2.0
 
 
-def parse_auto_tile(raw: str | None, path: str = "model") -> float | None:
-    """``off`` -> None, a factor >= 1 -> that factor; missing or unreadable -> the default."""
-    if raw is None:
-        return DEFAULT_AUTO_TILE_FACTOR
-    value = raw.strip().lower()
-    if value == "off":
+def auto_tile_rule(value: str) -> float | None:
+    """A ``--tile auto`` rule as written: ``off`` -> None, a factor >= 1 -> that factor;
+    anything else is a ValueError."""
+    text = value.strip().lower()
+    if text == "off":
         return None
     try:
-        factor = float(value)
+        factor = float(text)
     except ValueError:
         factor = 0.0
-    if factor < 1.0:
+    if not factor >= 1.0:  # also NaN
+        raise ValueError(f"the tile rule must be 'off' or a factor >= 1, not {value!r}")
+    return factor
+
+
+def parse_auto_tile(raw: str | None, path: str = "model") -> float | None:
+    """A model's rule from its metadata; missing or unreadable -> the default (with a warning:
+    the model still runs, tiled as most models want)."""
+    if raw is None:
+        return DEFAULT_AUTO_TILE_FACTOR
+    try:
+        return auto_tile_rule(raw)
+    except ValueError:
         log.warning("%s: %s=%r is neither 'off' nor a factor >= 1; using %s", path,
                     TILE_AUTO_KEY, raw, DEFAULT_AUTO_TILE_FACTOR)
         return DEFAULT_AUTO_TILE_FACTOR
-    return factor
 
 
 def _parse_names(raw: str | None, n_classes: int | None, path: str) -> tuple[str, ...]:
