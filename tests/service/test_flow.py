@@ -232,3 +232,31 @@ def test_real_uav_photos_go_through(api):
     assert {(i["width"], i["height"]) for i in images} == {(1152, 864)}
     defects = api.get(f"/flights/{flight['id']}/report?format=json").json()["defects"]
     assert defects and all(d["lat"] is None and d["geo_reason"] for d in defects)
+
+
+def test_a_model_set_runs_as_one_and_health_names_its_members(tmp_path, tiny_model):
+    """The default runs two models together (linepatrol.ensemble); the service takes such a
+    set as LINEPATROL_MODEL=A+B: each class from the first model that detects it."""
+    from support.service_settings import make_settings
+    from support.tiny_onnx import make_yolo_onnx
+
+    from .conftest import open_api
+
+    # a second model that also "sees" a bird nest (dropped: the first model owns nests) and a
+    # foreign object (kept: only it detects those)
+    other = make_yolo_onnx(tmp_path / "other.onnx", ["bird_nest", "foreign_object"],
+                           [(10.0, 50.0, 6.0, 6.0, 0, 0.99), (50.0, 12.0, 8.0, 6.0, 1, 0.6)])
+    settings = make_settings(tmp_path / "data", tiny_model)
+    settings = settings.model_copy(update={"model": f"{tiny_model}+{other}"})
+    for api in open_api(settings):
+        h = api.client.get("/api/v1/health").json()["model"]
+        assert [m["path"] for m in h["members"]] == [str(tiny_model), str(other)]
+        assert h["members"][1]["owns"] == ["foreign_object"]
+        flight = api.new_flight()
+        assert api.upload(flight["id"], [("DJI_0001.JPG", jpeg(seed=1))]).status_code == 200
+        api.post(f"/flights/{flight['id']}/submit", "uploader")
+        assert api.wait(flight["id"])["status"] == "done"
+        report = api.get(f"/flights/{flight['id']}/report?format=json").json()
+        found = sorted((d["class"], round(d["confidence"], 2)) for d in report["defects"])
+        assert found == [("bird_nest", 0.8), ("foreign_object", 0.6),
+                         ("insulator_missing_cap", 0.9)]
