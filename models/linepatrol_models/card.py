@@ -84,14 +84,17 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: li
         "| split | images | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(names),
     ]
-    shown: list[Any] = []
+    # a split that repeats another (a test set whose train and val are one folder) is one row,
+    # named by every split that uses it
+    by_source: dict[Any, list[str]] = {}
     for split in ("train", "val", "test"):
         source = ev.dataset.splits.get(split)
-        if source and source not in shown:  # a split that repeats another is shown once
-            shown.append(source)
-            n, counts = instance_counts(ev.dataset, split)
-            lines.append(f"| {split} | {n} | "
-                         + " | ".join(str(int(counts[i])) for i in columns) + " |")
+        if source:
+            by_source.setdefault(source, []).append(split)
+    for splits in by_source.values():
+        n, counts = instance_counts(ev.dataset, splits[0])
+        lines.append(f"| {' = '.join(splits)} | {n} | "
+                     + " | ".join(str(int(counts[i])) for i in columns) + " |")
     if ev.classes.data_only:
         lines += ["", "Labelled classes the model does not detect (not scored): "
                   + ", ".join(f"`{n}`" for n in ev.classes.data_only) + "."]

@@ -99,6 +99,7 @@ def test_cli_writes_card_and_json(fixed_dataset: Path, tmp_path: Path) -> None:
     assert "| 50.0 |" in text  # the variant's lower mAP
     assert "`gt.onnx` | fp32 | `auto`" in text  # the same model again with other tiling
     assert "width_multiple: 0.0625" in text  # the training config, verbatim
+    assert "| train = val | 3 |" in text  # one folder for both splits: one row, both names
     assert yaml.safe_load(out.read_text())["mAP50"] == pytest.approx(1.0)
 
 
