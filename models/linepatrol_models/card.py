@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from linepatrol_models.evaluate import Evaluation
 
 
+def _auto_rule(ev: Evaluation) -> str:
+    """What ``auto`` means for this model (its metadata rule)."""
+    if ev.auto_tile is None:
+        return ", which for this model is one whole-photo pass (its metadata)"
+    return f", which for this model is tiles of {ev.auto_tile:g} input sides on large photos"
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -75,7 +82,8 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: li
         f"| file | `{ev.model.name}` ({ev.model.stat().st_size / 1e6:.1f} MB, sha256 "
         f"`{sha256(ev.model)[:16]}…`) |",
         f"| classes | {', '.join(f'`{n}` ({taxonomy.BY_KEY[n].zh})' if n in taxonomy.BY_KEY else n for n in ev.classes.model_names)} |",  # noqa: E501
-        f"| input | {ev.input_size[0]}×{ev.input_size[1]} RGB, letterboxed; tiling `{ev.tile}` |",
+        f"| input | {ev.input_size[0]}×{ev.input_size[1]} RGB, letterboxed; tiling `{ev.tile}`"
+        f"{_auto_rule(ev) if ev.tile == 'auto' else ''} |",
         f"| evaluated | {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} |",
         "",
         "## Data and split", "",

@@ -49,6 +49,9 @@ class Evaluation:
     precision: str  # fp32 / fp16 / int8, as the exporter recorded it
     classes: ClassMap
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # what '--tile auto' does for this model (its metadata): tiles of N input sides, or None
+    # for one whole-photo pass
+    auto_tile: float | None = 2.0
 
     @property
     def not_scored(self) -> dict[str, list[str]]:
@@ -206,7 +209,7 @@ def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Pat
         "float", "fp")
     return Evaluation(Path(info.path), dataset, split, metrics, tile, detector.config.iou,
                       speed, providers, (info.input_height, info.input_width), precision,
-                      classes, failed)
+                      classes, failed, info.auto_tile_factor)
 
 
 def measure_speed(model: str, images: list[Path], config: DetectorConfig) -> float:

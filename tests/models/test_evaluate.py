@@ -100,6 +100,7 @@ def test_cli_writes_card_and_json(fixed_dataset: Path, tmp_path: Path) -> None:
     assert "`gt.onnx` | fp32 | `auto`" in text  # the same model again with other tiling
     assert "width_multiple: 0.0625" in text  # the training config, verbatim
     assert "| train = val | 3 |" in text  # one folder for both splits: one row, both names
+    assert "tiling `off` |" in text  # the card's own tiling; 'auto' would name the model's rule
     assert yaml.safe_load(out.read_text())["mAP50"] == pytest.approx(1.0)
 
 
@@ -108,3 +109,12 @@ def test_cli_missing_dataset_is_a_user_error(tmp_path: Path, capsys: pytest.Capt
     model = make_yolo_onnx(tmp_path / "gt.onnx", NAMES, [])
     assert main(["evaluate", str(model), str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_the_card_says_what_auto_tiling_means_for_the_model() -> None:
+    from types import SimpleNamespace
+
+    from linepatrol_models.card import _auto_rule
+
+    assert "one whole-photo pass" in _auto_rule(SimpleNamespace(auto_tile=None))  # type: ignore[arg-type]
+    assert "tiles of 2 input sides" in _auto_rule(SimpleNamespace(auto_tile=2.0))  # type: ignore[arg-type]
