@@ -59,6 +59,14 @@ class ClassInfo:
     # photo to photo (a pump truck's boom folded looks like a truck crane's), so their sightings
     # of one place are one object whose class the views vote on (linepatrol.geo.merge)
     machine: bool = False
+    # Ground objects: half the depth of the footprint seen from a random side — the mean
+    # support (L + W) / π of an L × W rectangle — in metres: how far beyond the foot of its box
+    # the object's centre stands (linepatrol.geo.locate.footprint_anchor). Common models near
+    # Chinese lines: 25-50 t truck cranes 12-13 x 2.5 m (wider with outriggers out), 37-56 m
+    # pump trucks 12 x 2.5 m, 20-30 t excavators 4.5 x 3 m on tracks, bulldozers about
+    # 5 x 3.5 m with the blade, crawler pile drivers 5 x 3.5 m, tower cranes on a 4-6 m base;
+    # a fire is placed at its seat (the plume drifts).
+    footprint_half_depth_m: float | None = None
 
     @property
     def label(self) -> str:
@@ -92,14 +100,21 @@ CLASSES: tuple[ClassInfo, ...] = (
     ClassInfo("broken_strand", "导线断股", "Broken conductor strand", _C.LINE_DEFECT, _S.SERIOUS,
               on_line=True, on_conductor=True),
     # External-damage hazards (外破隐患): on the ground near the line; graded by distance.
-    ClassInfo("tower_crane", "塔吊", "Tower crane", _C.HAZARD, _S.SERIOUS, machine=True),
-    ClassInfo("truck_crane", "吊车", "Truck crane", _C.HAZARD, _S.SERIOUS, machine=True),
-    ClassInfo("excavator", "挖掘机", "Excavator", _C.HAZARD, _S.GENERAL, machine=True),
-    ClassInfo("pump_truck", "水泥泵车", "Concrete pump truck", _C.HAZARD, _S.SERIOUS, machine=True),
-    ClassInfo("bulldozer", "推土机", "Bulldozer", _C.HAZARD, _S.GENERAL, machine=True),
-    ClassInfo("pile_driver", "打桩机", "Pile driver", _C.HAZARD, _S.SERIOUS, machine=True),
+    ClassInfo("tower_crane", "塔吊", "Tower crane", _C.HAZARD, _S.SERIOUS, machine=True,
+              footprint_half_depth_m=2.5),
+    ClassInfo("truck_crane", "吊车", "Truck crane", _C.HAZARD, _S.SERIOUS, machine=True,
+              footprint_half_depth_m=4.5),
+    ClassInfo("excavator", "挖掘机", "Excavator", _C.HAZARD, _S.GENERAL, machine=True,
+              footprint_half_depth_m=2.5),
+    ClassInfo("pump_truck", "水泥泵车", "Concrete pump truck", _C.HAZARD, _S.SERIOUS, machine=True,
+              footprint_half_depth_m=4.0),
+    ClassInfo("bulldozer", "推土机", "Bulldozer", _C.HAZARD, _S.GENERAL, machine=True,
+              footprint_half_depth_m=2.5),
+    ClassInfo("pile_driver", "打桩机", "Pile driver", _C.HAZARD, _S.SERIOUS, machine=True,
+              footprint_half_depth_m=2.5),
     ClassInfo("construction_site", "施工场地", "Construction site", _C.HAZARD, _S.GENERAL),
-    ClassInfo("smoke_fire", "山火/烟雾", "Wildfire smoke", _C.HAZARD, _S.CRITICAL),
+    ClassInfo("smoke_fire", "山火/烟雾", "Wildfire smoke", _C.HAZARD, _S.CRITICAL,
+              footprint_half_depth_m=1.5),
 )
 
 BY_KEY: Mapping[str, ClassInfo] = {c.key: c for c in CLASSES}

@@ -30,9 +30,10 @@ from linepatrol.geo import (
     locate_pixels,
     project_world_to_pixel,
 )
-from linepatrol.geo.locate import FOOTPRINT_HALF_DEPTH_M, place_detections
+from linepatrol.geo.locate import place_detections
 from linepatrol.geo.merge import merge_evidence
 from linepatrol.geo.pose import CameraPose
+from linepatrol.taxonomy import BY_KEY
 
 LAT0, LON0, GROUND = 30.5, 114.25, 50.0
 SCENE = LocalFrame(LAT0, LON0, 0.0)
@@ -103,7 +104,7 @@ def near_side(pose: CameraPose, key: str, target: tuple[float, float, float]
     cam = SCENE.to_enu(pose.lat, pose.lon, 0.0)[0, :2]
     away = np.asarray(target[:2]) - cam
     away /= np.linalg.norm(away)
-    e, n = np.asarray(target[:2]) - FOOTPRINT_HALF_DEPTH_M[key] * away
+    e, n = np.asarray(target[:2]) - BY_KEY[key].footprint_half_depth_m * away
     return float(e), float(n), target[2]
 
 

@@ -474,17 +474,7 @@ def make_ground(config: GeoConfig) -> Ground | None:
     return None
 
 
-# Half the depth of a machine's footprint seen from a random side — the mean support
-# (L + W) / π of an L × W rectangle — in metres: how far beyond the foot of its box a machine's
-# centre stands. Common models near Chinese lines: 25-50 t truck cranes 12-13 x 2.5 m (wider
-# with outriggers out), 37-56 m pump trucks 12 x 2.5 m, 20-30 t excavators 4.5 x 3 m on
-# tracks, bulldozers about 5 x 3.5 m with the blade, crawler pile drivers 5 x 3.5 m, tower
-# cranes on a 4-6 m base; a fire is placed at its seat (the plume drifts).
-FOOTPRINT_HALF_DEPTH_M = {
-    "truck_crane": 4.5, "pump_truck": 4.0, "excavator": 2.5, "bulldozer": 2.5,
-    "pile_driver": 2.5, "tower_crane": 2.5, "smoke_fire": 1.5,
-}
-DEFAULT_HALF_DEPTH_M = 2.0  # other ground objects
+DEFAULT_HALF_DEPTH_M = 2.0  # ground objects whose class gives none (taxonomy)
 FOOTPRINT_SIGMA_ALONG_M = 2.0  # 1σ along the view: the foot's pixel and the depth prior
 FOOTPRINT_STEEP_DEG = 60.0  # views steeper than this fix the base less well along the view
 
@@ -497,9 +487,9 @@ def footprint_anchor(
     ``box`` in the pose's pixel-centre coordinates. The box's foot (the side facing the nadir
     point, :func:`linepatrol.geo.camera.nadir_side_point`) is the near side of the machine's
     footprint; projected to the ground and moved away from the camera by half the class's
-    footprint depth (``FOOTPRINT_HALF_DEPTH_M``) it is the machine's base, whatever its boom
-    does. The box centre, or a point between foot and centre, lands beyond a crane in an oblique
-    view (its boom fills the box) and on the jib in a view straight down.
+    footprint depth (``taxonomy.ClassInfo.footprint_half_depth_m``) it is the machine's base,
+    whatever its boom does. The box centre, or a point between foot and centre, lands beyond a
+    crane in an oblique view (its boom fills the box) and on the jib in a view straight down.
 
     Covariance (m², ENU east-east, east-north, north-north): along the view (camera to base,
     horizontally) ``FOOTPRINT_SIGMA_ALONG_M``, growing in views steeper than
@@ -517,7 +507,8 @@ def footprint_anchor(
     base = enu[0]
     horizontal = float(np.hypot(base[0], base[1]))
     along = base[:2] / horizontal if horizontal > 1.0 else np.zeros(2)
-    depth = FOOTPRINT_HALF_DEPTH_M.get(key, DEFAULT_HALF_DEPTH_M)
+    info = taxonomy.BY_KEY.get(key)
+    depth = (info.footprint_half_depth_m if info else None) or DEFAULT_HALF_DEPTH_M
     centre = base + depth * np.array([along[0], along[1], 0.0])
     pixel = project_world_to_pixel(geom.pose.intrinsics, geom.rotation, geom.origin, centre)[0]
     if not np.all(np.isfinite(pixel)):
