@@ -1,7 +1,8 @@
 """Work run in a child process, so that its peak memory is its own (``ru_maxrss`` of the child).
 
 ``python -m benchmarks.child flight|service MODEL DEVICE LIST_FILE [WORK_DIR]`` prints one
-JSON line.
+JSON line. ``service`` with MODEL ``""`` runs what an unconfigured service runs (the bundled
+default).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def service(model: str, device: str, list_file: str, work: str) -> dict[str, obj
 
     photos = [Path(line) for line in Path(list_file).read_text().splitlines() if line.strip()]
     data_dir = Path(work) / f"service-{time.time_ns()}"
-    settings = ServiceSettings(data_dir=data_dir, model=model,
+    settings = ServiceSettings(data_dir=data_dir, model=model or None,  # "": bundled default
                                providers=["cuda"] if device == "cuda" else ["cpu"])
     services = Services(settings)
     app = create_app(settings, services)

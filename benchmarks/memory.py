@@ -61,13 +61,15 @@ def detect_rss(model: Path, photo: Path, device: str, json_out: Path) -> dict[st
             "command": "linepatrol detect PHOTO --model MODEL --json OUT --no-progress"}
 
 
-def flight_run(model: Path, photos: list[Path], device: str, work: Path,
+def flight_run(model: Path | None, photos: list[Path], device: str, work: Path,
                path: str = "flight") -> dict[str, Any]:
     """A flight of photos in a child process (``flight``: the core pipeline; ``service``: the
-    service's API and embedded worker): photos/s and the child's peak RSS."""
+    service's API and embedded worker, with ``model`` None: the bundled default): photos/s and
+    the child's peak RSS."""
     list_file = work / "flight.txt"
     list_file.write_text("\n".join(str(p) for p in photos) + "\n")
-    result = peak_rss_of([sys.executable, "-m", "benchmarks.child", path, str(model),
+    result = peak_rss_of([sys.executable, "-m", "benchmarks.child", path,
+                          "" if model is None else str(model),
                           device, str(list_file), str(work)])
     if result["returncode"] != 0:
         raise RuntimeError(f"{path} child failed: {result['stderr'][-2000:]}")

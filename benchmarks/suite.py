@@ -105,6 +105,25 @@ def wanted_variants(device: str, only: tuple[str, ...]) -> tuple[str, ...]:
     return ("int8",) if {"detection", "large", "variants"} & set(only) else ()
 
 
+def _default_service_flight(shots: list[Path], device: str, work: Path) -> dict[str, Any]:
+    """The same flight through a service left at its defaults: the bundled default model set
+    (linepatrol.model_store.DEFAULT_MODELS; on a CPU their INT8 files), whatever the run's
+    own model is — what a user who configures nothing gets."""
+    from linepatrol.pipeline import model_paths
+    from linepatrol.settings import CoreSettings
+
+    try:
+        files = model_paths(None, CoreSettings(providers=["cuda"] if device == "cuda"
+                                               else ["cpu"]))
+        row = memory.flight_run(None, shots, device, work, "service")
+        row["path"] = ("service at its defaults: bundled " + " + ".join(f"`{f.name}`"
+                                                                      for f in files))
+    except Exception as exc:
+        log.exception("default service flight failed")
+        row = {"path": "service at its defaults", "error": f"{type(exc).__name__}: {exc}"[:2000]}
+    return row
+
+
 def run_suite(
     profile: Profile,
     device: str,
@@ -154,6 +173,7 @@ def run_suite(
         row = memory.flight_run(models.onnx["fp32"], shots, device, work, "flight")
         row["path"] = "core pipeline (detect_files), same settings"
         rows.append(row)
+        rows.append(_default_service_flight(shots, device, work))
         return {"photos": len(shots), "rows": rows}
 
     _section(results, "flight", flight, only)

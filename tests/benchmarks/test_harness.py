@@ -141,7 +141,9 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     assert results["large"]["recall_meaningful"] is False
     flight = results["flight"]
     assert flight["photos"] == 6
-    for row in flight["rows"]:  # the service's embedded worker, then the core pipeline
+    # the service's embedded worker, the core pipeline, then a service left at its defaults
+    assert len(flight["rows"]) == 3 and "bundled" in flight["rows"][2]["path"]
+    for row in flight["rows"]:
         assert "error" not in row, row
         assert row["photos_per_s"] > 0 and row["peak_rss_mib"] > 0
     variants = {r["variant"]: r for r in results["variants"]["rows"]}
