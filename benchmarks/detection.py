@@ -10,11 +10,19 @@ is measured next to it, because that is what ``linepatrol detect`` does by defau
 Both letterbox a whole photo to the smallest stride-multiple rectangle (ultralytics for a
 ``.pt``, LinePatrol for an export with dynamic input axes); the same weights exported with a
 fixed square input — what exports were before — run alongside, to show what that is worth.
+
+On a CPU each side keeps its own thread default: ONNX Runtime uses every core, ultralytics sets
+torch to ``min(8, cpu_count - 1)`` threads (1 on a 2-core machine). So that the ratio can be
+read with the thread count taken out, a CPU run adds ultralytics with torch on every core
+(``ultralytics_all_cores``); the headline ratio stays against ultralytics' own default.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +35,10 @@ from linepatrol.detector import TileSetting
 CONF, IOU = 0.25, 0.45
 
 
-def open_ours(model: Path, device: str, tile: TileSetting = "off", batch_size: int = 8) -> Any:
+def open_ours(
+    model: Path, device: str, tile: TileSetting = "off", batch_size: int | None = 8
+) -> Any:
+    """The shipped core's detector; ``batch_size`` None leaves the core's device default."""
     from linepatrol.detector import DetectorConfig
     from linepatrol.pipeline import open_detector
     from linepatrol.settings import CoreSettings
@@ -86,6 +97,36 @@ def run_ultralytics(
         if speeds is not None:
             speeds.append(dict(result.speed))
     return found
+
+
+def all_cores() -> int:
+    """Every logical core, as ONNX Runtime's default intra-op thread count uses them."""
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Torch on ``n`` intra-op threads for the block, the previous count restored after it.
+
+    Ultralytics sets its thread count when its predictor picks the device (the warm-up run);
+    a count set afterwards holds for later ``predict`` calls on the same model, so one warmed
+    model serves both the default side and this one. Restoring in ``finally`` keeps every
+    other side at ultralytics' own default even when the block fails.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def torch_threads_now() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
 
 
 def our_stages(detector: Any, photos: list[Path], repeats: int) -> dict[str, float]:
@@ -171,21 +212,37 @@ def throughput(
     run_ultralytics(ultra, warm, models.imgsz, device, None)
     speeds: list[dict[str, float]] = []
     found: dict[str, int] = {}
+    # torch's thread count as each ultralytics side left its predict loop (a check that the
+    # all-cores side really ran on every core and the default side on ultralytics' own count)
+    threads: dict[str, int] = {}
 
     def side(name: str, fn: Any) -> Any:
         def go() -> None:
             found[name] = fn()
         return go
 
+    def ultralytics_side(name: str, n_threads: int | None) -> Any:
+        def go() -> int:
+            if n_threads is None:
+                n = run_ultralytics(ultra, photos, models.imgsz, device, speeds)
+                threads[name] = torch_threads_now()
+                return n
+            with torch_threads(n_threads):
+                n = run_ultralytics(ultra, photos, models.imgsz, device, None)
+                threads[name] = torch_threads_now()
+            return n
+        return side(name, go)
+
     sides = {
         "linepatrol": side("linepatrol", lambda: run_ours(ours_off, photos)),
-        "ultralytics": side("ultralytics", lambda: run_ultralytics(
-            ultra, photos, models.imgsz, device, speeds)),
+        "ultralytics": ultralytics_side("ultralytics", None),
         "linepatrol_tile_auto": side("linepatrol_tile_auto", lambda: run_ours(ours_auto, photos)),
         "prototype_no_spin": side("prototype_no_spin", lambda: run_ours(proto, photos)),
         "prototype_fast_path": side("prototype_fast_path",
                                     lambda: prototype.run_fast_path(proto, photos)),
     }
+    if device == "cpu":
+        sides["ultralytics_all_cores"] = ultralytics_side("ultralytics_all_cores", all_cores())
     if ours_int8 is not None:
         sides["linepatrol_int8"] = side("linepatrol_int8", lambda: run_ours(ours_int8, photos))
     if ours_square is not None:
@@ -208,6 +265,10 @@ def throughput(
         "seconds_per_round": {k: [round(s, 4) for s in v] for k, v in seconds.items()},
         "ratio": round(rate["linepatrol"] / rate["ultralytics"], 2),
         "ratio_tile_auto": round(rate["linepatrol_tile_auto"] / rate["ultralytics"], 2),
+        # the same work against ultralytics with torch on every core (CPU runs only)
+        "ratio_vs_all_cores": (round(rate["linepatrol"] / rate["ultralytics_all_cores"], 2)
+                               if "ultralytics_all_cores" in rate else None),
+        "torch_threads": threads,
         "ratio_int8": (round(rate["linepatrol_int8"] / rate["ultralytics"], 2)
                        if "linepatrol_int8" in rate else None),
         "ratio_square": (round(rate["linepatrol_square"] / rate["ultralytics"], 2)

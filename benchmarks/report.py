@@ -66,6 +66,42 @@ def _large_int8_line(size: str, ratio: Any, recall: dict[str, Any], meaningful: 
             + ("" if meaningful else " (random weights: not meaningful)"))
 
 
+def _cores(r: dict[str, Any], section: dict[str, Any], side: str) -> str:
+    """How many threads the all-cores side's torch ran on: as measured during the run, else
+    the machine's core count."""
+    n = (section.get("torch_threads") or {}).get(side) or r["machine"].get("cpu_count")
+    return "?" if n is None else str(n)
+
+
+def _default_threads(section: dict[str, Any], side: str) -> str:
+    """`` = M`` where the run recorded torch's thread count on the default side."""
+    n = (section.get("torch_threads") or {}).get(side)
+    return "" if n is None else f" = {n}"
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread" + ("" if n == 1 else "s")
+
+
+def _large_all_cores(r: dict[str, Any], lg: dict[str, Any]) -> list[str]:
+    """The SAHI-on-all-cores rows (CPU runs since it was measured), a table of their own so
+    the main table keeps its width."""
+    rows = lg["rows"]
+    if not _all_have(rows, "sahi_all_cores"):
+        return []
+    n = _cores(r, lg, "sahi_all_cores")
+    lines = ["", f"SAHI with torch on all {n} cores (not ultralytics' default of "
+             f"min(8, cpu_count − 1){_default_threads(lg, 'sahi')}), the same slices and "
+             "batch; the ratio is LinePatrol fp32 to it (equal threads):", "",
+             "| size | SAHI, all cores s/photo | LinePatrol / SAHI all cores | recall SAHI all "
+             "cores |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['size']} | {row['s_per_photo']['sahi_all_cores']} | "
+                     f"**{_fmt(row.get('ratio_vs_all_cores'))}×** | "
+                     f"{_pair(row['recall'].get('sahi_all_cores'))} |")
+    return lines
+
+
 def _large_table(rows: list[dict[str, Any]]) -> list[str]:
     """The large-photo table; INT8 columns when every row ran the INT8 side (CPU runs)."""
     int8 = _all_have(rows, "linepatrol_int8")
@@ -109,9 +145,14 @@ def markdown(r: dict[str, Any]) -> str:
     h = r.get("headline", {})
     out += ["", "## Headline", "",
             f"- Detection, same work (one pass per photo): LinePatrol / ultralytics = "
-            f"**{_fmt(h.get('detect_vs_ultralytics'))}×**",
-            f"- Detection, LinePatrol default `--tile auto` / ultralytics = "
-            f"{_fmt(h.get('detect_tile_auto_vs_ultralytics'))}×"]
+            f"**{_fmt(h.get('detect_vs_ultralytics'))}×**"]
+    d = r.get("detection", {})
+    if h.get("detect_vs_ultralytics_all_cores") is not None:  # CPU runs since it was measured
+        out.append(f"- Detection, same work: LinePatrol / ultralytics with torch on all "
+                   f"{_cores(r, d, 'ultralytics_all_cores')} cores (equal threads) = "
+                   f"**{_fmt(h.get('detect_vs_ultralytics_all_cores'))}×**")
+    out.append(f"- Detection, LinePatrol default `--tile auto` / ultralytics = "
+               f"{_fmt(h.get('detect_tile_auto_vs_ultralytics'))}×")
     # A --device cuda run builds no INT8 variant (the fp16 one instead): no line, not a "–".
     if h.get("detect_int8_vs_ultralytics") is not None or r["machine"].get("device") != "cuda":
         out.append(f"- Detection, LinePatrol INT8 variant (a bundled model's default on a CPU) / "
@@ -128,11 +169,15 @@ def markdown(r: dict[str, Any]) -> str:
         out.append(f"- Large {size}: LinePatrol / SAHI = **{_fmt(ratio)}×**; small-object recall "
                    f"{recalls}"
                    + ("" if h.get("recall_meaningful") else " (random weights: not meaningful)"))
+        all_cores = (h.get("large_vs_sahi_all_cores") or {}).get(size)
+        if all_cores is not None:  # CPU runs since it was measured
+            out.append(f"- Large {size}: LinePatrol / SAHI with torch on all "
+                       f"{_cores(r, r.get('large', {}), 'sahi_all_cores')} cores (equal "
+                       f"threads) = **{_fmt(all_cores)}×**")
         int8 = (h.get("large_int8_vs_sahi") or {}).get(size)
         if int8 is not None:  # CPU runs since the INT8 side replaced the no-spin prototype
             out.append(_large_int8_line(size, int8, rec, bool(h.get("recall_meaningful"))))
 
-    d = r.get("detection", {})
     out += ["", "## Detection throughput (photos/s, median of interleaved rounds)", ""]
     if _error(d):
         out.append(f"Failed: {_error(d)}")
@@ -147,7 +192,13 @@ def markdown(r: dict[str, Any]) -> str:
         label = {"linepatrol": "LinePatrol `detect_files`, tile off (same work)",
                  "linepatrol_tile_auto": "LinePatrol `detect_files`, tile auto "
                  f"(crops per photo: {d['tile_auto_crops_per_photo']})",
-                 "ultralytics": "ultralytics `YOLO.predict`",
+                 "ultralytics": "ultralytics `YOLO.predict`" + (
+                     f" (its default: torch on {_threads(d['torch_threads']['ultralytics'])})"
+                     if "ultralytics_all_cores" in d["photos_per_s"]
+                     and "ultralytics" in d.get("torch_threads", {}) else ""),
+                 "ultralytics_all_cores": "ultralytics `YOLO.predict`, torch on all "
+                 f"{_cores(r, d, 'ultralytics_all_cores')} cores (not its default of "
+                 f"min(8, cpu_count − 1){_default_threads(d, 'ultralytics')})",
                  "prototype_no_spin": "*prototype*: tile off, ORT threads without spin-wait",
                  "prototype_fast_path": "*prototype*: no spin + bilinear letterbox, "
                  "reduced-size decode",
@@ -181,14 +232,17 @@ def markdown(r: dict[str, Any]) -> str:
     if _error(lg):
         out.append(f"Failed: {_error(lg)}")
     else:
+        rule = (" (the core's default on this device, `Detector.batch_size`: 2 on a CPU, 8 "
+                "on a GPU)" if lg.get("batch_rule") == "core default" else "")
         out += [f"Tiles {lg['tile']} px, overlap {lg['overlap']}, plus a whole-photo pass, "
-                f"batch {lg['batch']} on both sides; {lg['rounds']} interleaved rounds. Photos: "
+                f"batch {lg['batch']}{rule} on both sides; {lg['rounds']} interleaved rounds. "
+                "Photos: "
                 "real CPLID photos upscaled into a 2×2 mosaic, with real missing caps on the "
                 "insulator strings that carry them (native size) and insulator strings (half "
                 "size) pasted at known positions; recall per class (cap / insulator)."
                 + ("" if lg["recall_meaningful"] else " **Random weights: recall is not "
                    "meaningful.**"), "",
-                *_large_table(lg["rows"])]
+                *_large_table(lg["rows"]), *_large_all_cores(r, lg)]
         if _all_have(lg["rows"], "prototype_no_spin"):  # results made before 8f2f34b's core
             out += ["", "*Prototype* (suggested core change, not in the headline): the same tiled "
                     "inference with ORT threads that do not spin-wait — "
@@ -247,13 +301,15 @@ def plot(r: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    # the detection chart has up to 8 bars: a wider panel keeps their labels apart
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), width_ratios=(1.4, 1, 1))
     d = r.get("detection", {})
     ax = axes[0]
     if not _error(d):
         bars = [("linepatrol", "LinePatrol\n(tile off)", "C0", ""),
                 ("linepatrol_tile_auto", "LinePatrol\n(tile auto)", "C9", ""),
                 ("ultralytics", "ultralytics", "C1", ""),
+                ("ultralytics_all_cores", "ultralytics\nall cores", "C1", "//"),
                 ("prototype_no_spin", "prototype:\nno spin", "C7", "//"),
                 ("prototype_fast_path", "prototype:\nfast path", "C7", "xx"),
                 ("linepatrol_int8", "LinePatrol\nINT8", "C2", ""),
@@ -261,27 +317,27 @@ def plot(r: dict[str, Any], path: Path) -> None:
         bars = [b for b in bars if b[0] in d["photos_per_s"]]
         ax.bar([b[1] for b in bars], [d["photos_per_s"][b[0]] for b in bars],
                color=[b[2] for b in bars], hatch=[b[3] for b in bars])
-        ax.tick_params(axis="x", labelsize=8)
+        ax.tick_params(axis="x", labelsize=8 if len(bars) < 8 else 7)
     ax.set_title("Detection throughput")
     ax.set_ylabel("photos/s (higher is better)")
     lg = r.get("large", {})
     ax = axes[1]
     if not _error(lg):
         sizes = [row["size"] for row in lg["rows"]]
-        x = range(len(sizes))
-        ax.bar([i - 0.27 for i in x], [row["s_per_photo"]["linepatrol"] for row in lg["rows"]],
-               0.27, label="LinePatrol tiled", color="C0")
-        ax.bar(list(x), [row["s_per_photo"]["sahi"] for row in lg["rows"]],
-               0.27, label="SAHI sliced", color="C1")
-        if _all_have(lg["rows"], "linepatrol_int8"):
-            ax.bar([i + 0.27 for i in x],
-                   [row["s_per_photo"]["linepatrol_int8"] for row in lg["rows"]],
-                   0.27, label="LinePatrol tiled, INT8 (CPU default)", color="C2")
-        elif _all_have(lg["rows"], "prototype_no_spin"):  # results made before 8f2f34b's core
-            ax.bar([i + 0.27 for i in x],
-                   [row["s_per_photo"]["prototype_no_spin"] for row in lg["rows"]],
-                   0.27, label="prototype: no spin", color="C7", hatch="//")
-        ax.set_xticks(list(x), sizes)
+        series = [("linepatrol", "LinePatrol tiled", "C0", ""),
+                  ("sahi", "SAHI sliced", "C1", ""),
+                  ("sahi_all_cores", "SAHI sliced, torch on all cores", "C1", "//"),
+                  ("linepatrol_int8", "LinePatrol tiled, INT8 (CPU default)", "C2", "")]
+        if not _all_have(lg["rows"], "linepatrol_int8"):  # results made before 8f2f34b's core
+            series.append(("prototype_no_spin", "prototype: no spin", "C7", "//"))
+        series = [s for s in series if _all_have(lg["rows"], s[0])]
+        width = 0.8 / max(1, len(series))
+        for k, (key, name, colour, hatch) in enumerate(series):
+            offset = (k - (len(series) - 1) / 2) * width
+            ax.bar([i + offset for i in range(len(sizes))],
+                   [row["s_per_photo"][key] for row in lg["rows"]],
+                   width, label=name, color=colour, hatch=hatch)
+        ax.set_xticks(list(range(len(sizes))), sizes)
         ax.legend(loc="upper left", fontsize=8)  # the small size's bars are the short ones
     ax.set_title("Large photos")
     ax.set_ylabel("seconds per photo (lower is better)")

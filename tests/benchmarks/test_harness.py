@@ -7,6 +7,7 @@ with a right answer (recall matching, pasted boxes, peak-memory measurement) giv
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -119,8 +120,15 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     det = results["detection"]
     assert det["photos"] == 3
     assert set(det["photos_per_s"]) == {"linepatrol", "linepatrol_tile_auto", "ultralytics",
-                                        "prototype_no_spin", "prototype_fast_path",
-                                        "linepatrol_int8", "linepatrol_square"}
+                                        "ultralytics_all_cores", "prototype_no_spin",
+                                        "prototype_fast_path", "linepatrol_int8",
+                                        "linepatrol_square"}
+    # on a CPU ultralytics also runs with torch on every core, and only that side does
+    cores = os.cpu_count() or 1
+    assert det["torch_threads"] == {"ultralytics": min(8, max(1, cores - 1)),
+                                    "ultralytics_all_cores": cores}
+    assert det["ratio_vs_all_cores"] > 0
+    assert results["headline"]["detect_vs_ultralytics_all_cores"] == det["ratio_vs_all_cores"]
     assert det["input_shape"] == [128, 160]  # 1152x864 at 160 px, rect as ultralytics runs it
     assert results["headline"]["detect_square_vs_ultralytics"] == det["ratio_square"]
     assert det["ultralytics_device"] == "cpu"  # where its predictor ran (--device cpu)
@@ -131,13 +139,20 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
         det["stages_ms"]["ultralytics"])
     (row,) = results["large"]["rows"]
     assert row["small_objects"] == {"insulator_missing_cap": 4, "insulator": 4}
-    # the INT8 variant through the core sits next to fp32 on a CPU run (no prototype side)
-    assert set(row["recall"]) == {"linepatrol", "sahi", "linepatrol_int8"}
-    assert set(row["s_per_photo"]) == {"linepatrol", "sahi", "linepatrol_int8"}
-    assert set(row["recall"]["sahi"]) == set(row["recall"]["linepatrol_int8"]) == {
-        "insulator_missing_cap", "insulator"}
-    assert row["ratio_int8"] > 0
+    # the INT8 variant through the core sits next to fp32 on a CPU run (no prototype side),
+    # and SAHI runs a second time with torch on every core
+    sides = {"linepatrol", "sahi", "sahi_all_cores", "linepatrol_int8"}
+    assert set(row["recall"]) == set(row["s_per_photo"]) == sides
+    assert set(row["recall"]["sahi"]) == set(row["recall"]["linepatrol_int8"]) == set(
+        row["recall"]["sahi_all_cores"]) == {"insulator_missing_cap", "insulator"}
+    assert row["ratio_int8"] > 0 and row["ratio_vs_all_cores"] > 0
     assert results["headline"]["large_int8_vs_sahi"] == {row["size"]: row["ratio_int8"]}
+    assert results["headline"]["large_vs_sahi_all_cores"] == {
+        row["size"]: row["ratio_vs_all_cores"]}
+    assert results["large"]["torch_threads"] == {"sahi": min(8, max(1, cores - 1)),
+                                                 "sahi_all_cores": cores}
+    # both sides at the core's CPU default batch (Detector.batch_size)
+    assert (results["large"]["batch"], results["large"]["batch_rule"]) == (2, "core default")
     assert results["large"]["recall_meaningful"] is False
     flight = results["flight"]
     assert flight["photos"] == 6
@@ -158,6 +173,13 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     assert machine["cpu"] in md and "Failed" not in md
     assert f"- Large {results['large']['rows'][0]['size']}, LinePatrol INT8 variant" in md
     assert "ratio INT8" in md and "no spin" not in md.split("## Large photos")[1]
+    assert (f"LinePatrol / ultralytics with torch on all {cores} cores (equal threads) = "
+            f"**{det['ratio_vs_all_cores']}×**") in md
+    assert f"ultralytics `YOLO.predict`, torch on all {cores} cores" in md
+    big = results["large"]["rows"][0]  # (``row`` is a flight row by now)
+    assert (f"- Large {big['size']}: LinePatrol / SAHI with torch on all {cores} cores (equal "
+            f"threads) = **{big['ratio_vs_all_cores']}×**") in md
+    assert "batch 2 (the core's default on this device" in md
     png = out / "results.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cv2.imread(str(png)) is not None
@@ -225,33 +247,42 @@ def _large_row(size: str, sides: tuple[str, ...]) -> dict:
            "small_objects": {"insulator_missing_cap": 4, "insulator": 4},
            "s_per_photo": {k: 1.0 for k in ("linepatrol", "sahi", *sides)},
            "ratio": 1.5, "recall": {k: recall for k in ("linepatrol", "sahi", *sides)}}
+    ratio_key = {"linepatrol_int8": "ratio_int8", "sahi_all_cores": "ratio_vs_all_cores"}
     for side in sides:
-        row["ratio_int8" if side == "linepatrol_int8" else f"ratio_{side}"] = 1.8
+        row[ratio_key.get(side, f"ratio_{side}")] = 1.8
     return row
 
 
-@pytest.mark.parametrize("sides", [("linepatrol_int8",), ("prototype_no_spin",), ()],
-                         ids=["cpu-int8", "before-int8", "cuda"])
+@pytest.mark.parametrize("sides", [("linepatrol_int8", "sahi_all_cores"), ("linepatrol_int8",),
+                                   ("prototype_no_spin",), ()],
+                         ids=["cpu", "before-all-cores", "before-int8", "cuda"])
 def test_large_report_reads_every_shape_of_row(sides: tuple[str, ...], tmp_path: Path) -> None:
-    """Large rows with the INT8 side (CPU runs), with the no-spin prototype it replaced (older
-    results files, still merged and re-reported) and with neither (CUDA runs) all report."""
+    """Large rows with the INT8 and SAHI-on-all-cores sides (CPU runs), with INT8 alone (before
+    the all-cores side), with the no-spin prototype INT8 replaced (older results files, still
+    merged and re-reported) and with neither (CUDA runs) all report."""
     from benchmarks.report import markdown, plot
     from benchmarks.suite import headline
 
     large = {"tile": 1280, "overlap": 0.2, "batch": 8, "rounds": 2, "recall_meaningful": True,
              "rows": [_large_row("5184x3888", sides), _large_row("8192x5460", sides)]}
-    results = {"machine": {"device": "cpu"}, "profile": "full", "large": large,
+    results = {"machine": {"device": "cpu", "cpu_count": 2}, "profile": "full", "large": large,
                **{k: {"error": "not run (--sections)"}
                   for k in ("detection", "flight", "variants", "memory")}}
     results["headline"] = headline(results)
     md = markdown(results)
-    int8 = sides == ("linepatrol_int8",)
+    int8 = "linepatrol_int8" in sides
+    all_cores = "sahi_all_cores" in sides
     assert results["headline"]["large_int8_vs_sahi"] == (
         {"5184x3888": 1.8, "8192x5460": 1.8} if int8 else {})
     line = ("- Large 8192x5460, LinePatrol INT8 variant (a bundled model's default on a CPU) "
             "/ SAHI fp32 `.pt` = **1.8×**")
     assert (line in md) == int8 and ("Large 5184x3888, LinePatrol INT8" in md) == int8
     assert ("| ratio INT8 |" in md) == int8
+    assert results["headline"]["large_vs_sahi_all_cores"] == (
+        {"5184x3888": 1.8, "8192x5460": 1.8} if all_cores else {})
+    assert ("- Large 8192x5460: LinePatrol / SAHI with torch on all 2 cores (equal threads) = "
+            "**1.8×**" in md) == all_cores
+    assert ("| SAHI, all cores s/photo |" in md) == all_cores
     assert ("ORT threads that do not spin-wait" in md) == (sides == ("prototype_no_spin",))
     plot(results, tmp_path / "r.png")
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
