@@ -1,9 +1,9 @@
 """``linepatrol demo``: the first minute on a fresh machine.
 
 Starts the service with embedded defaults (SQLite and the photo store in a temporary folder, the
-worker in-process, the bundled model), loads the bundled sample flight through the real API
-(ledger, flight, photos, submit), waits until it is processed, then prints the address and a
-reviewer token and keeps serving until Ctrl-C.
+worker in-process, the bundled default models), loads the bundled sample flight through the real
+API (ledger, flight, photos, submit), waits until it is processed, then prints the address and
+a reviewer token and keeps serving until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                    help="keep the demo's database and photos here (default: a temporary "
                    "folder, deleted on exit)")
     p.add_argument("--model", default=None,
-                   help="ONNX model file or bundled model name (default: the bundled model)")
+                   help="ONNX model file or bundled model name, A+B for several "
+                   "(default: the bundled default)")
     p.add_argument("--no-wait", action="store_true",
                    help="print the address at once instead of after the sample is processed")
     p.set_defaults(handler=run_demo)
