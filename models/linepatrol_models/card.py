@@ -127,7 +127,8 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: li
               f"{ev.speed_ms:.0f} ms per photo (decode + detect, conf {m.conf}, tiling "
               f"`{ev.tile}`, mean over up to 20 photos after a warm-up) on "
               f"{machine_description()}; providers {', '.join(ev.providers) or 'n/a'}. "
-              "The machine was shared with a training run, so these are upper bounds.", ""]
+              "A rough figure: times on a small or shared machine move from run to run; "
+              "`benchmarks/` measures speed side by side.", ""]
     if training_configs:
         lines += ["## Training configuration", ""]
     for cfg in training_configs:
