@@ -48,8 +48,9 @@ def _as_decoded_for(
     want = member.decode_size(round(w * scale), round(h * scale))
     if want is None:
         return image, scale
-    k = 1
-    while k < 8 and -(-w // (2 * k)) >= want[0] and -(-h // (2 * k)) >= want[1]:
+    k = 1  # the further power of two; the decoder itself stops at 1/8 of the photo
+    while (2 * k * scale <= 8.0 + 1e-6 and -(-w // (2 * k)) >= want[0]
+           and -(-h // (2 * k)) >= want[1]):
         k *= 2
     if k == 1:
         return image, scale

@@ -107,11 +107,12 @@ def test_a_member_needing_fewer_pixels_gets_the_photo_reduced_as_a_decoder_would
 
     both = open_detector(f"{pair[0]}+{pair[1]}", CPU, DetectorConfig(tile="off"))
     assert isinstance(both, DetectorEnsemble)
-    whole = both.members[1]  # 64 px input, one whole-photo pass: 1/8 of a 1024x768 photo
+    whole = both.members[1]  # 64 px input, one whole-photo pass of a 1024x768 photo
     half = np.zeros((384, 512, 3), np.uint8)  # the photo decoded at 1/2 for a tiling member
     half[:, 256:] = 200
+    # alone it would be decoded at 1/8 (128x96: the decoder's limit, though 64x48 would do)
     reduced, scale = _as_decoded_for(whole, half, 2.0)
-    assert reduced.shape == (48, 64, 3) and scale == 16.0
-    assert reduced[:, :31].max() == 0 and reduced[:, 33:].min() == 200  # averaged, not sampled
-    same, unchanged = _as_decoded_for(whole, reduced, 16.0)  # already small enough
-    assert same is reduced and unchanged == 16.0
+    assert reduced.shape == (96, 128, 3) and scale == 8.0
+    assert reduced[:, :63].max() == 0 and reduced[:, 65:].min() == 200  # averaged, not sampled
+    same, unchanged = _as_decoded_for(whole, reduced, 8.0)  # already as small as it gets
+    assert same is reduced and unchanged == 8.0
