@@ -171,6 +171,8 @@ def _row_from_geo(d: Any, line: str) -> dict[str, Any]:
                 "image_id": int(image_id),
                 "xyxy": [round(float(v), 1) for v in xyxy],
                 "confidence": round(float(conf), 4),
+                # what the detector called it in this photo (a machine's views vote on its class)
+                "detected_class": str(getattr(ev, "class_key", None) or key),
             }
         )
     best = evidence[0] if evidence else None
@@ -221,7 +223,8 @@ def _unlocated(photos: Sequence[DetectedPhoto], line: str, reason: str) -> list[
             if not _is_defect_class(key):
                 continue
             info = taxonomy.BY_KEY.get(key)
-            ev = {"image_id": p.image_id, "xyxy": r["xyxy"], "confidence": r["confidence"]}
+            ev = {"image_id": p.image_id, "xyxy": r["xyxy"], "confidence": r["confidence"],
+                  "detected_class": key}
             rows.append(
                 {
                     "class_key": key,

@@ -112,6 +112,12 @@ class Evidence(BaseModel):
     image_id: int
     xyxy: list[float]
     confidence: float
+    detected_class: str | None = Field(
+        default=None,
+        description="What the detector called the object in this photo; a machine seen under "
+        "several names is one defect whose class is the views' vote (null: stored before "
+        "per-view classes were kept)",
+    )
 
 
 class DefectOut(BaseModel):

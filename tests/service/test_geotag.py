@@ -37,6 +37,7 @@ def test_dji_flight_is_located_and_merged(api):
         assert abs(d["lon"] - 114.3) < 0.001
         assert len(d["evidence"]) == 3
         assert {e["image_id"] for e in d["evidence"]} <= {f["image_id"] for f in body["files"]}
+        assert {e["detected_class"] for e in d["evidence"]} == {d["class"]}  # each view's class
     geo = json.loads(api.get(f"/flights/{flight['id']}/report?format=geojson").text)
     assert all(f["geometry"]["type"] == "Point" for f in geo["features"])
     lon, lat = geo["features"][0]["geometry"]["coordinates"][:2]
@@ -89,3 +90,26 @@ def test_stored_pose_round_trips_to_the_same_camera(api):
     assert error is None
     rebuilt = _pose_from_json(geo, json.loads(json.dumps(stored)))
     assert dataclasses.asdict(rebuilt) == dataclasses.asdict(geo.read_pose(path))
+
+
+def test_a_machine_seen_under_two_names_keeps_each_views_class():
+    """The geo merge votes a machine's class over its views (linepatrol.geo.merge); the stored
+    defect keeps what each photo's detection was called, for the reviewer."""
+    from linepatrol.geo.locate import Defect, Evidence, Placement
+    from linepatrol_service.geotag import _row_from_geo
+    from linepatrol_service.schemas import Evidence as EvidenceOut
+
+    place = Placement(30.5, 114.3, 100.0, "ground")
+    views = [Evidence("1", (0.0, 0.0, 10.0, 10.0), 0.8, (5.0, 10.0), place, False, "excavator"),
+             Evidence("2", (1.0, 0.0, 11.0, 10.0), 0.7, (6.0, 10.0), place, False, "truck_crane")]
+    d = Defect(defect_id="D0001", class_key="excavator", category="hazard", name_zh="挖掘机",
+               name_en="Excavator", severity="general", confidence=0.8, lat=30.5, lon=114.3,
+               alt=100.0, alt_datum=None, geo_reason=None, placement="ground",
+               uncertainty_m=1.0, line=None, tower=None, span=None, distance_to_line_m=None,
+               evidence=views)
+    row = _row_from_geo(d, "500kV 江城线")
+    assert row["class_key"] == "excavator"
+    assert [e["detected_class"] for e in row["evidence"]] == ["excavator", "truck_crane"]
+    assert EvidenceOut(**row["evidence"][1]).detected_class == "truck_crane"
+    # rows stored before per-view classes were kept still read
+    assert EvidenceOut(image_id=1, xyxy=[0, 0, 1, 1], confidence=0.5).detected_class is None

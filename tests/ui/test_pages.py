@@ -227,6 +227,19 @@ def test_defect_page_has_photo_crop_map_history(ui_app: UiApp, client: TestClien
     assert client.get(f"/api/v1/defects/{defect['id']}/crop").headers["content-type"] == \
         "image/jpeg"
     assert client.get(f"/api/v1/images/{defect['image_id']}").status_code == 200
+    # a view the detector named otherwise (a machine's views vote on its class) says so
+    assert "seen as" not in page
+    from linepatrol_service.models import Defect
+
+    with ui_app[1].sessions.begin() as s:
+        row = s.get(Defect, defect["id"])
+        assert row is not None
+        views = [dict(e) for e in row.evidence]
+        views[0]["detected_class"] = "bird_nest"
+        row.evidence = views
+    page = client.get(f"/ui/defects/{defect['id']}").text
+    seen = page[page.find("seen as"):]
+    assert "seen as" in page and 0 <= seen.find('<span lang="zh">鸟巢</span>') < 60
 
 
 def test_map_data_draws_ledger_and_open_defects(ui_app: UiApp, client: TestClient,
