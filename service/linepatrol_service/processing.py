@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from linepatrol.images import ImageError, LoadedImage, read_image
+from linepatrol.images import ImageError, LoadedImage, SizeRule, read_image
 from linepatrol_service.geotag import DetectedPhoto, LedgerText, locate
 from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
@@ -111,10 +111,12 @@ def _live_foreign_claims(services: Services, flight_id: int) -> dt.datetime | No
     return oldest
 
 
-def _load(services: Services, image: Image) -> LoadedImage | ImageError:
+def _load(services: Services, image: Image, min_size: SizeRule | None = None
+          ) -> LoadedImage | ImageError:
     try:
         return read_image(
-            services.store.path_for(image.sha256), max_pixels=services.settings.max_pixels
+            services.store.path_for(image.sha256), max_pixels=services.settings.max_pixels,
+            min_size=min_size,
         )
     except ImageError as exc:
         return exc
@@ -124,13 +126,15 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
     """Decode, detect and commit one claimed batch; returns the photos committed."""
     with services.sessions() as s:
         images = list(s.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))
+    # Decoded only as large as the model input needs (DCT scaling), as `linepatrol detect`
+    # decodes (linepatrol.pipeline): the same photo gives the same detections in both.
+    detector = services.detector.get()
     with ThreadPoolExecutor(max_workers=2) as pool:  # JPEG decoding releases the GIL
-        loaded = list(pool.map(lambda im: _load(services, im), images))
+        loaded = list(pool.map(lambda im: _load(services, im, detector.decode_size), images))
     good = [(im, li) for im, li in zip(images, loaded, strict=True)
             if isinstance(li, LoadedImage)]
     results: dict[int, dict[str, Any]] = {}
     if good:
-        detector = services.detector.get()
         dets = detector.detect_many(
             [li.pixels for _, li in good], [1.0 / li.scale for _, li in good]
         )

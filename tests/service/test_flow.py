@@ -260,3 +260,35 @@ def test_a_model_set_runs_as_one_and_health_names_its_members(tmp_path, tiny_mod
         found = sorted((d["class"], round(d["confidence"], 2)) for d in report["defects"])
         assert found == [("bird_nest", 0.8), ("foreign_object", 0.6),
                          ("insulator_missing_cap", 0.9)]
+
+
+def test_the_service_finds_what_linepatrol_detect_finds_in_the_same_photo(tmp_path):
+    """One path for every caller: the service decodes a photo only as large as the models
+    need, as `linepatrol detect` does, so a real photo gives the same detections in both (it
+    decoded every photo in full before, and a borderline detection could differ)."""
+    from pathlib import Path
+
+    from linepatrol.detector import DetectorConfig
+    from linepatrol.model_store import ENSEMBLE_SEP, resolve_models
+    from linepatrol.pipeline import detect_files, open_detector
+    from linepatrol.settings import CoreSettings
+    from support.service_settings import make_settings
+
+    from .conftest import open_api
+
+    photo = sorted((Path(__file__).resolve().parents[2] / "service" / "linepatrol_service"
+                    / "sample_flight" / "photos").glob("*.JPG"))[0]
+    spec = ENSEMBLE_SEP.join(str(p) for p in resolve_models(None))  # the bundled default
+    settings = make_settings(tmp_path / "data", Path(spec), tile="auto")
+    cli = open_detector(spec, CoreSettings(providers=["cpu"]), DetectorConfig(tile="auto"))
+    [mine] = list(detect_files(cli, [(photo.name, photo)]))
+    assert mine.detections is not None and len(mine.detections) > 0
+    for api in open_api(settings):
+        flight = api.new_flight()
+        assert api.upload(flight["id"], [(photo.name, photo.read_bytes())]).status_code == 200
+        api.post(f"/flights/{flight['id']}/submit", "uploader")
+        assert api.wait(flight["id"])["status"] == "done"
+        [image] = api.get(f"/flights/{flight['id']}/images").json()["items"]
+        theirs = sorted((d["class"], round(d["confidence"], 3)) for d in image["detections"])
+        assert theirs == sorted((r["class"], round(r["confidence"], 3))
+                                for r in mine.to_json()["detections"])
