@@ -39,7 +39,7 @@ ledger's tower-to-tower segment) and are escalated by it (``GeoConfig.hazard_*_m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -402,15 +402,35 @@ def _footprint_fix(group: _Group, frame: LocalFrame) -> tuple[np.ndarray, np.nda
 
 
 def _join_footprints(groups: list[_Group], frame: LocalFrame) -> list[_Group]:
-    """Join ground groups of one class whose fused footprints agree (the squared Mahalanobis
-    distance of their difference under the sum of their covariances within CHI2_2D_99) and
-    that share no photo.
+    """Join ground groups of one class whose fused footprints agree and that share no photo.
 
     Why: a big machine's single views scatter by tens of metres across the view (a jib or a
     boom widens its box on one side; a box cut by the border may have lost its foot), more than
     ``merge_distance_m``, which is measured from the best view so that machines in a row stay
     apart. Compared by their uncertainty instead, a stray view of a tower crane joins the crane
     seen from all sides, while two cranes, each fixed from several sides, stay two."""
+    return _join_agreeing(groups, frame,
+                          lambda a, b: b.key == a.key and not a.images & b.images)
+
+
+def _join_machines(groups: list[_Group], frame: LocalFrame, min_ios: float) -> list[_Group]:
+    """Join ground groups of different machine classes that are one machine (module rule); the
+    joined machine's class is its views' vote."""
+    kept = _join_agreeing(groups, frame, lambda a, b: (
+        b.key != a.key and _is_machine(a.key) and _is_machine(b.key)
+        and _same_boxes(a, b, min_ios)))
+    for g in kept:
+        if any(e.class_key not in (None, g.key) for e in g.members):
+            g.key = _vote(g.members, g.key)
+    return kept
+
+
+def _join_agreeing(
+    groups: list[_Group], frame: LocalFrame, may_join: Callable[[_Group, _Group], bool]
+) -> list[_Group]:
+    """Join ground groups that ``may_join`` and whose fused footprints agree: the squared
+    Mahalanobis distance of their difference under the sum of their covariances is within
+    CHI2_2D_99. Groups seen from more photos absorb the others first."""
     order = sorted(groups, key=lambda g: (len(g.images), _score(g.members[0])), reverse=True)
     fixes = {id(g): _footprint_fix(g, frame) for g in order}
     gone: set[int] = set()
@@ -420,16 +440,16 @@ def _join_footprints(groups: list[_Group], frame: LocalFrame) -> list[_Group]:
             continue
         for b in order:
             fb = fixes[id(b)]
-            if b is a or id(b) in gone or fb is None or b.key != a.key or a.images & b.images:
+            if b is a or id(b) in gone or fb is None or not may_join(a, b):
                 continue
             r = fa[0] - fb[0]
-            d2 = float(r @ np.linalg.solve(fa[1] + fb[1], r))
-            if d2 <= CHI2_2D_99:
-                a.add(b.members)
-                gone.add(id(b))
-                fa = fixes[id(a)] = _footprint_fix(a, frame)
-                if fa is None:
-                    break
+            if float(r @ np.linalg.solve(fa[1] + fb[1], r)) > CHI2_2D_99:
+                continue
+            a.add(b.members)
+            gone.add(id(b))
+            fa = fixes[id(a)] = _footprint_fix(a, frame)
+            if fa is None:
+                break
     return [g for g in groups if id(g) not in gone]
 
 
@@ -459,34 +479,6 @@ def _vote(members: Sequence[Evidence], fallback: str) -> str:
         totals[key] = totals.get(key, 0.0) + e.confidence
     best = members[0].class_key or fallback
     return max(totals, key=lambda k: (totals[k], k == best))
-
-
-def _join_machines(groups: list[_Group], frame: LocalFrame, min_ios: float) -> list[_Group]:
-    """Join ground groups of different machine classes that are one machine (module rule)."""
-    order = sorted(groups, key=lambda g: (len(g.images), _score(g.members[0])), reverse=True)
-    fixes = {id(g): _footprint_fix(g, frame) for g in order if _is_machine(g.key)}
-    gone: set[int] = set()
-    for a in order:
-        fa = fixes.get(id(a))
-        if id(a) in gone or fa is None:
-            continue
-        for b in order:
-            fb = fixes.get(id(b))
-            if b is a or id(b) in gone or fb is None or b.key == a.key:
-                continue
-            r = fa[0] - fb[0]
-            if float(r @ np.linalg.solve(fa[1] + fb[1], r)) > CHI2_2D_99:
-                continue
-            if not _same_boxes(a, b, min_ios):
-                continue
-            a.add(b.members)
-            gone.add(id(b))
-            fa = fixes[id(a)] = _footprint_fix(a, frame)
-            if fa is None:
-                break
-        if any(e.class_key not in (None, a.key) for e in a.members):
-            a.key = _vote(a.members, a.key)
-    return [g for g in groups if id(g) not in gone]
 
 
 def _rays_meet(planes: _Planes, members: Sequence[Evidence]) -> bool | None:
