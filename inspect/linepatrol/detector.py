@@ -202,6 +202,12 @@ class Detector:
     def names(self) -> tuple[str, ...]:
         return self.info.names
 
+    def describe(self) -> dict[str, Any]:
+        """The model as ``linepatrol info`` and the service's health show it: its session's own
+        account (requested and active providers) where it gives one."""
+        describe = getattr(self.session, "describe", None)
+        return dict(describe()) if callable(describe) else self.info.describe()
+
     @property
     def rect(self) -> bool:
         """Whether whole-photo passes run at a rect input: the model must accept any size, and

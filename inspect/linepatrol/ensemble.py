@@ -111,13 +111,16 @@ class DetectorEnsemble:
 
     def describe(self) -> dict[str, Any]:
         """What ``linepatrol info`` and the service show: each member and the classes it owns."""
-        members = []
-        for i, m in enumerate(self.members):
-            describe = getattr(m.session, "describe", None)
-            info = describe() if callable(describe) else m.info.describe()
-            info["owns"] = [n for n in m.names if self.owners[n] == i]
-            members.append(info)
-        return {"classes": list(self.names), "members": members}
+        return describe_set([m.describe() for m in self.members])
+
+
+def describe_set(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several models' descriptions (each with its ``classes``) as one set: the union of the
+    classes, and for each member the classes taken from it (``owns``)."""
+    owners = class_owners([m["classes"] for m in members])
+    described = [{**m, "owns": [c for c in m["classes"] if owners[c] == i]}
+                 for i, m in enumerate(members)]
+    return {"classes": list(owners), "members": described}
 
 
 # What ``open_detector`` gives and every consumer takes: one model or several.

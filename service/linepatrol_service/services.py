@@ -66,11 +66,7 @@ class DetectorHolder:
         return self._detector is not None
 
     def describe(self) -> dict[str, Any]:
-        detector = self.get()
-        # a set of models describes its members; one model, its session
-        describe = getattr(detector, "describe", None) or getattr(
-            getattr(detector, "session", None), "describe", None)
-        return describe() if callable(describe) else {"names": list(detector.names)}
+        return self.get().describe()
 
 
 class Services:

@@ -25,7 +25,7 @@ def collect(model: str | None) -> dict[str, Any]:
     import onnxruntime as ort
 
     from linepatrol import __version__
-    from linepatrol.ensemble import class_owners
+    from linepatrol.ensemble import describe_set
     from linepatrol.model_store import ModelNotFoundError, bundled_models
     from linepatrol.pipeline import model_paths
     from linepatrol.runtime.session import OrtSession
@@ -46,14 +46,8 @@ def collect(model: str | None) -> dict[str, Any]:
         return out
     members = [OrtSession(path, providers=settings.providers, warmup=False,
                           spinning=settings.ort_spinning).describe() for path in paths]
-    if len(members) == 1:
-        out["model"] = members[0]
-        return out
     # several models run together: each class from the first that detects it
-    owners = class_owners([m["classes"] for m in members])
-    for i, m in enumerate(members):
-        m["owns"] = [c for c in m["classes"] if owners[c] == i]
-    out["model"] = {"classes": list(owners), "members": members}
+    out["model"] = members[0] if len(members) == 1 else describe_set(members)
     return out
 
 
