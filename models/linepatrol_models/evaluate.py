@@ -22,7 +22,7 @@ import numpy as np
 from linepatrol.detector import Detector, DetectorConfig, TileSetting
 from linepatrol.model_store import ModelNotFoundError
 from linepatrol.pipeline import detect_files, open_detector
-from linepatrol.runtime.model_info import ModelLoadError
+from linepatrol.runtime.model_info import DEFAULT_AUTO_TILE_FACTOR, ModelLoadError
 from linepatrol_models.dataset import YoloDataset, label_path, load_dataset, read_labels
 from linepatrol_models.metrics import ImageRecord, Metrics, evaluate_records
 
@@ -51,7 +51,7 @@ class Evaluation:
     failed: list[tuple[str, str]] = field(default_factory=list)
     # what '--tile auto' does for this model (its metadata): tiles of N input sides, or None
     # for one whole-photo pass
-    auto_tile: float | None = 2.0
+    auto_tile: float | None = DEFAULT_AUTO_TILE_FACTOR
 
     @property
     def not_scored(self) -> dict[str, list[str]]:
