@@ -87,12 +87,13 @@ def predicted_on(model: Any) -> str:
 
 
 def run_ultralytics(
-    model: Any, photos: list[Path], imgsz: int, device: str, speeds: list[dict[str, float]] | None
+    model: Any, photos: list[Path], imgsz: int, device: str, speeds: list[dict[str, float]] | None,
+    batch: int = 1,
 ) -> int:
     found = 0
     for result in model.predict(source=[str(p) for p in photos], stream=True, imgsz=imgsz,
                                 conf=CONF, iou=IOU, device=ultra_device(device), verbose=False,
-                                save=False):
+                                save=False, batch=batch):
         found += len(result.boxes)
         if speeds is not None:
             speeds.append(dict(result.speed))
@@ -135,7 +136,7 @@ def our_stages(detector: Any, photos: list[Path], repeats: int) -> dict[str, flo
     Also times the reduced-size JPEG decode (DCT scaling down to no less than the model
     input), which the whole-photo pass could use instead of the full decode.
     """
-    from linepatrol.detector import decode, letterbox, to_blob
+    from linepatrol.detector import decode, letterbox, model_input
     from linepatrol.images import read_image
 
     info = detector.info
@@ -152,7 +153,7 @@ def our_stages(detector: Any, photos: list[Path], repeats: int) -> dict[str, flo
             t2 = time.perf_counter()
             boxed, lb = letterbox(loaded.pixels, info.input_height, info.input_width,
                                   info.stride if detector.rect else None)
-            blob = to_blob([boxed])
+            blob = model_input([boxed], info)
             t3 = time.perf_counter()
             out = session.run(blob)[0]
             t4 = time.perf_counter()
@@ -243,6 +244,13 @@ def throughput(
     }
     if device == "cpu":
         sides["ultralytics_all_cores"] = ultralytics_side("ultralytics_all_cores", all_cores())
+    else:
+        # On a GPU the core sends photos through the model a batch at a time
+        # (Detector.photos_per_call); ultralytics can too, when asked (its default is 1).
+        ultra_batch = ours_off.photos_per_call
+        run_ultralytics(ultra, photos[:ultra_batch], models.imgsz, device, None, ultra_batch)
+        sides["ultralytics_batch"] = side("ultralytics_batch", lambda: run_ultralytics(
+            ultra, photos, models.imgsz, device, None, ultra_batch))
     if ours_int8 is not None:
         sides["linepatrol_int8"] = side("linepatrol_int8", lambda: run_ours(ours_int8, photos))
     if ours_square is not None:
@@ -269,6 +277,10 @@ def throughput(
         "ratio_vs_all_cores": (round(rate["linepatrol"] / rate["ultralytics_all_cores"], 2)
                                if "ultralytics_all_cores" in rate else None),
         "torch_threads": threads,
+        # GPU runs: the same work against ultralytics asked for the core's batch of photos
+        "photos_per_call": ours_off.photos_per_call,
+        "ratio_vs_batch": (round(rate["linepatrol"] / rate["ultralytics_batch"], 2)
+                           if "ultralytics_batch" in rate else None),
         "ratio_int8": (round(rate["linepatrol_int8"] / rate["ultralytics"], 2)
                        if "linepatrol_int8" in rate else None),
         "ratio_square": (round(rate["linepatrol_square"] / rate["ultralytics"], 2)

@@ -5,7 +5,10 @@ much a specific change would help, through the core's own extension points:
 
 - ``no_spin``: the shipped ``Detector`` and ``detect_files``, with a ``ModelSession`` whose ONNX
   Runtime threads do not spin-wait (``session.intra_op.allow_spinning = 0``). Spinning threads
-  burn the cores that the decode threads (and anything else on the machine) need.
+  burn the cores that the decode threads (and anything else on the machine) need. The core
+  adopted that; this session also feeds the export's own float NCHW input, as the core did
+  before it gave models a uint8 image input (``linepatrol.runtime.image_input``), so the row
+  now measures what that input is worth.
 - ``fast_path``: additionally letterboxes with bilinear instead of area interpolation, decoding
   JPEGs at reduced size (DCT scaling, never below what the model input needs; the core does
   this too since c0fa45f), in a loop with one decode thread ahead — only for the whole-photo
@@ -26,7 +29,8 @@ from linepatrol.detector import TileSetting
 
 
 class NoSpinSession:
-    """A CPU/GPU ``ModelSession`` like the core's ``OrtSession``, without thread spinning."""
+    """A CPU/GPU ``ModelSession`` like the core's ``OrtSession`` before its uint8 image input:
+    no thread spinning, the export's float blob as input."""
 
     def __init__(self, path: Path, device: str) -> None:
         import onnxruntime as ort
@@ -74,7 +78,7 @@ def open_no_spin(model: Path, device: str, tile: TileSetting = "off",
 
 def run_fast_path(detector: Any, photos: list[Path]) -> int:
     """Whole-photo detection with reduced-size decode, bilinear letterbox, decode ahead."""
-    from linepatrol.detector import decode, letterbox, to_blob
+    from linepatrol.detector import decode, letterbox, model_input
     from linepatrol.images import read_image
 
     info = detector.info
@@ -92,7 +96,7 @@ def run_fast_path(detector: Any, photos: list[Path]) -> int:
                 futures.append(pool.submit(read_image, photos[i + 2], min_size=need))
             boxed, lb = letterbox(loaded.pixels, info.input_height, info.input_width,
                                   info.stride if detector.rect else None)
-            out = detector.session.run(to_blob([boxed]))[0]
+            out = detector.session.run(model_input([boxed], info))[0]
             xyxy, _, _ = decode(out[0], info, cfg.min_conf, cfg.iou, cfg.max_det)
             xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, np.float32)) / lb.scale
             xyxy /= loaded.scale

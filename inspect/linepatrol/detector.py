@@ -150,6 +150,15 @@ def to_blob(images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
     return np.asarray(blob, dtype=np.float32)
 
 
+def model_input(images: Sequence[npt.NDArray[np.uint8]], info: ModelInfo) -> npt.NDArray[Any]:
+    """Letterboxed BGR uint8 crops of one shape -> the batch the model takes: the crops stacked
+    as they are for a uint8 image input (normalised inside the graph, see
+    :mod:`linepatrol.runtime.image_input`), else the float blob."""
+    if info.image_input:
+        return np.stack(list(images))
+    return to_blob(images)
+
+
 # --- decoding ----------------------------------------------------------------------------------
 
 
@@ -230,6 +239,13 @@ class Detector:
             return self.config.batch_size
         return 8 if getattr(self.session, "on_gpu", False) else 2
 
+    @property
+    def photos_per_call(self) -> int:
+        """Photos whose crops ``detect_files`` sends through the session together. A GPU runs a
+        batch of whole-photo passes in about the time of one, so photos are grouped a batch at
+        a time; on the CPU grouping gains nothing and only holds more photos in memory."""
+        return self.batch_size if getattr(self.session, "on_gpu", False) else 1
+
     def tiles_for(self, width: int, height: int) -> list[Tile] | None:
         """The tiles a photo of this size is cut into, or None for one whole-photo pass."""
         setting = self.config.tile
@@ -306,7 +322,7 @@ class Detector:
         for members in groups.values():
             for start in range(0, len(members), bs):
                 chunk = members[start : start + bs]
-                outputs = self.session.run(to_blob([crops[k] for k in chunk]))[0]
+                outputs = self.session.run(model_input([crops[k] for k in chunk], info))[0]
                 for k, out in zip(chunk, outputs, strict=True):
                     job = jobs[k]
                     parts[job.image].append((self._to_photo(out, job), job.source))

@@ -151,4 +151,5 @@ def test_dynamic_input_axes_keep_the_nominal_size(tmp_path: Path) -> None:
     assert info.dynamic_hw and (info.input_height, info.input_width) == (96, 96)
     assert info.describe()["dynamic_input_size"] is True
     assert not dynamic.fixed_shape and Detector(dynamic).rect
-    assert dynamic.run(np.zeros((2, 3, 64, 96), np.float32))[0].shape[0] == 2
+    assert info.image_input  # the session takes NHWC BGR uint8 crops (see test_image_input)
+    assert dynamic.run(np.zeros((2, 64, 96, 3), np.uint8))[0].shape[0] == 2

@@ -79,7 +79,7 @@ def test_session_is_lazy_and_runs_batches(tmp_path: Path) -> None:
     model = make_yolo_onnx(tmp_path / "m.onnx", ["insulator", "bird_nest"], [(32, 32, 8, 8, 1, 0.9)])
     session = OrtSession(model, providers=["cpu"])
     assert session.active_providers == []  # nothing loaded yet
-    out = session.run(np.zeros((3, 3, 64, 64), np.float32))
+    out = session.run(np.zeros((3, 64, 64, 3), np.uint8))  # NHWC uint8: the image input
     assert out[0].shape == (3, 6, 16)
     assert session.info.names == ("insulator", "bird_nest")
     assert session.active_providers == ["CPUExecutionProvider"]

@@ -152,8 +152,10 @@ def test_export_fp32_fp16_int8_with_parity(tiny_checkpoint: Path, tiny_dataset: 
         session = OrtSession(report[key], providers=["cpu"]).load()
         info = session.info
         assert info.names == NAMES and info.input_size == 64 and info.dynamic_hw
-        for shape, anchors in (((2, 3, 64, 64), 84), ((2, 3, 32, 64), 42), ((1, 3, 64, 32), 42)):
-            out = session.run(np.zeros(shape, np.float32))[0]
+        # ...through the uint8 image input the core gives every model (NHWC BGR)
+        assert info.image_input and info.input_dtype == ("float16" if key == "fp16" else "float32")
+        for shape, anchors in (((2, 64, 64, 3), 84), ((2, 32, 64, 3), 42), ((1, 64, 32, 3), 42)):
+            out = session.run(np.zeros(shape, np.uint8))[0]
             assert out.shape == (shape[0], 6, anchors)
     # a fixed-shape export (old files, TensorRT) is square only, and the core knows it
     fixed, _ = export_fp32(tiny_checkpoint, tmp_path / "fixed.onnx", fixed_shape=True)

@@ -38,7 +38,7 @@ class ModelInfo:
     input_name: str
     input_height: int
     input_width: int
-    input_dtype: str  # "float32" or "float16"
+    input_dtype: str  # the network's: "float32" or "float16"
     dynamic_batch: bool
     names: tuple[str, ...]  # taxonomy keys where the model's names map onto the taxonomy
     stride: int
@@ -47,6 +47,9 @@ class ModelInfo:
     # Height and width are symbolic in the graph: the model runs any stride-multiple size, and
     # input_height x input_width (from 'imgsz') is only the size it was trained at.
     dynamic_hw: bool = False
+    # The session takes NHWC BGR uint8 images as decoded and normalises them inside the graph
+    # (see :mod:`linepatrol.runtime.image_input`), not the NCHW RGB float blob of the export.
+    image_input: bool = False
 
     @property
     def input_size(self) -> int:
@@ -65,6 +68,7 @@ class ModelInfo:
             "input_size": [self.input_height, self.input_width],
             "dynamic_input_size": self.dynamic_hw,
             "input_dtype": self.input_dtype,
+            "image_input": self.image_input,
             "layout": self.layout.value,
             "stride": self.stride,
             "auto_tile_factor": self.auto_tile_factor,
@@ -145,8 +149,12 @@ def _dim(value: Any) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def read_model_info(session: Any, path: Path | str) -> ModelInfo:
-    """Check that an ONNX Runtime session is a detection model we can decode, and describe it."""
+def read_model_info(session: Any, path: Path | str, network_dtype: str | None = None
+                    ) -> ModelInfo:
+    """Check that an ONNX Runtime session is a detection model we can decode, and describe it.
+
+    ``network_dtype`` is the float type behind a uint8 image input (which the session's own
+    input does not show)."""
     path = str(path)
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1:
@@ -155,8 +163,11 @@ def read_model_info(session: Any, path: Path | str) -> ModelInfo:
     shape = list(inp.shape)
     if len(shape) != 4:
         raise ModelLoadError(path, f"input {inp.name!r} has shape {shape}, expected NCHW")
-    if inp.type not in ("tensor(float)", "tensor(float16)"):
+    if inp.type not in ("tensor(float)", "tensor(float16)", "tensor(uint8)"):
         raise ModelLoadError(path, f"input type {inp.type} is not float32/float16")
+    images = inp.type == "tensor(uint8)"  # NHWC BGR uint8, normalised in the graph
+    if images:
+        shape = [shape[0], shape[3], shape[1], shape[2]]  # read as NCHW below
     meta: dict[str, str] = dict(session.get_modelmeta().custom_metadata_map)
     h, w = _dim(shape[2]), _dim(shape[3])
     dynamic_hw = h is None and w is None  # one fixed axis: run the nominal size only
@@ -196,11 +207,13 @@ def read_model_info(session: Any, path: Path | str) -> ModelInfo:
         input_name=inp.name,
         input_height=h,
         input_width=w,
-        input_dtype="float16" if inp.type == "tensor(float16)" else "float32",
+        input_dtype=((network_dtype or "uint8") if images else
+                     "float16" if inp.type == "tensor(float16)" else "float32"),
         dynamic_batch=not isinstance(shape[0], int),
         names=names,
         stride=stride,
         layout=layout,
         metadata=meta,
         dynamic_hw=dynamic_hw,
+        image_input=images,
     )

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from linepatrol.runtime.image_input import ImageInput
 from linepatrol.runtime.model_info import ModelInfo, ModelLoadError, read_model_info
 from linepatrol.runtime.providers import fallback_note, planned_providers
 
@@ -63,6 +64,20 @@ def _preload_gpu_libraries() -> None:
         log.debug("onnxruntime.preload_dlls: %s", exc)
 
 
+def _image_input_model(path: Path) -> ImageInput | None:
+    """The model at ``path`` rewritten to take uint8 images (None: run the file as it is; a file
+    that is not ONNX at all is left to ONNX Runtime, whose error the user then sees)."""
+    import onnx
+
+    from linepatrol.runtime.image_input import with_image_input  # imports onnx: only here
+
+    try:
+        return with_image_input(onnx.load(str(path)))
+    except Exception as exc:  # protobuf's and onnx's own errors: not ours to judge
+        log.debug("%s: no uint8 image input (%s)", path, exc)
+        return None
+
+
 class OrtSession:
     """An ONNX Runtime session for one detection model file.
 
@@ -78,6 +93,7 @@ class OrtSession:
         cache_dir: str | None = None,
         warmup: bool = True,
         spinning: bool = False,
+        image_input: bool = True,
     ) -> None:
         self.path = Path(path)
         self._requested_setting = providers
@@ -85,6 +101,7 @@ class OrtSession:
         self._cache_dir = cache_dir
         self._warmup = warmup
         self._spinning = spinning
+        self._image_input = image_input
         self._lock = threading.Lock()
         self._session: Any = None
         self._info: ModelInfo | None = None
@@ -125,14 +142,17 @@ class OrtSession:
         provider_list = [
             (p, _provider_options(p, self._cache_dir)) for p in self.requested_providers
         ]
+        wrapped = _image_input_model(self.path) if self._image_input else None
         try:
             session = ort.InferenceSession(
-                str(self.path), sess_options=options, providers=provider_list
+                wrapped.model if wrapped else str(self.path), sess_options=options,
+                providers=provider_list,
             )
         except Exception as exc:  # ORT raises its own untyped errors for bad files
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelLoadError(self.path, f"not a loadable ONNX model ({first})") from exc
-        self._info = read_model_info(session, self.path)
+        self._info = read_model_info(session, self.path,
+                                     wrapped.network_dtype if wrapped else None)
         self.active_providers = list(session.get_providers())
         self.fallback = fallback_note(self.requested_providers, self.active_providers)
         if self.fallback:
@@ -169,13 +189,18 @@ class OrtSession:
 
     def _input_shape(self, batch: int) -> tuple[int, int, int, int]:
         info = self.info
+        if info.image_input:
+            return (batch, info.input_height, info.input_width, 3)
         return (batch, 3, info.input_height, info.input_width)
 
-    def _input_dtype(self) -> type[np.floating[Any]]:
+    def _input_dtype(self) -> type[np.generic]:
+        if self.info.image_input:
+            return np.uint8
         return np.float16 if self.info.input_dtype == "float16" else np.float32
 
     def run(self, batch: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
-        """Run a preprocessed NCHW batch; models with a fixed batch of 1 are run image by image."""
+        """Run a preprocessed batch (see :func:`linepatrol.detector.model_input`); models with a
+        fixed batch of 1 are run image by image."""
         self.load()
         batch = batch.astype(self._input_dtype(), copy=False)
         if self.info.dynamic_batch or len(batch) == 1:
