@@ -204,6 +204,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         # the same work against ultralytics with torch on every core, as ONNX Runtime runs (CPU
         # runs; None on a GPU and in results made before it was measured)
         "detect_vs_ultralytics_all_cores": det.get("ratio_vs_all_cores"),
+        "detect_vs_ultralytics_batch": det.get("ratio_vs_batch"),
         "detect_tile_auto_vs_ultralytics": det.get("ratio_tile_auto"),
         "detect_int8_vs_ultralytics": det.get("ratio_int8"),
         "detect_square_vs_ultralytics": det.get("ratio_square"),

@@ -81,6 +81,10 @@ class DetectorEnsemble:
         for m in self.members:
             m.config = value
 
+    @property
+    def photos_per_call(self) -> int:
+        return min(m.photos_per_call for m in self.members)
+
     def decode_size(self, width: int, height: int) -> tuple[int, int] | None:
         """The most pixels any member needs (None: the full photo)."""
         sizes = [m.decode_size(width, height) for m in self.members]

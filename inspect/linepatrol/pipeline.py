@@ -7,6 +7,7 @@ goes on.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -87,21 +88,30 @@ def _load(path: Path, max_pixels: int, detector: AnyDetector) -> LoadedImage | I
         return exc
 
 
+def decode_threads_default() -> int:
+    """Photos decoded at once: JPEG decoding releases the GIL, and on a GPU it is what the
+    model waits for; beyond four threads the inference thread, not decoding, sets the pace."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def detect_files(
     detector: AnyDetector,
     files: Iterable[tuple[str, Path]],
     max_pixels: int = DEFAULT_MAX_PIXELS,
     prefetch: int = 2,
-    decode_threads: int = 2,
+    decode_threads: int | None = None,
 ) -> Iterator[PhotoResult]:
-    """Detect in each file, in order, decoding up to ``prefetch`` photos ahead."""
+    """Detect in each file, in order, decoding up to ``prefetch`` photos ahead of the group in
+    hand (``detector.photos_per_call`` photos go through the model together)."""
     items = list(files)
-    with ThreadPoolExecutor(max_workers=max(1, decode_threads)) as pool:
+    group_size = max(1, detector.photos_per_call)
+    ahead = max(1, prefetch) + group_size
+    with ThreadPoolExecutor(max_workers=decode_threads or decode_threads_default()) as pool:
         pending: list[tuple[str, Path, Future[LoadedImage | ImageError]]] = []
         it = iter(items)
 
         def refill() -> None:
-            while len(pending) < max(1, prefetch) + 1:
+            while len(pending) < ahead:
                 try:
                     name, path = next(it)
                 except StopIteration:
@@ -110,11 +120,15 @@ def detect_files(
 
         refill()
         while pending:
-            name, path, fut = pending.pop(0)
+            group = pending[:group_size]
+            del pending[:group_size]
             refill()
-            loaded = fut.result()
-            if isinstance(loaded, ImageError):
-                yield PhotoResult(name, path, None, None, None, loaded.reason)
-                continue
-            dets = detector.detect(loaded.pixels, 1.0 / loaded.scale)
-            yield PhotoResult(name, path, loaded.width, loaded.height, dets, None)
+            loaded = [fut.result() for _, _, fut in group]
+            good = [li for li in loaded if isinstance(li, LoadedImage)]
+            found = iter(detector.detect_many([li.pixels for li in good],
+                                              [1.0 / li.scale for li in good]) if good else [])
+            for (name, path, _), li in zip(group, loaded, strict=True):
+                if isinstance(li, ImageError):
+                    yield PhotoResult(name, path, None, None, None, li.reason)
+                else:
+                    yield PhotoResult(name, path, li.width, li.height, next(found), None)

@@ -273,3 +273,26 @@ def test_batches_hold_one_shape_and_tiles_stay_square() -> None:
     assert [len(r) for r in res] == [1, 1, 1, 1]
     assert res[1].xyxy[0] == pytest.approx([150, 100, 200, 150], abs=4)
     assert res[0].xyxy.tolist() == res[3].xyxy.tolist()
+
+
+def test_detect_files_groups_photos_on_a_gpu_and_keeps_each_files_result(tmp_path: Any) -> None:
+    from linepatrol.pipeline import detect_files
+
+    files = []
+    for i in range(5):
+        path = tmp_path / f"p{i}.png"
+        cv2.imwrite(str(path), _scene(64, 64, [(5, 5, 5 + 4 * (i + 2), 20)]))
+        files.append((path.name, path))
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff not a photo")
+    files.insert(2, ("broken.jpg", broken))
+    gpu = BlobSession()
+    gpu.on_gpu = True  # type: ignore[attr-defined]
+    det = Detector(gpu, DetectorConfig(tile="off", batch_size=4))
+    assert det.photos_per_call == 4 and Detector(BlobSession()).photos_per_call == 1
+    results = list(detect_files(det, files))
+    assert [r.name for r in results] == [name for name, _ in files]  # in order, none lost
+    assert gpu.batches == [3, 2]  # the groups of 4 files, less the broken one
+    assert results[2].error and results[2].detections is None
+    widths = [float(r.detections.xyxy[0, 2]) for r in results if r.detections is not None]
+    assert widths == pytest.approx([13, 17, 21, 25, 29], abs=2.5)  # each photo its own boxes
