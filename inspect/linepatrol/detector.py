@@ -240,6 +240,14 @@ class Detector:
         return 8 if getattr(self.session, "on_gpu", False) else 2
 
     @property
+    def pads_batches(self) -> bool:
+        """Whether every call carries a full batch (short ones padded with blank crops): on a GPU
+        each new input shape costs a session set-up (see ``OrtSession.session_per_shape``), and
+        a blank crop costs next to nothing there; on the CPU it would cost a whole crop's work.
+        """
+        return bool(getattr(self.session, "on_gpu", False)) and self.info.dynamic_batch
+
+    @property
     def photos_per_call(self) -> int:
         """Photos whose crops ``detect_files`` sends through the session together. A GPU runs a
         batch of whole-photo passes in about the time of one, so photos are grouped a batch at
@@ -319,10 +327,14 @@ class Detector:
             groups.setdefault(crop.shape, []).append(k)
         parts: list[list[tuple[Detections, int]]] = [[] for _ in images]
         bs = max(1, self.batch_size)
+        pad = self.pads_batches
         for members in groups.values():
             for start in range(0, len(members), bs):
                 chunk = members[start : start + bs]
-                outputs = self.session.run(model_input([crops[k] for k in chunk], info))[0]
+                batch = [crops[k] for k in chunk]
+                if pad and len(batch) < bs:  # blank crops: the batch keeps the session's shape
+                    batch += [np.full_like(batch[0], LETTERBOX_FILL)] * (bs - len(batch))
+                outputs = self.session.run(model_input(batch, info))[0][: len(chunk)]
                 for k, out in zip(chunk, outputs, strict=True):
                     job = jobs[k]
                     parts[job.image].append((self._to_photo(out, job), job.source))

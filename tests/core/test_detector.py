@@ -292,7 +292,17 @@ def test_detect_files_groups_photos_on_a_gpu_and_keeps_each_files_result(tmp_pat
     assert det.photos_per_call == 4 and Detector(BlobSession()).photos_per_call == 1
     results = list(detect_files(det, files))
     assert [r.name for r in results] == [name for name, _ in files]  # in order, none lost
-    assert gpu.batches == [3, 2]  # the groups of 4 files, less the broken one
+    assert gpu.batches == [4, 4]  # two calls: groups of 4 files (3 and 2 photos), padded
     assert results[2].error and results[2].detections is None
     widths = [float(r.detections.xyxy[0, 2]) for r in results if r.detections is not None]
     assert widths == pytest.approx([13, 17, 21, 25, 29], abs=2.5)  # each photo its own boxes
+
+
+def test_gpu_batches_are_padded_to_one_shape_and_padding_finds_nothing() -> None:
+    gpu = BlobSession()
+    gpu.on_gpu = True  # type: ignore[attr-defined]
+    det = Detector(gpu, DetectorConfig(tile="off", batch_size=4))
+    assert det.pads_batches and not Detector(BlobSession()).pads_batches
+    res = det.detect_many([_scene(64, 64, [(5, 5, 20, 20)]), _scene(64, 64, [])])
+    assert gpu.batches == [4]  # two photos, two blank crops
+    assert [len(r) for r in res] == [1, 0]

@@ -83,3 +83,24 @@ def test_session_is_lazy_and_runs_batches(tmp_path: Path) -> None:
     assert out[0].shape == (3, 6, 16)
     assert session.info.names == ("insulator", "bird_nest")
     assert session.active_providers == ["CPUExecutionProvider"]
+
+
+def test_session_per_shape_keeps_one_onnx_runtime_session_per_input_shape(
+    tmp_path: Path,
+) -> None:
+    model = make_yolo_onnx(tmp_path / "m.onnx", ["insulator"], [(32, 32, 8, 8, 0, 0.9)])
+    shared = OrtSession(model, providers=["cpu"])
+    assert not shared.session_per_shape  # the CPU's default: one session for every shape
+    pooled = OrtSession(model, providers=["cpu"], session_per_shape=True)
+    shapes = [(2, 64, 64, 3), (1, 64, 64, 3), (2, 64, 64, 3)]
+    for shape in shapes:
+        x = np.zeros(shape, np.uint8)
+        np.testing.assert_array_equal(pooled.run(x)[0], shared.run(x)[0])
+    # the warm-up's (1, ...) took the session made at load; (2, ...) got a second one
+    sessions = pooled._by_shape  # the pool is what this test is about
+    assert list(sessions) == [(1, 64, 64, 3), (2, 64, 64, 3)]
+    assert len({id(s) for s in sessions.values()}) == 2
+    for k in range(OrtSession.MAX_SESSIONS + 2):  # more shapes than it keeps: oldest dropped
+        pooled.run(np.zeros((k + 3, 64, 64, 3), np.uint8))
+    assert len(sessions) == OrtSession.MAX_SESSIONS
+    assert next(reversed(sessions)) == (OrtSession.MAX_SESSIONS + 4, 64, 64, 3)
