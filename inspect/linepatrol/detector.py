@@ -189,11 +189,21 @@ def decode(
 
 @dataclass(frozen=True)
 class _Job:
-    image: int  # which photo of the batch
-    source: int  # which crop of that photo (tiles and the whole-photo pass)
+    source: int  # which crop of its photo (tiles and the whole-photo pass)
     offset: tuple[int, int]
     box: Letterbox
     crop_scale: float  # photo pixels per decoded pixel (reduced-size decodes)
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo's letterboxed crops and where each came from, ready for the session."""
+
+    crops: list[npt.NDArray[np.uint8]]
+    jobs: list[_Job]
+    tiled: bool
+    width: float  # the photo's size in photo pixels
+    height: float
 
 
 class Detector:
@@ -300,49 +310,57 @@ class Detector:
     ) -> list[Detections]:
         """Detect in several photos, batching their crops through the session together."""
         scales = list(scales) if scales is not None else [1.0] * len(images)
+        return self.detect_prepared(
+            [self.prepare(img, sc) for img, sc in zip(images, scales, strict=True)])
+
+    def prepare(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> PreparedPhoto:
+        """Cut and letterbox one photo's crops: the per-photo CPU work before inference, which
+        touches no session, so ``detect_files`` runs it in its decode threads while the model
+        works on earlier photos (on a GPU it was most of what the inference thread did)."""
         info = self.info
-        jobs: list[_Job] = []
-        crops: list[npt.NDArray[np.uint8]] = []
-        tiled = [False] * len(images)
         stride = info.stride if self.rect else None
-        for i, (img, sc) in enumerate(zip(images, scales, strict=True)):
-            h, w = img.shape[:2]
-            tiles = self.tiles_for(round(w * sc), round(h * sc))
-            regions: list[tuple[int, int, int, int, int | None]] = []  # x1 y1 x2 y2 stride
-            if tiles is None or self.config.full_pass:
-                regions.append((0, 0, w, h, stride))  # the whole photo: rect when it may be
-            if tiles is not None:
-                tiled[i] = True
-                for t in tiles:  # tiles: the square nominal input, so they batch together
-                    regions.append((int(t.x1 / sc), int(t.y1 / sc), int(t.x2 / sc),
-                                    int(t.y2 / sc), None))
-            for source, (x1, y1, x2, y2, crop_stride) in enumerate(regions):
-                boxed, lb = letterbox(img[y1:y2, x1:x2], info.input_height, info.input_width,
-                                      crop_stride)
-                crops.append(boxed)
-                jobs.append(_Job(i, source, (x1, y1), lb, sc))
+        h, w = image.shape[:2]
+        tiles = self.tiles_for(round(w * scale), round(h * scale))
+        regions: list[tuple[int, int, int, int, int | None]] = []  # x1 y1 x2 y2 stride
+        if tiles is None or self.config.full_pass:
+            regions.append((0, 0, w, h, stride))  # the whole photo: rect when it may be
+        for t in tiles or []:  # tiles: the square nominal input, so they batch together
+            regions.append((int(t.x1 / scale), int(t.y1 / scale), int(t.x2 / scale),
+                            int(t.y2 / scale), None))
+        crops, jobs = [], []
+        for source, (x1, y1, x2, y2, crop_stride) in enumerate(regions):
+            boxed, lb = letterbox(image[y1:y2, x1:x2], info.input_height, info.input_width,
+                                  crop_stride)
+            crops.append(boxed)
+            jobs.append(_Job(source, (x1, y1), lb, scale))
+        return PreparedPhoto(crops, jobs, tiles is not None, w * scale, h * scale)
+
+    def detect_prepared(self, photos: Sequence[PreparedPhoto]) -> list[Detections]:
+        """Run prepared photos' crops through the session, batched across photos, and combine
+        each photo's detections."""
+        info = self.info
         # One batch holds crops of one shape: tiles (square) apart from rect whole-photo passes.
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for k, crop in enumerate(crops):
-            groups.setdefault(crop.shape, []).append(k)
-        parts: list[list[tuple[Detections, int]]] = [[] for _ in images]
+        groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}  # shape -> (photo, crop)
+        for i, photo in enumerate(photos):
+            for c, crop in enumerate(photo.crops):
+                groups.setdefault(crop.shape, []).append((i, c))
+        parts: list[list[tuple[Detections, int]]] = [[] for _ in photos]
         bs = max(1, self.batch_size)
         pad = self.pads_batches
         for members in groups.values():
             for start in range(0, len(members), bs):
                 chunk = members[start : start + bs]
-                batch = [crops[k] for k in chunk]
+                batch = [photos[i].crops[c] for i, c in chunk]
                 if pad and len(batch) < bs:  # blank crops: the batch keeps the session's shape
                     batch += [np.full_like(batch[0], LETTERBOX_FILL)] * (bs - len(batch))
                 outputs = self.session.run(model_input(batch, info))[0][: len(chunk)]
-                for k, out in zip(chunk, outputs, strict=True):
-                    job = jobs[k]
-                    parts[job.image].append((self._to_photo(out, job), job.source))
+                for (i, c), out in zip(chunk, outputs, strict=True):
+                    job = photos[i].jobs[c]
+                    parts[i].append((self._to_photo(out, job), job.source))
         results = []
-        for i, image_parts in enumerate(parts):
-            h, w = images[i].shape[:2]
-            image_parts.sort(key=lambda part: part[1])  # crop order, whatever the batching
-            results.append(self._combine(image_parts, tiled[i], w * scales[i], h * scales[i]))
+        for photo, photo_parts in zip(photos, parts, strict=True):
+            photo_parts.sort(key=lambda part: part[1])  # crop order, whatever the batching
+            results.append(self._combine(photo_parts, photo.tiled, photo.width, photo.height))
         return results
 
     def _to_photo(self, output: npt.NDArray[Any], job: _Job) -> Detections:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from linepatrol.detections import Detections
-from linepatrol.detector import Detector, DetectorConfig
+from linepatrol.detector import Detector, DetectorConfig, PreparedPhoto
 
 
 def class_owners(member_names: Sequence[Sequence[str]]) -> dict[str, int]:
@@ -99,12 +99,19 @@ class DetectorEnsemble:
         self, images: Sequence[npt.NDArray[np.uint8]], scales: Sequence[float] | None = None
     ) -> list[Detections]:
         scales = list(scales) if scales is not None else [1.0] * len(images)
-        per_member = []
-        for m in self.members:
-            mine = [_as_decoded_for(m, img, sc) for img, sc in zip(images, scales, strict=True)]
-            per_member.append(m.detect_many([img for img, _ in mine], [sc for _, sc in mine]))
+        return self.detect_prepared(
+            [self.prepare(img, sc) for img, sc in zip(images, scales, strict=True)])
+
+    def prepare(self, image: npt.NDArray[np.uint8], scale: float = 1.0
+                ) -> tuple[PreparedPhoto, ...]:
+        """Each member's crops of the photo, from the photo as it alone would have decoded it."""
+        return tuple(m.prepare(*_as_decoded_for(m, image, scale)) for m in self.members)
+
+    def detect_prepared(self, photos: Sequence[tuple[PreparedPhoto, ...]]) -> list[Detections]:
+        per_member = [m.detect_prepared([p[i] for p in photos])
+                      for i, m in enumerate(self.members)]
         out = []
-        for k in range(len(images)):
+        for k in range(len(photos)):
             parts = []
             for i, results in enumerate(per_member):
                 d = results[k]
