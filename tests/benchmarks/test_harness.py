@@ -173,12 +173,13 @@ def test_quick_run_writes_every_output(tmp_path: Path) -> None:
     assert machine["cpu"] in md and "Failed" not in md
     assert f"- Large {results['large']['rows'][0]['size']}, LinePatrol INT8 variant" in md
     assert "ratio INT8" in md and "no spin" not in md.split("## Large photos")[1]
+    # ratios print as the report prints floats (``:g``: a ratio of 3.0 reads "3×")
     assert (f"LinePatrol / ultralytics with torch on all {cores} cores (equal threads) = "
-            f"**{det['ratio_vs_all_cores']}×**") in md
+            f"**{det['ratio_vs_all_cores']:g}×**") in md
     assert f"ultralytics `YOLO.predict`, torch on all {cores} cores" in md
     big = results["large"]["rows"][0]  # (``row`` is a flight row by now)
     assert (f"- Large {big['size']}: LinePatrol / SAHI with torch on all {cores} cores (equal "
-            f"threads) = **{big['ratio_vs_all_cores']}×**") in md
+            f"threads) = **{big['ratio_vs_all_cores']:g}×**") in md
     assert "batch 2 (the core's default on this device" in md
     png = out / "results.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
