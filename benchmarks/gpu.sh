@@ -8,7 +8,8 @@
 # Usage: benchmarks/gpu.sh [--quick|--full] [extra `python -m benchmarks run` arguments]
 # Environment: PYTHON (default .venv/bin/python), OUT (default benchmarks/results/gpu),
 #              ALLOW_CPU=1 proves the script on a machine without a GPU (runs --device cpu
-#              and says so in the results).
+#              and says so in the results), LINEPATROL_BENCH_COMMIT names the commit in the
+#              results' stamp when the runner's copy of the tree has no (or stale) git metadata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

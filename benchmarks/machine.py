@@ -64,7 +64,16 @@ def versions() -> dict[str, str]:
     return found
 
 
+# A GPU runner often gets a copy of the tree whose git metadata is not the code's (an archive,
+# a synced folder): it names the commit it runs instead.
+COMMIT_ENV = "LINEPATROL_BENCH_COMMIT"
+
+
 def git_commit() -> str | None:
+    """The commit the code comes from: ``$LINEPATROL_BENCH_COMMIT`` when set, else git's HEAD
+    (+dirty when the core or the benchmarks have uncommitted changes)."""
+    if os.environ.get(COMMIT_ENV, "").strip():
+        return os.environ[COMMIT_ENV].strip()
     try:
         out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=10, check=True)

@@ -335,3 +335,13 @@ def test_checkpoint_recovered_from_an_export_runs_the_same_weights(tmp_path: Pat
     assert np.abs(torch_outputs(back, blob) - reference).max() < 1e-3 * np.abs(reference).max()
     with pytest.raises(ValueError, match="does not hold a fused yolov8s.yaml"):
         checkpoint_from_onnx(exported, tmp_path / "s.pt", arch="yolov8s.yaml")
+
+
+def test_commit_stamp_can_be_named_for_a_copied_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import machine
+
+    monkeypatch.delenv(machine.COMMIT_ENV, raising=False)
+    from_git = machine.git_commit()
+    assert from_git  # this checkout is a git repository
+    monkeypatch.setenv(machine.COMMIT_ENV, " 1b8f1b1 ")
+    assert machine.git_commit() == "1b8f1b1"
