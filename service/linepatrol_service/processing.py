@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from linepatrol.images import ImageError, LoadedImage, SizeRule, read_image
+from linepatrol.pipeline import decode_threads_default
 from linepatrol_service.geotag import DetectedPhoto, LedgerText, locate
 from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
@@ -71,6 +72,16 @@ def _stale_before(services: Services) -> dt.datetime:
     return utcnow() - dt.timedelta(seconds=services.settings.claim_lease_s)
 
 
+def claim_size(services: Services) -> int:
+    """Photos a worker claims at a time: the configured batch, or more where the loaded model
+    takes more photos per call (a GPU's batch: a shorter claim would be padded with blank
+    crops there). Before the model is loaded, the configured batch."""
+    size = services.settings.batch_size
+    if services.detector.loaded:
+        size = max(size, services.detector.get().photos_per_call)
+    return size
+
+
 def claim_batch(services: Services, flight_id: int, worker: str) -> tuple[str, list[int]]:
     claim = f"{worker}:{uuid.uuid4().hex[:12]}"
     stale = _stale_before(services)
@@ -82,7 +93,7 @@ def claim_batch(services: Services, flight_id: int, worker: str) -> tuple[str, l
             select(Image.id)
             .where(Image.flight_id == flight_id, claimable)
             .order_by(Image.id)
-            .limit(services.settings.batch_size)
+            .limit(claim_size(services))
         ).all()
         if not ids:
             return claim, []
@@ -129,7 +140,9 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
     # Decoded only as large as the model input needs (DCT scaling), as `linepatrol detect`
     # decodes (linepatrol.pipeline): the same photo gives the same detections in both.
     detector = services.detector.get()
-    with ThreadPoolExecutor(max_workers=2) as pool:  # JPEG decoding releases the GIL
+    # JPEG decoding releases the GIL: as many threads as `detect_files` uses (2 on a small
+    # CPU, half the cores of a GPU host)
+    with ThreadPoolExecutor(max_workers=decode_threads_default()) as pool:
         loaded = list(pool.map(lambda im: _load(services, im, detector.decode_size), images))
     good = [(im, li) for im, li in zip(images, loaded, strict=True)
             if isinstance(li, LoadedImage)]

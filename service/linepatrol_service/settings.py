@@ -36,7 +36,11 @@ class ServiceSettings(CoreSettings):
         description="Seconds before the broker redelivers an unacknowledged task",
     )
     # Processing
-    batch_size: int = Field(default=4, ge=1, le=64, description="Photos per detector batch")
+    batch_size: int = Field(
+        default=4, ge=1, le=64,
+        description="Photos a worker claims and detects at a time (on a GPU at least the "
+        "model's batch of photos, 8)",
+    )
     worker_threads: int = Field(
         default=1, ge=1, le=16, description="Embedded mode: flights processed at once"
     )

@@ -109,3 +109,17 @@ def test_submit_with_the_broker_down_keeps_the_flight_queued(tmp_path: Path, tin
         r = api.post(f"/flights/{flight['id']}/submit", "uploader")
         assert r.status_code == 503 and "queued" in r.json()["detail"]
         assert api.get(f"/flights/{flight['id']}").json()["status"] == "queued"
+
+
+def test_claims_follow_the_models_batch_of_photos_once_it_is_loaded(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linepatrol.detector import Detector
+    from linepatrol_service.processing import claim_size
+
+    services = Services(make_settings(tmp_path / "d", tiny_model, batch_size=3))
+    assert claim_size(services) == 3  # nothing loaded yet: the configured batch
+    services.detector.get()
+    assert claim_size(services) == 3  # a CPU model takes one photo per call
+    monkeypatch.setattr(Detector, "photos_per_call", property(lambda self: 8))  # a GPU's
+    assert claim_size(services) == 8
