@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import cv2
 import numpy as np
@@ -30,6 +30,7 @@ from linepatrol.runtime.session import ModelSession
 from linepatrol.slicing import Tile, should_tile, tile_grid
 
 TileSetting = Literal["auto", "off"] | int
+P = TypeVar("P")  # what a detector's ``prepare`` makes of a photo
 LETTERBOX_FILL = 114  # the grey ultralytics pads with; models are trained on it
 
 
@@ -206,7 +207,31 @@ class PreparedPhoto:
     height: float
 
 
-class Detector:
+class PreparingDetector(Generic[P]):
+    """Detection in two steps, ``prepare`` (per photo, any thread) then ``detect_prepared``
+    (batched through the model); ``detect`` and ``detect_many`` are both in one go. Shared by
+    :class:`Detector` and the ensemble, whose prepared photo is one per member."""
+
+    def prepare(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> P:
+        raise NotImplementedError
+
+    def detect_prepared(self, photos: Sequence[P]) -> list[Detections]:
+        raise NotImplementedError
+
+    def detect(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> Detections:
+        """Detect in one BGR photo; boxes in photo pixels (``scale`` = photo px per array px)."""
+        return self.detect_many([image], [scale])[0]
+
+    def detect_many(
+        self, images: Sequence[npt.NDArray[np.uint8]], scales: Sequence[float] | None = None
+    ) -> list[Detections]:
+        """Detect in several photos, batching their crops through the model together."""
+        scales = list(scales) if scales is not None else [1.0] * len(images)
+        return self.detect_prepared(
+            [self.prepare(img, sc) for img, sc in zip(images, scales, strict=True)])
+
+
+class Detector(PreparingDetector[PreparedPhoto]):
     """Detection on photos of any size through a :class:`ModelSession`."""
 
     def __init__(self, session: ModelSession, config: DetectorConfig | None = None) -> None:
@@ -228,6 +253,10 @@ class Detector:
         return dict(describe()) if callable(describe) else self.info.describe()
 
     @property
+    def _on_gpu(self) -> bool:
+        return bool(getattr(self.session, "on_gpu", False))
+
+    @property
     def rect(self) -> bool:
         """Whether whole-photo passes run at a rect input: the model must accept any size, and
         TensorRT, which builds an engine per input shape, keeps the nominal one."""
@@ -247,7 +276,7 @@ class Detector:
         (48 MP photo: 397 MiB at batch 1, 784 MiB at 8, 5.4 s vs 5.2 s); a GPU wants batches."""
         if self.config.batch_size:
             return self.config.batch_size
-        return 8 if getattr(self.session, "on_gpu", False) else 2
+        return 8 if self._on_gpu else 2
 
     @property
     def pads_batches(self) -> bool:
@@ -255,14 +284,14 @@ class Detector:
         each new input shape costs a session set-up (see ``OrtSession.session_per_shape``), and
         a blank crop costs next to nothing there; on the CPU it would cost a whole crop's work.
         """
-        return bool(getattr(self.session, "on_gpu", False)) and self.info.dynamic_batch
+        return self._on_gpu and self.info.dynamic_batch
 
     @property
     def photos_per_call(self) -> int:
         """Photos whose crops ``detect_files`` sends through the session together. A GPU runs a
         batch of whole-photo passes in about the time of one, so photos are grouped a batch at
         a time; on the CPU grouping gains nothing and only holds more photos in memory."""
-        return self.batch_size if getattr(self.session, "on_gpu", False) else 1
+        return self.batch_size if self._on_gpu else 1
 
     def tiles_for(self, width: int, height: int) -> list[Tile] | None:
         """The tiles a photo of this size is cut into, or None for one whole-photo pass."""
@@ -300,18 +329,6 @@ class Detector:
         if span <= side:
             return None
         return (-(-side * width // span), -(-side * height // span))
-
-    def detect(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> Detections:
-        """Detect in one BGR photo; boxes in photo pixels (``scale`` = photo px per array px)."""
-        return self.detect_many([image], [scale])[0]
-
-    def detect_many(
-        self, images: Sequence[npt.NDArray[np.uint8]], scales: Sequence[float] | None = None
-    ) -> list[Detections]:
-        """Detect in several photos, batching their crops through the session together."""
-        scales = list(scales) if scales is not None else [1.0] * len(images)
-        return self.detect_prepared(
-            [self.prepare(img, sc) for img, sc in zip(images, scales, strict=True)])
 
     def prepare(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> PreparedPhoto:
         """Cut and letterbox one photo's crops: the per-photo CPU work before inference, which

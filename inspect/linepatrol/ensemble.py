@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from linepatrol.detections import Detections
-from linepatrol.detector import Detector, DetectorConfig, PreparedPhoto
+from linepatrol.detector import Detector, DetectorConfig, PreparedPhoto, PreparingDetector
 
 
 def class_owners(member_names: Sequence[Sequence[str]]) -> dict[str, int]:
@@ -59,7 +59,7 @@ def _as_decoded_for(
     return reduced, scale * w / size[0]
 
 
-class DetectorEnsemble:
+class DetectorEnsemble(PreparingDetector[tuple[PreparedPhoto, ...]]):
     """Detectors run on the same photos, their detections combined by class ownership."""
 
     def __init__(self, members: Sequence[Detector]) -> None:
@@ -91,16 +91,6 @@ class DetectorEnsemble:
         if any(s is None for s in sizes):
             return None
         return (max(s[0] for s in sizes if s), max(s[1] for s in sizes if s))
-
-    def detect(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> Detections:
-        return self.detect_many([image], [scale])[0]
-
-    def detect_many(
-        self, images: Sequence[npt.NDArray[np.uint8]], scales: Sequence[float] | None = None
-    ) -> list[Detections]:
-        scales = list(scales) if scales is not None else [1.0] * len(images)
-        return self.detect_prepared(
-            [self.prepare(img, sc) for img, sc in zip(images, scales, strict=True)])
 
     def prepare(self, image: npt.NDArray[np.uint8], scale: float = 1.0
                 ) -> tuple[PreparedPhoto, ...]:
