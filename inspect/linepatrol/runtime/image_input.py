@@ -25,15 +25,16 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 IMAGE_INPUT_NAME = "linepatrol_images_u8"
-_FLOAT_TYPES = {TensorProto.FLOAT: TensorProto.FLOAT, TensorProto.FLOAT16: TensorProto.FLOAT16}
+# the export's input types, each with its name and numpy type
+_FLOAT_TYPES = {TensorProto.FLOAT: ("float32", np.float32),
+                TensorProto.FLOAT16: ("float16", np.float16)}
 
 
 @dataclass(frozen=True)
 class ImageInput:
     model: bytes  # the rewritten model, serialised for ``InferenceSession``
     input_name: str  # its uint8 NHWC BGR input
-    network_input: str  # the float NCHW input it feeds
-    network_dtype: str  # that input's type: "float32" or "float16"
+    network_dtype: str  # the float NCHW input's type behind it: "float32" or "float16"
 
 
 def _dim(d: onnx.TensorShapeProto.Dimension) -> int | str | None:
@@ -59,10 +60,8 @@ def with_image_input(model: onnx.ModelProto) -> ImageInput | None:
     n, c, h, w = (_dim(d) for d in tensor.shape.dim)
     if c != 3:
         return None
-    float_type = _FLOAT_TYPES[tensor.elem_type]
-    names = {n.name for n in graph.node} | {v.name for v in graph.value_info}
-    if IMAGE_INPUT_NAME in names or any(i.name == IMAGE_INPUT_NAME for i in graph.input):
-        return None
+    float_type = tensor.elem_type
+    dtype_name, np_dtype = _FLOAT_TYPES[float_type]
 
     def tmp(stem: str) -> str:
         return f"{IMAGE_INPUT_NAME}/{stem}"
@@ -70,9 +69,7 @@ def with_image_input(model: onnx.ModelProto) -> ImageInput | None:
     new_input = helper.make_tensor_value_info(IMAGE_INPUT_NAME, TensorProto.UINT8,
                                               [n, h, w, 3])
     bgr_to_rgb = numpy_helper.from_array(np.array([2, 1, 0], np.int64), tmp("bgr_to_rgb"))
-    scale = numpy_helper.from_array(
-        np.array(255.0, np.float16 if float_type == TensorProto.FLOAT16 else np.float32),
-        tmp("scale"))
+    scale = numpy_helper.from_array(np.array(255.0, np_dtype), tmp("scale"))
     nodes = [
         helper.make_node("Gather", [IMAGE_INPUT_NAME, bgr_to_rgb.name], [tmp("rgb")], axis=3,
                          name=tmp("swap")),
@@ -91,5 +88,4 @@ def with_image_input(model: onnx.ModelProto) -> ImageInput | None:
     old_nodes = list(g.node)
     del g.node[:]
     g.node.extend([*nodes, *old_nodes])
-    return ImageInput(out.SerializeToString(), IMAGE_INPUT_NAME, original.name,
-                      "float16" if float_type == TensorProto.FLOAT16 else "float32")
+    return ImageInput(out.SerializeToString(), IMAGE_INPUT_NAME, dtype_name)
