@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import prototype
-from benchmarks.timing import interleaved, median, ms
+from benchmarks.timing import interleaved, median, ms, ratio
 from linepatrol.detector import TileSetting
 
 CONF, IOU = 0.25, 0.45
@@ -274,17 +274,13 @@ def throughput(
         "ratio": round(rate["linepatrol"] / rate["ultralytics"], 2),
         "ratio_tile_auto": round(rate["linepatrol_tile_auto"] / rate["ultralytics"], 2),
         # the same work against ultralytics with torch on every core (CPU runs only)
-        "ratio_vs_all_cores": (round(rate["linepatrol"] / rate["ultralytics_all_cores"], 2)
-                               if "ultralytics_all_cores" in rate else None),
+        "ratio_vs_all_cores": ratio(rate, "linepatrol", "ultralytics_all_cores"),
         "torch_threads": threads,
         # GPU runs: the same work against ultralytics asked for the core's batch of photos
         "photos_per_call": ours_off.photos_per_call,
-        "ratio_vs_batch": (round(rate["linepatrol"] / rate["ultralytics_batch"], 2)
-                           if "ultralytics_batch" in rate else None),
-        "ratio_int8": (round(rate["linepatrol_int8"] / rate["ultralytics"], 2)
-                       if "linepatrol_int8" in rate else None),
-        "ratio_square": (round(rate["linepatrol_square"] / rate["ultralytics"], 2)
-                         if "linepatrol_square" in rate else None),
+        "ratio_vs_batch": ratio(rate, "linepatrol", "ultralytics_batch"),
+        "ratio_int8": ratio(rate, "linepatrol_int8", "ultralytics"),
+        "ratio_square": ratio(rate, "linepatrol_square", "ultralytics"),
         "tile_auto_crops_per_photo": (len(tiles) + 1) if tiles else 1,
         "detections_last_round": found,
         "stages_ms": {

@@ -42,7 +42,7 @@ from benchmarks.detection import (
     ultra_device,
 )
 from benchmarks.photos import LargePhoto
-from benchmarks.timing import interleaved, median
+from benchmarks.timing import interleaved, median, ratio
 
 OVERLAP = 0.2
 
@@ -191,11 +191,9 @@ def compare(
             "photos_per_s": rate,
             "s_per_photo": {k: round(median(v) / len(group), 3) for k, v in seconds.items()},
             "ratio": round(rate["linepatrol"] / rate["sahi"], 2),
-            "ratio_int8": (round(rate["linepatrol_int8"] / rate["sahi"], 2)
-                           if "linepatrol_int8" in rate else None),
+            "ratio_int8": ratio(rate, "linepatrol_int8", "sahi"),
             # against SAHI with torch on every core (CPU runs only)
-            "ratio_vs_all_cores": (round(rate["linepatrol"] / rate["sahi_all_cores"], 2)
-                                   if "sahi_all_cores" in rate else None),
+            "ratio_vs_all_cores": ratio(rate, "linepatrol", "sahi_all_cores"),
             "recall": recall,
             "detections": {k: sum(len(d) for d in v) for k, v in last.items()},
         })

@@ -12,6 +12,14 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
 
+def ratio(rate: dict[str, float], side: str, base: str) -> float | None:
+    """``side``'s rate over ``base``'s, to 2 places; None when either did not run (a side that
+    only runs on some devices)."""
+    if side not in rate or base not in rate:
+        return None
+    return round(rate[side] / rate[base], 2)
+
+
 def ms(seconds: float) -> float:
     return round(seconds * 1000.0, 2)
 
