@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from linepatrol.cli import UserError
 
 
@@ -28,6 +30,8 @@ def _train(args: argparse.Namespace) -> int:
     from linepatrol_models.dataset import DatasetError
     from linepatrol_models.train import TrainError, run_training
 
+    if _is_yolox(Path(args.config)):
+        return _train_yolox(args)
     resume: Path | bool = False
     if args.resume is not None:
         resume = Path(args.resume) if args.resume else True
@@ -42,6 +46,36 @@ def _train(args: argparse.Namespace) -> int:
     except (ConfigError, DatasetError, TrainError) as exc:
         raise UserError(str(exc)) from None
     print(f"best checkpoint: {best}")
+    return 0
+
+
+def _is_yolox(config: Path) -> bool:
+    from linepatrol_models.yolox_train import is_yolox_config
+
+    try:
+        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False  # the ultralytics path reports the problem
+    return isinstance(raw, dict) and is_yolox_config(raw)
+
+
+def _train_yolox(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from linepatrol_models.yolox_train import YoloxConfigError, load_yolox_config, train_yolox
+
+    try:
+        config = load_yolox_config(Path(args.config))
+        if args.data:
+            config = replace(config, data=Path(args.data).resolve())
+        if args.runs_dir:
+            config = replace(config, runs_dir=Path(args.runs_dir).resolve())
+        if args.set:
+            config = replace(config, train=replace(config.train, **dict(args.set)))
+        last = train_yolox(config, resume=args.resume is not None)
+    except (YoloxConfigError, TypeError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"last checkpoint: {last}")
     return 0
 
 
@@ -66,6 +100,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    if len(args.data) > 1 or args.machines_as_one or args.osd:
+        return _evaluate_suite(args)
+    args.data = args.data[0]
     from linepatrol.detector import parse_tile
     from linepatrol_models.dataset import DatasetError
     from linepatrol_models.evaluate import EvaluationError, evaluate_model
@@ -88,6 +125,34 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(json.dumps(result.summary(), indent=2, ensure_ascii=False))
     if args.json:
         Path(args.json).write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False),
+                                   encoding="utf-8")
+    return 0
+
+
+def _evaluate_suite(args: argparse.Namespace) -> int:
+    from linepatrol.detector import parse_tile
+    from linepatrol_models.dataset import DatasetError
+    from linepatrol_models.evaluate import EvaluationError
+    from linepatrol_models.suite import DevSet, evaluate_suite, suite_table
+
+    if args.card or args.variant or args.compare_tile:
+        raise UserError("--card, --variant and --compare-tile take one dataset")
+    sets = [DevSet.parse(text, args.split) for text in args.data]
+    try:
+        results, osd = evaluate_suite(args.model, sets, conf=args.conf,
+                                      tile=parse_tile(args.tile),
+                                      machines_as_one=args.machines_as_one,
+                                      osd_photos=args.osd, limit=args.limit)
+    except (ValueError, DatasetError, EvaluationError) as exc:
+        raise UserError(str(exc)) from None
+    print(suite_table(results, osd), end="")
+    if args.json:
+        payload = {"model": args.model, "sets": [
+            {"name": r.set.name, "data": str(r.set.data), "split": r.set.split,
+             "failed": r.failed, **r.metrics.as_dict()} for r in results]}
+        if osd is not None:
+            payload["osd"] = {"photos": osd.photos, "false_detections": osd.false_detections}
+        Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False),
                                    encoding="utf-8")
     return 0
 
@@ -135,9 +200,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "does) on a YOLO dataset split and compute COCO mAP50, mAP50-95 and per-class "
         "precision/recall at the operating threshold; optionally write a model card.",
     )
-    p.add_argument("model", help="ONNX model file or bundled model name")
-    p.add_argument("data", help="YOLO dataset folder or data.yaml")
+    p.add_argument("model", help="ONNX model file or bundled model name (with several "
+                   "datasets also a model set, A+B, or 'default')")
+    p.add_argument("data", nargs="+", metavar="[NAME=]DATA[:SPLIT]",
+                   help="YOLO dataset folder or data.yaml; several print one table over all "
+                   "(each NAME=DATA:SPLIT; split default --split)")
     p.add_argument("--split", default="val", help="dataset split (default val)")
+    p.add_argument("--machines-as-one", action="store_true",
+                   help="score every machinery class as one 'machinery' class (a set that "
+                   "labels only excavators, say)")
+    p.add_argument("--osd", type=int, default=0, metavar="N",
+                   help="also stamp camera on-screen text (date, time, voltage, coordinates) "
+                   "on N photos of the sets and count detections on the text (several "
+                   "datasets only)")
     p.add_argument("--conf", type=float, default=0.25,
                    help="operating confidence threshold for precision/recall (default 0.25)")
     p.add_argument("--tile", default="auto", help="tiling as in 'detect': auto, off or pixels")

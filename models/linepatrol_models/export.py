@@ -38,6 +38,8 @@ from linepatrol.detector import letterbox, to_blob
 from linepatrol.runtime.model_info import TILE_AUTO_KEY, auto_tile_rule
 from linepatrol_models.dataset import DatasetError, find_data_yaml, load_dataset
 from linepatrol_models.offline import prepare_offline
+from linepatrol_models.yolox_export import yolox_onnx
+from linepatrol_models.yolox_train import is_yolox_checkpoint, load_for_inference
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +140,7 @@ def tile_auto_value(raw: str) -> str:
     return "off" if factor is None else f"{factor:g}"
 
 
-def export_fp32(
-    weights: Path, out: Path, imgsz: int | None = None, fixed_shape: bool = False,
-    tile_auto: str | None = None,
-) -> tuple[Path, int]:
-    """Export a checkpoint to ONNX fp32 at ``out``; returns the path and input size.
-
-    ``tile_auto`` ("off" or a factor) is written as the model's ``--tile auto`` rule
-    (:data:`linepatrol.runtime.model_info.TILE_AUTO_KEY`); the fp16 and INT8 variants copy it.
-    """
-    tile_rule = tile_auto_value(tile_auto) if tile_auto is not None else None  # fail early
+def _ultralytics_onnx(weights: Path, imgsz: int | None) -> tuple[onnx.ModelProto, int]:
     prepare_offline(Path(tempfile.gettempdir()) / "linepatrol-ultralytics")
     yolo = _load_checkpoint(weights)
     train_args = getattr(yolo, "ckpt", {}).get("train_args", {}) if yolo.ckpt else {}
@@ -158,7 +151,23 @@ def export_fp32(
         staged_model = _load_checkpoint(staged)
         produced = staged_model.export(format="onnx", imgsz=size, dynamic=True, simplify=False,
                                        opset=OPSET, device="cpu", nms=False, batch=1)
-        model = onnx.load(str(produced))
+        return onnx.load(str(produced)), size
+
+
+def export_fp32(
+    weights: Path, out: Path, imgsz: int | None = None, fixed_shape: bool = False,
+    tile_auto: str | None = None,
+) -> tuple[Path, int]:
+    """Export a checkpoint to ONNX fp32 at ``out``; returns the path and input size.
+
+    ``tile_auto`` ("off" or a factor) is written as the model's ``--tile auto`` rule
+    (:data:`linepatrol.runtime.model_info.TILE_AUTO_KEY`); the fp16 and INT8 variants copy it.
+    """
+    tile_rule = tile_auto_value(tile_auto) if tile_auto is not None else None  # fail early
+    if is_yolox_checkpoint(weights):
+        model, size = yolox_onnx(weights, imgsz, OPSET)
+    else:
+        model, size = _ultralytics_onnx(weights, imgsz)
     probe = np.zeros((1, 3, size, size), dtype=np.float32)
     output_shape = torch_outputs(weights, probe).shape
     if fixed_shape:
@@ -289,8 +298,8 @@ class Parity:
 def torch_outputs(weights: Path, blob: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     import torch
 
-    yolo = _load_checkpoint(weights)
-    net = yolo.model.float().eval()
+    net = (load_for_inference(weights) if is_yolox_checkpoint(weights)
+           else _load_checkpoint(weights).model.float().eval())
     with torch.inference_mode():
         out = net(torch.from_numpy(blob))
     out = out[0] if isinstance(out, list | tuple) else out
