@@ -65,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _add_split(sub)
     _add_stats(sub)
     _add_slice(sub)
+    _add_merge(sub)
     from linepatrol_datasets.synth.cli import register_synth  # synth, sample-flight, check-flight
 
     register_synth(sub)
@@ -214,6 +215,44 @@ def _add_slice(sub: argparse._SubParsersAction[Any]) -> None:
     _split_args(p, None)
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in OUT")
     p.set_defaults(handler=_run_slice)
+
+
+def _add_merge(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "merge",
+        help="join YOLO datasets of taxonomy keys into one training set",
+        description=_wrap("Join datasets written by 'linepatrol data convert' or 'data synth' "
+        "into one YOLO dataset: each keeps its own train/val split, class ids are renumbered "
+        "in taxonomy order. SRC:SPLITS keeps only those splits of a source (e.g. a synthetic "
+        "set whose val repeats its train photos: DIR:train)."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  linepatrol data merge /work/data/cplid-yolo /work/data/idd-yolo "
+        "/work/data/synth-a:train --out /work/data/patrol-v2",
+    )
+    p.add_argument("sources", nargs="+", metavar="SRC[:SPLITS]",
+                   help="YOLO dataset folders; ':train' or ':train,val' keeps those splits")
+    p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="symlink",
+                   help="how images get into OUT (default %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace a dataset already in OUT")
+    p.set_defaults(handler=_run_merge)
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+    from linepatrol_datasets.merge import MergeError, MergeSource, merge_yolo
+    from linepatrol_datasets.yolo_writer import OutputExistsError
+
+    sources = []
+    for text in args.sources:
+        root, _, splits = text.partition(":")
+        sources.append(MergeSource(Path(root), tuple(s for s in splits.split(",") if s)))
+    try:
+        result = merge_yolo(sources, args.out, link=args.link, overwrite=args.overwrite)
+    except (MergeError, OutputExistsError) as exc:
+        raise _user_error(str(exc)) from None
+    counts = ", ".join(f"{split} {n}" for split, n in sorted(result.images.items()))
+    print(f"wrote {args.out} ({counts}; data: {result.data_yaml})")
+    return 0
 
 
 # ---------------------------------------------------------------------------- shared steps
