@@ -1,0 +1,208 @@
+"""One model (or model set) over every development set at once, in one table.
+
+Why: a model that learned one dataset can score 99 there and nothing on real photos from any
+other source. The issue of record (#14) judges the default on several sets side by side:
+CPLID, IDD, the obstruction photos, real machinery (measurement only) and synthetic corridor
+scenes, plus a negative check on on-screen-display text, which corridor cameras burn into
+every frame and which a detector must never report.
+
+Scoring is :mod:`linepatrol_models.metrics` (faster-coco-eval) on the classes model and set
+share (:class:`~linepatrol_models.evaluate.ClassMap`); photos go through
+:func:`linepatrol.pipeline.detect_files`, the path of ``linepatrol detect``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from linepatrol import taxonomy
+from linepatrol.detector import DetectorConfig, TileSetting
+from linepatrol.ensemble import AnyDetector
+from linepatrol.model_store import ModelNotFoundError
+from linepatrol.pipeline import detect_files, open_detector
+from linepatrol.runtime.model_info import ModelLoadError
+from linepatrol_models.dataset import label_path, load_dataset, read_labels
+from linepatrol_models.evaluate import SCORE_FLOOR, ClassMap, EvaluationError
+from linepatrol_models.metrics import ImageRecord, Metrics, evaluate_records
+
+log = logging.getLogger(__name__)
+
+# The model argument that means "what 'linepatrol detect' runs when given no --model".
+DEFAULT = "default"
+
+# The pseudo-class under which every machine class is scored when a set only says "machine"
+# (a real excavator found as a bulldozer is still a hazard found).
+MACHINERY = "machinery"
+
+
+@dataclass(frozen=True)
+class DevSet:
+    name: str
+    data: Path
+    split: str = "val"
+
+    @classmethod
+    def parse(cls, text: str, split: str = "val") -> DevSet:
+        """``[NAME=]PATH[:SPLIT]``; the name defaults to the dataset folder's, the split to
+        ``split``."""
+        name, sep, rest = text.partition("=")
+        if not sep:
+            name, rest = "", text
+        path, _, own_split = rest.partition(":")
+        data = Path(path)
+        return cls(name or (data.parent.name if data.suffix in (".yaml", ".yml") else data.name),
+                   data, own_split or split)
+
+
+@dataclass(frozen=True)
+class SetResult:
+    set: DevSet
+    metrics: Metrics
+    failed: int
+
+
+@dataclass(frozen=True)
+class OsdResult:
+    photos: int
+    false_detections: int  # detections at the operating threshold on the burned-in text
+
+    @property
+    def per_photo(self) -> float:
+        return self.false_detections / max(self.photos, 1)
+
+
+def machine_grouped(names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(MACHINERY if n in taxonomy.BY_KEY and taxonomy.BY_KEY[n].machine else n
+                 for n in names)
+
+
+def score_set(detector: AnyDetector, dev: DevSet, conf: float, machines_as_one: bool,
+              limit: int | None = None) -> SetResult:
+    dataset = load_dataset(dev.data)
+    images = dataset.images(dev.split)[:limit] if limit else dataset.images(dev.split)
+    model_names, data_names = tuple(detector.names), tuple(dataset.names)
+    if machines_as_one:
+        model_names, data_names = machine_grouped(model_names), machine_grouped(data_names)
+    classes = ClassMap(model_names, data_names)
+    records: list[ImageRecord] = []
+    failed = 0
+    for res in detect_files(detector, [(str(p), p) for p in images]):
+        if res.error is not None or res.detections is None or res.width is None \
+                or res.height is None:
+            failed += 1
+            log.warning("%s: %s", res.name, res.error)
+            continue
+        gt_boxes, gt_classes = read_labels(label_path(res.path), res.width, res.height)
+        d = res.detections
+        records.append(classes.record(res.name, res.width, res.height, gt_boxes, gt_classes,
+                                      d.xyxy, d.confidence, d.class_id))
+    if not records:
+        raise EvaluationError(f"{dev.data}: no image of split '{dev.split}' could be read")
+    return SetResult(dev, evaluate_records(records, tuple(dict.fromkeys(classes.names)), conf),
+                     failed)
+
+
+# --- on-screen display text: a negative check ----------------------------------------------------
+
+def osd_lines(rng: np.random.Generator) -> list[str]:
+    """What tower cameras burn into their frames: date and time, battery voltage, the
+    camera's name and its coordinates (Hershey fonts: ASCII only, as many cameras print)."""
+    day = f"2026-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d}"
+    clock = f"{rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}:{rng.integers(0, 60):02d}"
+    return [f"{day} {clock}", f"{rng.uniform(6.0, 13.0):.1f}V",
+            f"CAM-{rng.integers(1, 999)} N{rng.integers(1, 300)}",
+            f"E{rng.uniform(100, 122):.5f} N{rng.uniform(20, 45):.5f}"]
+
+
+def stamp_osd(image: npt.NDArray[np.uint8], rng: np.random.Generator
+              ) -> tuple[npt.NDArray[np.uint8], list[tuple[int, int, int, int]]]:
+    """The photo with OSD text in the corners, and each text's box (xyxy pixels)."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    scale = max(h, w) / 1400.0
+    thick = max(1, round(2 * scale))
+    boxes = []
+    corners = [(0.02, 0.06), (0.02, 0.12), (0.70, 0.94), (0.02, 0.94)]
+    for text, (fx, fy) in zip(osd_lines(rng), corners, strict=True):
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        x = min(int(fx * w), max(w - tw - 2, 0))
+        y = int(fy * h)
+        cv2.putText(out, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2,
+                    cv2.LINE_AA)
+        cv2.putText(out, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick,
+                    cv2.LINE_AA)
+        boxes.append((x, y - th - 2, x + tw, y + base + 2))
+    return out, boxes
+
+
+def _ios(box: npt.NDArray[np.float32], region: tuple[int, int, int, int]) -> float:
+    """Intersection over the detection's own area."""
+    ix = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
+    iy = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
+    area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
+    return float(ix * iy / area)
+
+
+def osd_check(detector: AnyDetector, images: Sequence[Path], conf: float,
+              seed: int = 0) -> OsdResult:
+    """Stamp OSD text on real photos and count detections (at ``conf``) that lie mostly on
+    the text: none of them can be a real object, as the text covers what was there."""
+    rng = np.random.default_rng(seed)
+    false = photos = 0
+    for path in images:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        stamped, regions = stamp_osd(np.asarray(image, dtype=np.uint8), rng)
+        found = detector.detect(stamped)
+        keep = found.confidence >= conf
+        false += sum(1 for box in found.xyxy[keep] if any(_ios(box, r) >= 0.5 for r in regions))
+        photos += 1
+    return OsdResult(photos, false)
+
+
+def evaluate_suite(model: str, sets: Sequence[DevSet], conf: float = 0.25,
+                   tile: TileSetting = "auto", machines_as_one: bool = False,
+                   osd_photos: int = 0, limit: int | None = None
+                   ) -> tuple[list[SetResult], OsdResult | None]:
+    try:
+        detector = open_detector(None if model == DEFAULT else model,
+                                 config=DetectorConfig(conf=SCORE_FLOOR, tile=tile))
+    except (ModelLoadError, ModelNotFoundError) as exc:
+        raise EvaluationError(str(exc)) from None
+    results = [score_set(detector, s, conf, machines_as_one, limit) for s in sets]
+    osd = None
+    if osd_photos and sets:
+        images = [p for s in sets for p in load_dataset(s.data).images(s.split)]
+        step = max(1, len(images) // osd_photos)
+        osd = osd_check(detector, images[::step][:osd_photos], conf)
+    return results, osd
+
+
+def _pct(x: float) -> str:
+    return "—" if x != x or x < 0 else f"{100 * x:.1f}"  # NaN / -1: no instances
+
+
+def suite_table(results: Sequence[SetResult], osd: OsdResult | None) -> str:
+    """Markdown: per set and class, instances, AP50, and precision / recall at the operating
+    threshold."""
+    conf = results[0].metrics.conf if results else 0.25
+    lines = [f"| set | class | instances | AP50 | precision | recall (conf ≥ {conf:g}) |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        for c in r.metrics.per_class:
+            lines.append(f"| {r.set.name} ({r.set.split}, {r.metrics.images} photos) | "
+                         f"`{c.name}` | {c.instances} | {_pct(c.ap50)} | {_pct(c.precision)} "
+                         f"| {_pct(c.recall)} |")
+    if osd is not None:
+        lines.append(f"| OSD text overlays ({osd.photos} photos) | false detections on the "
+                     f"text | — | — | {osd.false_detections} ({osd.per_photo:.3f} per photo) "
+                     "| — |")
+    return "\n".join(lines) + "\n"
