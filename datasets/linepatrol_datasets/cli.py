@@ -234,6 +234,10 @@ def _add_merge(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", help="output folder")
     p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="symlink",
                    help="how images get into OUT (default %(default)s)")
+    p.add_argument("--osd", type=int, default=0, metavar="N",
+                   help="also add stamped copies of N training photos with camera on-screen text "
+                   "(date, time, voltage, coordinates): a hard negative (default none)")
+    p.add_argument("--seed", type=int, default=0, help="which photos get text (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in OUT")
     p.set_defaults(handler=_run_merge)
 
@@ -247,7 +251,8 @@ def _run_merge(args: argparse.Namespace) -> int:
         root, _, splits = text.partition(":")
         sources.append(MergeSource(Path(root), tuple(s for s in splits.split(",") if s)))
     try:
-        result = merge_yolo(sources, args.out, link=args.link, overwrite=args.overwrite)
+        result = merge_yolo(sources, args.out, link=args.link, overwrite=args.overwrite,
+                            osd=args.osd, seed=args.seed)
     except (MergeError, OutputExistsError) as exc:
         raise _user_error(str(exc)) from None
     counts = ", ".join(f"{split} {n}" for split, n in sorted(result.images.items()))

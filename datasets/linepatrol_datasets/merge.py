@@ -8,14 +8,22 @@ maps names, and every source already speaks it. A source without splits is train
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from linepatrol import taxonomy
 from linepatrol_datasets.model import Sample
+from linepatrol_datasets.osd import overlap_of_smaller, stamp_osd
 from linepatrol_datasets.readers.yolo import read_yolo
-from linepatrol_datasets.yolo_writer import LinkMode, WriteResult, write_yolo
+from linepatrol_datasets.yolo_writer import LinkMode, WriteResult, prepare_out, write_yolo
+
+# Where the stamped copies live inside the merged dataset (beside images/ and labels/).
+OSD_FOLDER = "osd-source"
 
 
 class MergeError(ValueError):
@@ -39,8 +47,35 @@ def merged_names(names: Sequence[Sequence[str]]) -> list[str]:
     return [c.key for c in taxonomy.CLASSES if c.key in wanted]
 
 
+def osd_copies(samples: Sequence[Sample], count: int, folder: Path, seed: int = 0
+               ) -> list[Sample]:
+    """Copies of ``count`` training photos with camera on-screen text stamped on them (a hard
+    negative: the text must never be detected). A box the text covers for the most part is
+    dropped, since what it labelled is no longer visible."""
+    rng = np.random.default_rng(seed)
+    train = [s for s in samples if s.split == "train"]
+    if not train or count <= 0:
+        return []
+    if folder.exists():
+        shutil.rmtree(folder)  # copies of an earlier merge into the same folder
+    folder.mkdir(parents=True)
+    copies = []
+    for i in rng.choice(len(train), size=min(count, len(train)), replace=False).tolist():
+        sample = train[i]
+        image = cv2.imread(str(sample.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        stamped, texts = stamp_osd(np.asarray(image, dtype=np.uint8), rng, varied=True)
+        path = folder / f"osd{i:05d}_{sample.image_path.stem}.jpg"
+        cv2.imwrite(str(path), stamped, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        kept = [b for b in sample.boxes if not any(
+            overlap_of_smaller((b.x1, b.y1, b.x2, b.y2), t) >= 0.5 for t in texts)]
+        copies.append(replace(sample, image_path=path, boxes=kept, label_paths=()))
+    return copies
+
+
 def merge_yolo(sources: Sequence[MergeSource], out: Path, *, link: LinkMode = "symlink",
-               overwrite: bool = False) -> WriteResult:
+               overwrite: bool = False, osd: int = 0, seed: int = 0) -> WriteResult:
     samples: list[Sample] = []
     names: list[list[str]] = []
     for source in sources:
@@ -55,5 +90,7 @@ def merge_yolo(sources: Sequence[MergeSource], out: Path, *, link: LinkMode = "s
             samples.append(replace(sample, split=split))
     if not samples:
         raise MergeError("the sources hold no images")
+    prepare_out(out, overwrite)
+    samples += osd_copies(samples, osd, out / OSD_FOLDER, seed)
     return write_yolo(samples, out, merged_names(names), root=Path("/"), link=link,
-                      overwrite=overwrite)
+                      overwrite=True)
