@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from linepatrol import taxonomy
+from linepatrol_models.dataset import instance_counts
+from linepatrol_models.machine import machine_description
 
 if TYPE_CHECKING:
     from linepatrol_models.evaluate import Evaluation
@@ -70,8 +72,6 @@ def _provenance(root: Path) -> str:
 
 def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: list[Path],
                 notes: str | None) -> str:
-    from linepatrol_models.evaluate import instance_counts, machine_description
-
     m = ev.metrics
     # the scored classes (a wider model is scored on the keys it shares with the dataset)
     names = ev.classes.names

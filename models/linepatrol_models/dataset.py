@@ -109,3 +109,15 @@ def load_dataset(path: Path) -> YoloDataset:
     root = root if root.is_absolute() else (base / root).resolve()
     splits = {k: raw.get(k) for k in ("train", "val", "test")}
     return YoloDataset(yaml_path=yaml_path.resolve(), root=root, names=names, splits=splits)
+
+
+def instance_counts(dataset: YoloDataset, split: str) -> tuple[int, np.ndarray]:
+    imgs = dataset.images(split)
+    counts = np.zeros(len(dataset.names), dtype=int)
+    for p in imgs:
+        lp = label_path(p)
+        if lp.is_file():
+            for line in lp.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    counts[int(float(line.split()[0]))] += 1
+    return len(imgs), counts

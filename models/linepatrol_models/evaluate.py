@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from linepatrol.detector import Detector, DetectorConfig, TileSetting
 from linepatrol.model_store import ModelNotFoundError
 from linepatrol.pipeline import detect_files, open_detector
 from linepatrol.runtime.model_info import DEFAULT_AUTO_TILE_FACTOR, ModelLoadError
+from linepatrol_models.card import write_card
 from linepatrol_models.dataset import YoloDataset, label_path, load_dataset, read_labels
 from linepatrol_models.metrics import ImageRecord, Metrics, evaluate_records
 
@@ -155,8 +154,6 @@ def evaluate_model(
         raise EvaluationError(f"{dataset.yaml_path}: split '{split}' has no images")
     result = _evaluate_one(model, dataset, split, images, conf, tile, speed_images)
     if card is not None:
-        from linepatrol_models.card import write_card
-
         extra = [_evaluate_one(v, dataset, split, images, conf, tile, speed_images)
                  for v in variants or []]
         # the same models with other tiling settings, for the card's comparison table
@@ -222,28 +219,3 @@ def measure_speed(model: str, images: list[Path], config: DetectorConfig) -> flo
     start = time.perf_counter()
     n = sum(1 for _ in detect_files(detector, files))
     return (time.perf_counter() - start) * 1000.0 / max(1, n)
-
-
-def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} cores available, {platform.system()} {platform.machine()}"
-
-
-def instance_counts(dataset: YoloDataset, split: str) -> tuple[int, np.ndarray]:
-    imgs = dataset.images(split)
-    counts = np.zeros(len(dataset.names), dtype=int)
-    for p in imgs:
-        lp = label_path(p)
-        if lp.is_file():
-            for line in lp.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    counts[int(float(line.split()[0]))] += 1
-    return len(imgs), counts
