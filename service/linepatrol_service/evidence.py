@@ -1,4 +1,5 @@
-"""Evidence images: crops around a defect, annotated full photos, thumbnails (JPEG bytes).
+"""Evidence images: annotated full photos and thumbnails (JPEG bytes); crops come from
+:func:`linepatrol.report.crops.crop_jpeg`, which the reports embed too.
 
 Derived images are cached next to the photo store, keyed by the photo's hash and what was
 drawn, so a review queue that pages back and forth does not decode 20 MP photos again.
@@ -19,16 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from linepatrol.images import read_image
-
-BOX_COLOUR = (0, 0, 255)  # BGR red
-JPEG_QUALITY = 88
-
-
-def _encode(pixels: npt.NDArray[np.uint8]) -> bytes:
-    ok, buf = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    return bytes(buf)
+from linepatrol.report.crops import BOX_COLOUR, encode_jpeg
 
 
 def _fit(pixels: npt.NDArray[np.uint8], max_side: int) -> npt.NDArray[np.uint8]:
@@ -52,34 +44,14 @@ def _draw(pixels: npt.NDArray[np.uint8], boxes: Sequence[dict[str, Any]], scale:
 
 def thumbnail(photo: Path, max_side: int) -> bytes:
     img = read_image(photo, min_size=(max_side, max_side))
-    return _encode(_fit(img.pixels, max_side))
+    return encode_jpeg(_fit(img.pixels, max_side))
 
 
 def annotated(photo: Path, boxes: Sequence[dict[str, Any]], max_side: int = 2048) -> bytes:
     img = read_image(photo, min_size=(max_side, max_side))
     pixels = _fit(img.pixels, max_side).copy()
     _draw(pixels, boxes, pixels.shape[1] / img.width)
-    return _encode(pixels)
-
-
-def crop(photo: Path, xyxy: Sequence[float], margin: float = 0.5, min_side: int = 96) -> bytes:
-    """The box with ``margin`` of its size around it (context helps the reviewer), outlined."""
-    img = read_image(photo)
-    px = img.pixels
-    scale = px.shape[1] / img.width
-    x1, y1, x2, y2 = (v * scale for v in xyxy)
-    bw, bh = max(x2 - x1, min_side / 2), max(y2 - y1, min_side / 2)
-    cx1 = int(max(0, x1 - bw * margin))
-    cy1 = int(max(0, y1 - bh * margin))
-    cx2 = int(min(px.shape[1], x2 + bw * margin))
-    cy2 = int(min(px.shape[0], y2 + bh * margin))
-    out = px[cy1:cy2, cx1:cx2].copy()
-    if out.size == 0:
-        raise ValueError("the box lies outside the photo")
-    thick = max(1, round(max(out.shape[:2]) / 300))
-    cv2.rectangle(out, (round(x1 - cx1), round(y1 - cy1)), (round(x2 - cx1), round(y2 - cy1)),
-                  BOX_COLOUR, thick)
-    return _encode(out)
+    return encode_jpeg(pixels)
 
 
 class DerivedCache:

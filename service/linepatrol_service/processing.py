@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, update
 
 from linepatrol.images import ImageError, LoadedImage, SizeRule, read_image
 from linepatrol.pipeline import decode_threads_default
-from linepatrol_service.geotag import DetectedPhoto, LedgerText, locate
+from linepatrol_service.geotag import DetectedPhoto, LedgerText, defect_row, locate
 from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
 
@@ -193,7 +193,7 @@ def finalize(services: Services, flight_id: int) -> bool:
         ledger_row = s.get(Ledger, flight.line)
         ledger = LedgerText(ledger_row.text, ledger_row.format) if ledger_row else None
         line = flight.line
-    rows = locate(photos, line, ledger)
+    located = locate(photos, line, ledger)
     with services.sessions.begin() as s:
         won = s.execute(
             update(Flight)
@@ -207,9 +207,7 @@ def finalize(services: Services, flight_id: int) -> bool:
         # none unless the flight is being reprocessed.
         s.execute(delete(Defect).where(Defect.flight_id == flight_id, Defect.status == "new"))
         now = utcnow()
-        for row in rows:
-            s.add(Defect(flight_id=flight_id, status="new", detected_at=now, updated_at=now,
-                         **row))
+        s.add_all(defect_row(d, flight_id, now) for d in located)
     return True
 
 

@@ -1,139 +1,132 @@
-"""A flight's report in JSON, GeoJSON, KML, CSV or HTML, from the defects as reviewed now.
+"""A flight's report: the core's formats (:mod:`linepatrol.report`) plus the API's JSON.
 
 Reports are made from the database rows rather than from the geotagger's output, so a
-reviewer's corrections (class, severity, status) show in the next download.
+reviewer's corrections (class, severity, status) show in the next download. Each row becomes
+the core's :class:`~linepatrol.report.view.ReportDefect` here, once; the core writes GeoJSON,
+KML, CSV and HTML exactly as ``linepatrol report`` does for the same flight. Rejected defects
+are left out unless asked for, and so are they from the flight's defect count
+(:func:`linepatrol_service.views.defect_counts`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from pathlib import Path
 
-import simplekml
-from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from linepatrol import taxonomy
-from linepatrol_service.models import Defect
-
-FORMATS = {
-    "json": "application/json",
-    "geojson": "application/geo+json",
-    "kml": "application/vnd.google-earth.kml+xml",
-    "csv": "text/csv; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}
-CSV_COLUMNS = (
-    "id", "class", "class_zh", "category", "severity", "status", "confidence", "lat", "lon",
-    "alt", "alt_datum", "placement", "uncertainty_m", "line", "tower", "span",
-    "distance_to_line_m", "geo_reason", "image_id", "assignee",
-)
+from linepatrol.images import ImageError
+from linepatrol.report import Format, Report, ReportDefect, ReportEvidence, ReportHeader, render
+from linepatrol.report.crops import crop_jpeg
+from linepatrol_service.evidence import DerivedCache
+from linepatrol_service.models import Defect, Image
+from linepatrol_service.schemas import Evidence, FlightOut
+from linepatrol_service.storage import PhotoStore
 
 
-def defect_properties(d: Defect) -> dict[str, Any]:
-    info = taxonomy.BY_KEY.get(d.class_key)
-    return {
-        "id": d.id,
-        "flight_id": d.flight_id,
-        "class": d.class_key,
-        "class_zh": info.zh if info else None,
-        "category": d.category,
-        "severity": d.severity,
-        "severity_zh": taxonomy.Severity(d.severity).zh if d.severity else None,
-        "status": d.status,
-        "confidence": d.confidence,
-        "lat": d.lat,
-        "lon": d.lon,
-        "alt": d.alt,
-        "alt_datum": d.alt_datum,
-        "placement": d.placement,
-        "uncertainty_m": d.uncertainty_m,
-        "line": d.line,
-        "tower": d.tower,
-        "span": d.span,
-        "distance_to_line_m": d.distance_to_line_m,
-        "geo_reason": d.geo_reason,
-        "image_id": d.image_id,
-        "xyxy": d.xyxy,
-        "assignee": d.assignee,
-        "evidence": d.evidence,
-    }
+class ReportFormat(StrEnum):
+    """What ``GET /flights/{id}/report?format=`` offers: the core's formats and JSON."""
+
+    JSON = "json"
+    GEOJSON = "geojson"
+    KML = "kml"
+    CSV = "csv"
+    HTML = "html"
+
+    @property
+    def media_type(self) -> str:
+        return "application/json" if self is ReportFormat.JSON else Format(self).media_type
 
 
-def to_json(flight: dict[str, Any], defects: Sequence[Defect]) -> str:
-    return json.dumps(
-        {"flight": flight, "defects": [defect_properties(d) for d in defects]},
-        ensure_ascii=False, default=str, indent=1,
+def evidence_view(ev: Evidence, photos: Mapping[int, str]) -> ReportEvidence:
+    return ReportEvidence(
+        photo=photos.get(ev.image_id, str(ev.image_id)), class_key=ev.detected_class,
+        xyxy=(ev.xyxy[0], ev.xyxy[1], ev.xyxy[2], ev.xyxy[3]), confidence=ev.confidence,
+        pixel=None if ev.pixel is None else (ev.pixel[0], ev.pixel[1]), lat=ev.lat,
+        lon=ev.lon, alt=ev.alt, placement=ev.placement, range_m=ev.range_m,
+        uncertainty_m=ev.uncertainty_m, note=ev.note, clipped=ev.clipped,
     )
 
 
-def to_geojson(flight: dict[str, Any], defects: Sequence[Defect]) -> str:
-    """RFC 7946: positions are [lon, lat(, alt)]; defects without a position keep a null
-    geometry (allowed by the RFC) so the report still lists them."""
-    features = []
-    for d in defects:
-        geometry = None
-        if d.lat is not None and d.lon is not None:
-            coords = [d.lon, d.lat] + ([d.alt] if d.alt is not None else [])
-            geometry = {"type": "Point", "coordinates": coords}
-        props = defect_properties(d)
-        props.pop("lat"), props.pop("lon"), props.pop("alt")
-        features.append({"type": "Feature", "id": d.id, "geometry": geometry,
-                         "properties": props})
-    return json.dumps(
-        {"type": "FeatureCollection", "features": features,
-         "properties": {"flight": flight}},
-        ensure_ascii=False, default=str,
+def defect_view(d: Defect, photos: Mapping[int, str]) -> ReportDefect:
+    """A row as every report shows it; photos named by their uploaded file names."""
+    return ReportDefect(
+        id=str(d.id), class_key=d.class_key, category=d.category, severity=d.severity,
+        confidence=d.confidence, lat=d.lat, lon=d.lon, alt=d.alt, alt_datum=d.alt_datum,
+        placement=d.placement, uncertainty_m=d.uncertainty_m, geo_reason=d.geo_reason,
+        line=d.line, tower=d.tower, span=d.span, distance_to_line_m=d.distance_to_line_m,
+        evidence=tuple(evidence_view(Evidence(**e), photos) for e in d.evidence or []),
+        status=d.status, assignee=d.assignee,
     )
 
 
-def to_kml(flight: dict[str, Any], defects: Sequence[Defect]) -> str:
-    kml = simplekml.Kml(name=f"LinePatrol flight {flight['id']} — {flight['line']}")
+def header(flight: FlightOut) -> ReportHeader:
+    return ReportHeader(
+        title=f"LinePatrol flight {flight.id} · {flight.line} · {flight.date}",
+        line=flight.line, date=flight.date.isoformat(), team=flight.team or None,
+        drone=flight.drone or None, notes=flight.notes or None,
+        photos=flight.progress.total, photos_failed=flight.progress.failed,
+    )
+
+
+def flight_defects(session: Session, flight_id: int, include_rejected: bool) -> list[Defect]:
+    query = select(Defect).where(Defect.flight_id == flight_id)
+    if not include_rejected:
+        query = query.where(Defect.status != "rejected")
+    return list(session.scalars(query.order_by(Defect.id)).all())
+
+
+def photo_names(session: Session, defects: Sequence[Defect]) -> dict[int, str]:
+    ids = {int(e["image_id"]) for d in defects for e in d.evidence or []}
+    if not ids:
+        return {}
+    rows = session.execute(select(Image.id, Image.filename).where(Image.id.in_(ids)))
+    return {int(i): str(name) for i, name in rows}
+
+
+def crops(session: Session, store: PhotoStore, cache_dir: Path,
+          defects: Sequence[Defect]) -> dict[str, bytes]:
+    """Each defect's best-view crop (cached like the review queue's), for the HTML report."""
+    cache = DerivedCache(cache_dir)
+    out = {}
     for d in defects:
-        if d.lat is None or d.lon is None:
+        if not d.evidence:
             continue
-        p = defect_properties(d)
-        point = kml.newpoint(
-            name=f"#{d.id} {p['class_zh'] or d.class_key}",
-            coords=[(d.lon, d.lat, d.alt or 0.0)],
-        )
-        point.description = (
-            f"{d.class_key} · {d.severity or '-'} · {d.status} · conf {d.confidence:.2f}"
-            + (f" · tower {d.tower}" if d.tower else "")
-        )
-        for key in ("class", "severity", "status", "tower", "span", "confidence"):
-            point.extendeddata.newdata(key, "" if p[key] is None else str(p[key]))
-    return str(kml.kml())
+        best = Evidence(**d.evidence[0])
+        image = session.get(Image, best.image_id)
+        if image is None:
+            continue
+        path = store.path_for(image.sha256)
+        try:
+            out[str(d.id)] = cache.get(image.sha256, "crop", best.xyxy,
+                                       lambda p=path, b=best.xyxy: crop_jpeg(p, b))
+        except (ImageError, ValueError):
+            continue
+    return out
 
 
-def to_csv(flight: dict[str, Any], defects: Sequence[Defect]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+def to_json(flight: FlightOut, defects: Sequence[Defect], photos: Mapping[int, str]) -> bytes:
+    """The API's JSON: the flight, and per defect the report's columns and its evidence (with
+    the image ids the API serves the photos under)."""
+    items = []
     for d in defects:
-        writer.writerow({k: ("" if v is None else v) for k, v in defect_properties(d).items()})
-    return buf.getvalue()
+        view = defect_view(d, photos)
+        stored = [Evidence(**e) for e in d.evidence or []]
+        evidence = [{**v.to_json(), "image_id": e.image_id}
+                    for v, e in zip(view.evidence, stored, strict=True)]
+        items.append({**view.row(), "id": d.id, "flight_id": d.flight_id,
+                      "image_id": d.image_id, "evidence": evidence})
+    body = {"flight": flight.model_dump(mode="json"), "defects": items}
+    return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def to_html(flight: dict[str, Any], defects: Sequence[Defect], base: str) -> str:
-    env = Environment(
-        loader=PackageLoader("linepatrol_service", "templates"),
-        autoescape=select_autoescape(["html"]),
-    )
-    return env.get_template("report.html").render(
-        flight=flight, defects=[defect_properties(d) for d in defects], base=base
-    )
-
-
-def render(fmt: str, flight: dict[str, Any], defects: Sequence[Defect], base: str) -> str:
-    if fmt == "json":
-        return to_json(flight, defects)
-    if fmt == "geojson":
-        return to_geojson(flight, defects)
-    if fmt == "kml":
-        return to_kml(flight, defects)
-    if fmt == "csv":
-        return to_csv(flight, defects)
-    return to_html(flight, defects, base)
+def render_report(fmt: ReportFormat, flight: FlightOut, defects: Sequence[Defect],
+                  photos: Mapping[int, str], embedded: Mapping[str, bytes]) -> bytes:
+    if fmt is ReportFormat.JSON:
+        return to_json(flight, defects, photos)
+    report = Report(header(flight), tuple(defect_view(d, photos) for d in defects),
+                    dict(embedded))
+    return render(Format(fmt), report)

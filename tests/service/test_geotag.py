@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .photos import dji_jpeg, jpeg
 
 LEDGER_CSV = """line,tower,lat,lon,ground_elev,height
@@ -37,7 +39,9 @@ def test_dji_flight_is_located_and_merged(api):
         assert abs(d["lon"] - 114.3) < 0.001
         assert len(d["evidence"]) == 3
         assert {e["image_id"] for e in d["evidence"]} <= {f["image_id"] for f in body["files"]}
-        assert {e["detected_class"] for e in d["evidence"]} == {d["class"]}  # each view's class
+        assert {e["class"] for e in d["evidence"]} == {d["class"]}  # each view's class
+        assert {e["photo"] for e in d["evidence"]} == {n for n, _ in photos}
+        assert all(e["lat"] is not None and e["placement"] for e in d["evidence"])
     geo = json.loads(api.get(f"/flights/{flight['id']}/report?format=geojson").text)
     assert all(f["geometry"]["type"] == "Point" for f in geo["features"])
     lon, lat = geo["features"][0]["geometry"]["coordinates"][:2]
@@ -81,22 +85,26 @@ def test_stored_pose_round_trips_to_the_same_camera(api):
     """The pose stored at upload rebuilds the CameraPose that reading the photo gives."""
     import dataclasses
 
-    import linepatrol.geo as geo
-    from linepatrol_service.geotag import _pose_from_json, read_pose_summary
+    from linepatrol.geo.pose import CameraPose, read_pose
+    from linepatrol_service.geotag import read_pose_summary
 
     path = api.services.settings.data_dir / "p.jpg"
     path.write_bytes(dji_jpeg(seed=3, yaw=37.5, pitch=-60.0))
     stored, error = read_pose_summary(path)
     assert error is None
-    rebuilt = _pose_from_json(geo, json.loads(json.dumps(stored)))
-    assert dataclasses.asdict(rebuilt) == dataclasses.asdict(geo.read_pose(path))
+    rebuilt = CameraPose.from_json(json.loads(json.dumps(stored)))
+    assert dataclasses.asdict(rebuilt) == dataclasses.asdict(read_pose(path))
+    with pytest.raises(ValueError, match="not a stored camera pose"):
+        CameraPose.from_json({"lat": 1.0})
 
 
 def test_a_machine_seen_under_two_names_keeps_each_views_class():
     """The geo merge votes a machine's class over its views (linepatrol.geo.merge); the stored
     defect keeps what each photo's detection was called, for the reviewer."""
+    import datetime as dt
+
     from linepatrol.geo.locate import Defect, Evidence, Placement
-    from linepatrol_service.geotag import _row_from_geo
+    from linepatrol_service.geotag import defect_row
     from linepatrol_service.schemas import Evidence as EvidenceOut
 
     place = Placement(30.5, 114.3, 100.0, "ground")
@@ -107,9 +115,11 @@ def test_a_machine_seen_under_two_names_keeps_each_views_class():
                alt=100.0, alt_datum=None, geo_reason=None, placement="ground",
                uncertainty_m=1.0, line=None, tower=None, span=None, distance_to_line_m=None,
                evidence=views)
-    row = _row_from_geo(d, "500kV 江城线")
-    assert row["class_key"] == "excavator"
-    assert [e["detected_class"] for e in row["evidence"]] == ["excavator", "truck_crane"]
-    assert EvidenceOut(**row["evidence"][1]).detected_class == "truck_crane"
-    # rows stored before per-view classes were kept still read
-    assert EvidenceOut(image_id=1, xyxy=[0, 0, 1, 1], confidence=0.5).detected_class is None
+    row = defect_row(d, 7, dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+    assert (row.class_key, row.flight_id, row.status) == ("excavator", 7, "new")
+    assert [e["detected_class"] for e in row.evidence] == ["excavator", "truck_crane"]
+    assert EvidenceOut(**row.evidence[1]).detected_class == "truck_crane"
+    assert row.evidence[1]["pixel"] == [6.0, 10.0] and row.evidence[1]["lat"] == 30.5
+    # rows stored before per-view classes and placements were kept still read
+    old = EvidenceOut(image_id=1, xyxy=[0, 0, 1, 1], confidence=0.5)
+    assert old.detected_class is None and old.lat is None

@@ -50,8 +50,9 @@ def load_report(path: Path) -> list[dict[str, Any]]:
 def oracle_findings(flight: Path, include_components: bool = False) -> list[dict[str, Any]]:
     """Geotag the flight's labelled boxes (as if a perfect detector had found them)."""
     from linepatrol.detections import Detections
+    from linepatrol.geo.flight import locate_flight, make_observation
     from linepatrol.geo.ledger import Ledger
-    from linepatrol.geo.locate import GeoConfig, locate_flight, make_observation
+    from linepatrol.geo.locate import GeoConfig
 
     names = tuple(c.key for c in CLASSES)
     observations = []

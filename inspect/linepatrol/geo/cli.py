@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 from linepatrol.cli import UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from linepatrol.geo.locate import Defect, GeoConfig
+    from linepatrol.report import ReportDefect
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -43,16 +46,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     rep = subparsers.add_parser(
         "report",
-        help="defect report of a flight: detect, geotag, merge; GeoJSON, KML, CSV",
+        help="defect report of a flight: detect, geotag, merge; GeoJSON, KML, CSV, HTML",
         description="Detect defects and hazards in a folder of DJI photos, place each on its "
         "tower, span or ground position, merge repeated sightings into one defect, and write "
-        "report.geojson, report.kml (or .kmz) and defects.csv to --out.",
+        "report.geojson, report.kml (or .kmz), report.csv and report.html (one file, evidence "
+        "crops inside) to --out. The service writes the same files for the same flight.",
     )
     rep.add_argument("folder", metavar="FOLDER", help="folder of photos (searched recursively)")
     rep.add_argument("--ledger", help="tower ledger, .csv or .geojson (line, tower, lat, lon...)")
     rep.add_argument("--model", help="ONNX model file or bundled model name; A+B runs both "
                      "(default: the bundled default)")
     rep.add_argument("--out", required=True, help="output folder (created if needed)")
+    rep.add_argument("--line", help="the line the flight patrolled: defects not tied to a "
+                     "tower or span of the ledger are reported on it (as the service does)")
     rep.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
     rep.add_argument(
         "--tile", default="auto",
@@ -142,14 +148,16 @@ def run_report(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from linepatrol.detector import DetectorConfig, parse_tile
-    from linepatrol.geo.export import to_csv, to_geojson_text, to_kml
+    from linepatrol.geo.flight import locate_flight
     from linepatrol.geo.ground import GroundError
     from linepatrol.geo.ledger import Ledger, LedgerError
-    from linepatrol.geo.locate import Observation, locate_flight
+    from linepatrol.geo.locate import Observation
     from linepatrol.geo.pose import PoseError, read_pose
     from linepatrol.images import iter_image_paths
     from linepatrol.model_store import ModelNotFoundError
     from linepatrol.pipeline import detect_files, open_detector
+    from linepatrol.report import Format, Report, ReportHeader, file_name, render
+    from linepatrol.report.view import from_geo_all
     from linepatrol.runtime.model_info import ModelLoadError
     from linepatrol.runtime.providers import ProviderError
 
@@ -196,18 +204,42 @@ def run_report(args: argparse.Namespace) -> int:
         observations.append(Observation(result.name, pose, pose_error, result.width,
                                         result.height, result.detections))
     try:
-        defects = locate_flight(observations, ledger, config)
+        defects = locate_flight(observations, ledger, config, line=args.line)
     except GroundError as exc:
         raise UserError(str(exc)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.geojson").write_text(to_geojson_text(defects), encoding="utf-8")
-    kml_name = "report.kmz" if args.kmz else "report.kml"
-    (out / kml_name).write_bytes(to_kml(defects, kmz=args.kmz, name=f"LinePatrol {folder.name}"))
-    # with a BOM: Excel, which most maintenance offices open CSV in, then reads UTF-8 Chinese
-    (out / "defects.csv").write_text(to_csv(defects), encoding="utf-8-sig")
-    _summary(len(named), failed, no_pose, defects, out, kml_name)
+    header = ReportHeader(title=f"LinePatrol {folder.name}", photos=len(named),
+                          photos_failed=len(failed))
+    paths = dict(named)
+    views = from_geo_all(defects)
+    report = Report(header, views, _crops(views, paths))
+    formats = [Format.GEOJSON, Format.KMZ if args.kmz else Format.KML, Format.CSV, Format.HTML]
+    written = []
+    for fmt in formats:
+        path = out / file_name("report", fmt)
+        path.write_bytes(render(fmt, report))
+        written.append(path)
+    _summary(len(named), failed, no_pose, defects, written)
     return 1 if len(failed) == len(named) else 0
+
+
+def _crops(defects: Sequence[ReportDefect], paths: dict[str, Path]) -> dict[str, bytes]:
+    """Each defect's best view, cropped, for the HTML report; a photo that cannot be read
+    again (it was read a moment ago) just leaves its defect without a crop."""
+    from linepatrol.images import ImageError
+    from linepatrol.report.crops import crop_jpeg
+
+    crops = {}
+    for d in defects:
+        best = d.best
+        if best is None or best.photo not in paths:
+            continue
+        try:
+            crops[d.id] = crop_jpeg(paths[best.photo], best.xyxy)
+        except (ImageError, ValueError):
+            continue
+    return crops
 
 
 def _relative(folder: Path, path: Path) -> str:
@@ -218,8 +250,8 @@ def _relative(folder: Path, path: Path) -> str:
 
 
 def _summary(
-    photos: int, failed: list[str], no_pose: list[str], defects: list[Defect], out: Path,
-    kml_name: str,
+    photos: int, failed: list[str], no_pose: list[str], defects: list[Defect],
+    written: list[Path],
 ) -> None:
     placed = sum(1 for d in defects if d.lat is not None)
     grades = Counter(d.severity or "ungraded" for d in defects)
@@ -237,5 +269,5 @@ def _summary(
         print(f"  {d.defect_id} {d.severity or '-':8} {d.name_zh} ({d.class_key}) {where}"
               f"{extra}; {len(d.evidence)} sighting(s)")
     if len(defects) > 10:
-        print(f"  ... {len(defects) - 10} more in defects.csv")
-    print(f"wrote {out / 'report.geojson'}, {out / kml_name}, {out / 'defects.csv'}")
+        print(f"  ... {len(defects) - 10} more in {written[2].name}")
+    print("wrote " + ", ".join(str(p) for p in written))

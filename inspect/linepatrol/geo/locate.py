@@ -26,7 +26,6 @@ the camera model puts pixel centres on integers, so a box point x is pixel x −
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -620,42 +619,3 @@ def _place_one(
         return Placement(ground.lat, ground.lon, ground.alt, "ground", note,
                          ground.uncertainty_m, ground.range_m, camera=ground.camera)
     return ground
-
-
-def make_observation(
-    image_id: str,
-    source: str | Path | bytes,
-    detections: Detections,
-    width: int | None = None,
-    height: int | None = None,
-) -> Observation:
-    """An :class:`Observation` of one photo: its pose read from ``source`` (path or bytes), or
-    the reason it has none. Never raises for bad metadata."""
-    from linepatrol.geo.pose import PoseError, read_pose
-
-    try:
-        pose, error = read_pose(source), None
-    except PoseError as exc:
-        pose, error = None, exc.reason
-    return Observation(image_id, pose, error, width, height, detections)
-
-
-def locate_flight(
-    observations: Sequence[Observation], ledger: Ledger | None, config: GeoConfig | None = None
-) -> list[Defect]:
-    """Defects of a flight: every photo's detections placed, then merged per physical object.
-
-    Photos without a pose keep their detections, as defects with ``lat=None`` and the reason.
-    Raises :class:`linepatrol.geo.ground.GroundError` only for an unusable configured DEM.
-    """
-    from linepatrol.geo.merge import merge_evidence
-
-    config = config or GeoConfig()
-    ground = make_ground(config)
-    placed: list[tuple[str, Evidence, str | None]] = []
-    for obs in observations:
-        datum = None
-        if obs.pose is not None:
-            datum = obs.pose.altitude_datum if obs.pose.abs_alt is not None else "takeoff"
-        placed.extend((key, ev, datum) for key, ev in place_detections(obs, ledger, config, ground))
-    return merge_evidence(placed, ledger, config)

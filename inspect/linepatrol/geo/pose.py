@@ -33,7 +33,7 @@ import io
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,19 @@ class CameraPose:
         out["lrf"] = dict(self.lrf)
         out["takeoff_alt"] = self.takeoff_alt
         return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CameraPose:
+        """The pose :meth:`to_json` wrote (derived keys such as ``takeoff_alt`` are ignored);
+        ``ValueError`` when ``data`` is not one."""
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        if isinstance(kwargs.get("distortion"), list):
+            kwargs["distortion"] = tuple(kwargs["distortion"])
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ValueError(f"not a stored camera pose: {exc}") from None
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 
 from linepatrol import taxonomy
 from linepatrol.images import ImageError
+from linepatrol.report.crops import crop_jpeg
 from linepatrol_service import evidence
 from linepatrol_service.deps import (
     MAX_ID,
@@ -187,7 +188,7 @@ async def defect_crop(
     cache = evidence.DerivedCache(services.settings.data_dir / "derived")
     try:
         data = await run_in_threadpool(
-            cache.get, image.sha256, "crop", ev["xyxy"], lambda: evidence.crop(path, ev["xyxy"])
+            cache.get, image.sha256, "crop", ev["xyxy"], lambda: crop_jpeg(path, ev["xyxy"])
         )
     except (ImageError, ValueError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from linepatrol.report import file_name
 from linepatrol_service import reports
 from linepatrol_service.deps import (
     FlightReader,
@@ -20,7 +21,7 @@ from linepatrol_service.deps import (
     ServicesDep,
     SessionDep,
 )
-from linepatrol_service.models import Defect, Flight, Image, utcnow
+from linepatrol_service.models import Flight, Image, utcnow
 from linepatrol_service.schemas import (
     FlightCreate,
     FlightOut,
@@ -218,30 +219,34 @@ def cancel_flight(flight_id: IdPath, session: SessionDep, who: FlightWriter) -> 
 @router.get(
     "/{flight_id}/report",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in reports.FORMATS.values()},
+    responses={200: {"content": {f.media_type: {} for f in reports.ReportFormat},
                      "description": "The report in the asked format"},
                409: {"description": "The flight is not processed yet"}},
 )
 def flight_report(
     flight_id: IdPath,
-    request: Request,
+    services: ServicesDep,
     session: SessionDep,
     who: FlightReader,
-    format: Literal["json", "geojson", "kml", "csv", "html"] = "json",
+    format: reports.ReportFormat = reports.ReportFormat.JSON,
     include_rejected: bool = False,
 ) -> Response:
+    """The flight's defects as JSON, GeoJSON, KML, CSV or one self-contained HTML file (the
+    same files ``linepatrol report`` writes), named ``flight-{id}.{format}``."""
     flight = flight_for(session, who, flight_id)
     if flight.status != "done":
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"flight {flight_id} is {flight.status}; the report comes when done")
-    query = select(Defect).where(Defect.flight_id == flight_id)
-    if not include_rejected:
-        query = query.where(Defect.status != "rejected")
-    defects = session.scalars(query.order_by(Defect.id)).all()
-    summary = flights_out(session, [flight])[0].model_dump(mode="json")
-    base = str(request.base_url).rstrip("/") + "/api/v1"
-    body = reports.render(format, summary, defects, base)
-    headers = {}
-    if format in ("kml", "csv", "geojson"):
-        headers["Content-Disposition"] = f'attachment; filename="flight-{flight_id}.{format}"'
-    return Response(body, media_type=reports.FORMATS[format], headers=headers)
+    defects = reports.flight_defects(session, flight_id, include_rejected)
+    photos = reports.photo_names(session, defects)
+    embedded = {}
+    if format is reports.ReportFormat.HTML:
+        embedded = reports.crops(session, services.store,
+                                 services.settings.data_dir / "derived", defects)
+    summary = flights_out(session, [flight])[0]
+    body = reports.render_report(format, summary, defects, photos, embedded)
+    shown = "inline" if format in (reports.ReportFormat.JSON, reports.ReportFormat.HTML) \
+        else "attachment"
+    name = file_name(f"flight-{flight_id}", format)
+    return Response(body, media_type=format.media_type,
+                    headers={"Content-Disposition": f'{shown}; filename="{name}"'})
