@@ -10,38 +10,14 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol_service.models import Token, utcnow
+from linepatrol_service.roles import GRANTS, Permission, Role
 
 TOKEN_PREFIX = "lp_"
-
-
-class Role(StrEnum):
-    UPLOADER = "uploader"
-    REVIEWER = "reviewer"
-    ADMIN = "admin"
-
-
-class Permission(StrEnum):
-    FLIGHTS_WRITE = "flights:write"  # create, upload to, submit and cancel flights
-    FLIGHTS_READ = "flights:read"  # flights, their reports and photos
-    DEFECTS_READ = "defects:read"
-    DEFECTS_WRITE = "defects:write"
-    ADMIN = "admin"  # tokens and ledgers
-
-
-# The one place that decides who may do what.
-GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.UPLOADER: frozenset({Permission.FLIGHTS_WRITE, Permission.FLIGHTS_READ}),
-    Role.REVIEWER: frozenset(
-        {Permission.FLIGHTS_READ, Permission.DEFECTS_READ, Permission.DEFECTS_WRITE}
-    ),
-    Role.ADMIN: frozenset(Permission),
-}
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,10 @@ def register_tasks(app: Celery, services_factory: Any, worker_name: str) -> None
 
     @app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def process_flight(task: Any, flight_id: int) -> str:
-        from linepatrol_service.processing import run_flight
+        from linepatrol_service.processing import OutcomeState, run_flight
 
         outcome = run_flight(services(), flight_id, worker_name)
-        if outcome.state == "waiting":
+        if outcome.state is OutcomeState.WAITING:
             task.apply_async((flight_id,), countdown=outcome.retry_in)
         return outcome.state
 

@@ -137,7 +137,8 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from linepatrol_service.auth import Role, create_token
+    from linepatrol_service.auth import create_token
+    from linepatrol_service.roles import Role
 
     services = _open(args)
     try:

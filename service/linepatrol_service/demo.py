@@ -142,8 +142,9 @@ def run_demo(args: argparse.Namespace) -> int:
     import uvicorn
 
     from linepatrol_service.app import create_app
-    from linepatrol_service.auth import Role, create_token
+    from linepatrol_service.auth import create_token
     from linepatrol_service.models import Token
+    from linepatrol_service.roles import Role
     from linepatrol_service.services import Services
     from linepatrol_service.settings import ServiceSettings
 

@@ -9,7 +9,8 @@ from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from linepatrol_service.auth import Permission, Principal, authenticate
+from linepatrol_service.auth import Principal, authenticate
+from linepatrol_service.roles import Permission
 from linepatrol_service.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `linepatrol token create`")

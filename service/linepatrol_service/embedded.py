@@ -14,7 +14,12 @@ import threading
 import time
 from typing import Any
 
-from linepatrol_service.processing import reset_claims, resumable_flights, run_flight
+from linepatrol_service.processing import (
+    OutcomeState,
+    reset_claims,
+    resumable_flights,
+    run_flight,
+)
 from linepatrol_service.services import Services
 
 log = logging.getLogger(__name__)
@@ -77,7 +82,7 @@ class EmbeddedDispatcher:
                 self._busy += 1
             try:
                 outcome = run_flight(self.services, flight_id, self.name)
-                if outcome.state == "waiting":
+                if outcome.state is OutcomeState.WAITING:
                     threading.Timer(outcome.retry_in, self.dispatch, (flight_id, 0)).start()
             except Exception:  # run_flight records failures; this is a last resort
                 log.exception("embedded worker: flight %s", flight_id)

@@ -25,6 +25,7 @@ from linepatrol.geo.locate import Defect as GeoDefect
 from linepatrol.geo.locate import GeoConfig, Observation
 from linepatrol.geo.pose import CameraPose, PoseError, read_pose
 from linepatrol.report.view import evidence_from_geo
+from linepatrol_service.domain import DefectStatus
 from linepatrol_service.models import Defect
 from linepatrol_service.schemas import Evidence
 
@@ -115,7 +116,7 @@ def defect_row(d: GeoDefect, flight_id: int, now: dt.datetime) -> Defect:
         ).model_dump(mode="json"))
     best = evidence[0] if evidence else None
     return Defect(
-        flight_id=flight_id, status="new", detected_at=now, updated_at=now,
+        flight_id=flight_id, status=DefectStatus.NEW, detected_at=now, updated_at=now,
         class_key=d.class_key, detected_class=d.class_key, category=d.category or "line_defect",
         severity=d.severity, confidence=round(float(d.confidence), 4),
         lat=d.lat, lon=d.lon, alt=d.alt, alt_datum=d.alt_datum, placement=d.placement,

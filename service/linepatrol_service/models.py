@@ -1,4 +1,7 @@
-"""The service's tables (SQLAlchemy 2 declarative); Alembic migrations mirror them."""
+"""The service's tables (SQLAlchemy 2 declarative); Alembic migrations mirror them.
+
+Statuses are stored as their strings; their values and moves are :mod:`linepatrol_service.domain`'s.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus
 
 
 def utcnow() -> dt.datetime:
@@ -49,7 +54,7 @@ class Flight(Base):
     team: Mapped[str] = mapped_column(String(200), default="")
     drone: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=FlightStatus.DRAFT, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -77,8 +82,7 @@ class Image(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     pose: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     pose_error: Mapped[str | None] = mapped_column(Text)
-    # pending -> claimed -> done | failed
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=PhotoStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
     detections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
@@ -100,7 +104,7 @@ class Defect(Base):
     detected_class: Mapped[str] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(30), index=True)
     severity: Mapped[str | None] = mapped_column(String(20), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DefectStatus.NEW, index=True)
     assignee: Mapped[str | None] = mapped_column(String(200))
     confidence: Mapped[float] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)

@@ -18,27 +18,35 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
 from linepatrol.images import ImageError, LoadedImage, SizeRule, read_image
 from linepatrol.pipeline import decode_threads_default
+from linepatrol_service.domain import ACTIVE_FLIGHT, DefectStatus, FlightStatus, PhotoStatus
 from linepatrol_service.geotag import DetectedPhoto, LedgerText, defect_row, locate
 from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("queued", "processing")
+class OutcomeState(StrEnum):
+    """How a run ended; ``WAITING``: other workers hold live claims, run again later."""
+
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to do
+    WAITING = "waiting"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended: ``done``, ``cancelled``, ``failed``, ``skipped`` (nothing to do), or
-    ``waiting`` (other workers hold live claims; run again after ``retry_in`` seconds)."""
+    """How a run ended, and for ``WAITING`` after how many seconds to run again."""
 
-    state: str
+    state: OutcomeState
     retry_in: float = 0.0
 
 
@@ -47,9 +55,9 @@ def reset_claims(services: Services, worker: str) -> int:
     with services.sessions.begin() as s:
         result = s.execute(
             update(Image)
-            .where(Image.status == "claimed",
+            .where(Image.status == PhotoStatus.CLAIMED,
                    Image.claimed_by.startswith(f"{worker}:", autoescape=True))
-            .values(status="pending", claimed_by=None, claimed_at=None)
+            .values(status=PhotoStatus.PENDING, claimed_by=None, claimed_at=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -59,9 +67,9 @@ def resumable_flights(services: Services) -> list[tuple[int, int]]:
     with services.sessions() as s:
         rows = s.execute(
             select(Flight.id, func.count(Image.id))
-            .outerjoin(Image, (Image.flight_id == Flight.id) & (Image.status != "done")
-                       & (Image.status != "failed"))
-            .where(Flight.status.in_(ACTIVE))
+            .outerjoin(Image, (Image.flight_id == Flight.id) & (Image.status != PhotoStatus.DONE)
+                       & (Image.status != PhotoStatus.FAILED))
+            .where(Flight.status.in_(ACTIVE_FLIGHT))
             .group_by(Flight.id)
             .order_by(Flight.id)
         ).all()
@@ -85,8 +93,8 @@ def claim_size(services: Services) -> int:
 def claim_batch(services: Services, flight_id: int, worker: str) -> tuple[str, list[int]]:
     claim = f"{worker}:{uuid.uuid4().hex[:12]}"
     stale = _stale_before(services)
-    claimable = (Image.status == "pending") | (
-        (Image.status == "claimed") & (Image.claimed_at < stale)
+    claimable = (Image.status == PhotoStatus.PENDING) | (
+        (Image.status == PhotoStatus.CLAIMED) & (Image.claimed_at < stale)
     )
     with services.sessions.begin() as s:
         ids = s.scalars(
@@ -102,7 +110,7 @@ def claim_batch(services: Services, flight_id: int, worker: str) -> tuple[str, l
         s.execute(
             update(Image)
             .where(Image.id.in_(ids), claimable)
-            .values(status="claimed", claimed_by=claim, claimed_at=utcnow())
+            .values(status=PhotoStatus.CLAIMED, claimed_by=claim, claimed_at=utcnow())
         )
     with services.sessions() as s:
         mine = s.scalars(
@@ -116,7 +124,7 @@ def _live_foreign_claims(services: Services, flight_id: int) -> dt.datetime | No
     with services.sessions() as s:
         oldest: dt.datetime | None = s.scalar(
             select(func.min(Image.claimed_at)).where(
-                Image.flight_id == flight_id, Image.status == "claimed"
+                Image.flight_id == flight_id, Image.status == PhotoStatus.CLAIMED
             )
         )
     return oldest
@@ -153,12 +161,13 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
         )
         for (im, li), d in zip(good, dets, strict=True):
             results[im.id] = {
-                "status": "done", "error": None, "detections": d.records(),
+                "status": PhotoStatus.DONE, "error": None, "detections": d.records(),
                 "width": li.width, "height": li.height,
             }
     for im, li in zip(images, loaded, strict=True):
         if isinstance(li, ImageError):
-            results[im.id] = {"status": "failed", "error": li.reason, "detections": None}
+            results[im.id] = {"status": PhotoStatus.FAILED, "error": li.reason,
+                              "detections": None}
     committed = 0
     with services.sessions.begin() as s:
         now = utcnow()
@@ -166,7 +175,7 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
             result = s.execute(
                 update(Image)
                 .where(Image.id == image_id, Image.claimed_by == claim,
-                       Image.status == "claimed")
+                       Image.status == PhotoStatus.CLAIMED)
                 .values(**values, claimed_by=None, claimed_at=None, processed_at=now,
                         processed_by=claim.rsplit(":", 1)[0],
                         processed_count=Image.processed_count + 1)
@@ -183,7 +192,7 @@ def finalize(services: Services, flight_id: int) -> bool:
         if flight is None:
             return False
         images = s.scalars(
-            select(Image).where(Image.flight_id == flight_id, Image.status == "done")
+            select(Image).where(Image.flight_id == flight_id, Image.status == PhotoStatus.DONE)
         ).all()
         photos = [
             DetectedPhoto(im.id, services.store.path_for(im.sha256), im.width or 0,
@@ -197,15 +206,16 @@ def finalize(services: Services, flight_id: int) -> bool:
     with services.sessions.begin() as s:
         won = s.execute(
             update(Flight)
-            .where(Flight.id == flight_id, Flight.status == "processing")
-            .values(status="done", finished_at=utcnow(), error=None)
+            .where(Flight.id == flight_id, Flight.status == FlightStatus.PROCESSING)
+            .values(status=FlightStatus.DONE, finished_at=utcnow(), error=None)
         )
         if not won.rowcount:  # type: ignore[attr-defined]
             s.rollback()
             return False
         # Machine-made defects of this flight that nobody has touched are replaced; there are
         # none unless the flight is being reprocessed.
-        s.execute(delete(Defect).where(Defect.flight_id == flight_id, Defect.status == "new"))
+        s.execute(delete(Defect).where(Defect.flight_id == flight_id,
+                                       Defect.status == DefectStatus.NEW))
         now = utcnow()
         s.add_all(defect_row(d, flight_id, now) for d in located)
     return True
@@ -215,19 +225,19 @@ def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
     """Work on a flight until it is done, cancelled, or only other workers' claims remain."""
     with services.sessions.begin() as s:
         flight = s.get(Flight, flight_id)
-        if flight is None or flight.status not in ACTIVE:
-            return Outcome("skipped")
-        if flight.status == "queued":
-            flight.status = "processing"
+        if flight is None or flight.status not in ACTIVE_FLIGHT:
+            return Outcome(OutcomeState.SKIPPED)
+        if flight.status == FlightStatus.QUEUED:
+            flight.status = FlightStatus.PROCESSING
             flight.started_at = utcnow()
     try:
         while True:
             with services.sessions() as s:
                 status = s.scalar(select(Flight.status).where(Flight.id == flight_id))
-            if status == "cancelled":
-                return Outcome("cancelled")
-            if status != "processing":
-                return Outcome("skipped")
+            if status == FlightStatus.CANCELLED:
+                return Outcome(OutcomeState.CANCELLED)
+            if status != FlightStatus.PROCESSING:
+                return Outcome(OutcomeState.SKIPPED)
             claim, ids = claim_batch(services, flight_id, worker)
             if ids:
                 if services.settings.throttle_s:
@@ -238,24 +248,25 @@ def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
             if oldest is not None:
                 age = (utcnow() - _aware(oldest)).total_seconds()
                 wait = max(0.5, services.settings.claim_lease_s - age)
-                return Outcome("waiting", retry_in=min(wait, 30.0))
-            return Outcome("done" if finalize(services, flight_id) else "skipped")
+                return Outcome(OutcomeState.WAITING, retry_in=min(wait, 30.0))
+            won = finalize(services, flight_id)
+            return Outcome(OutcomeState.DONE if won else OutcomeState.SKIPPED)
     except Exception as exc:
         log.exception("flight %s failed", flight_id)
         with services.sessions.begin() as s:
             s.execute(
                 update(Flight)
-                .where(Flight.id == flight_id, Flight.status.in_(ACTIVE))
-                .values(status="failed", error=f"{type(exc).__name__}: {exc}",
+                .where(Flight.id == flight_id, Flight.status.in_(ACTIVE_FLIGHT))
+                .values(status=FlightStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
                         finished_at=utcnow())
             )
             s.execute(
                 update(Image)
-                .where(Image.flight_id == flight_id, Image.status == "claimed",
+                .where(Image.flight_id == flight_id, Image.status == PhotoStatus.CLAIMED,
                        Image.claimed_by.startswith(f"{worker}:", autoescape=True))
-                .values(status="pending", claimed_by=None, claimed_at=None)
+                .values(status=PhotoStatus.PENDING, claimed_by=None, claimed_at=None)
             )
-        return Outcome("failed")
+        return Outcome(OutcomeState.FAILED)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

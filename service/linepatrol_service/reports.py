@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from linepatrol.images import ImageError
 from linepatrol.report import Format, Report, ReportDefect, ReportEvidence, ReportHeader, render
 from linepatrol.report.crops import crop_jpeg
+from linepatrol_service.domain import REPORTED_DEFECT
 from linepatrol_service.evidence import DerivedCache
 from linepatrol_service.models import Defect, Image
 from linepatrol_service.schemas import Evidence, FlightOut
@@ -75,7 +77,7 @@ def header(flight: FlightOut) -> ReportHeader:
 def flight_defects(session: Session, flight_id: int, include_rejected: bool) -> list[Defect]:
     query = select(Defect).where(Defect.flight_id == flight_id)
     if not include_rejected:
-        query = query.where(Defect.status != "rejected")
+        query = query.where(Defect.status.in_(REPORTED_DEFECT))
     return list(session.scalars(query.order_by(Defect.id)).all())
 
 
@@ -102,7 +104,7 @@ def crops(session: Session, store: PhotoStore, cache_dir: Path,
         path = store.path_for(image.sha256)
         try:
             out[str(d.id)] = cache.get(image.sha256, "crop", best.xyxy,
-                                       lambda p=path, b=best.xyxy: crop_jpeg(p, b))
+                                       partial(crop_jpeg, path, best.xyxy))
         except (ImageError, ValueError):
             continue
     return out

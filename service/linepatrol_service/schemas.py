@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-FlightStatus = Literal["draft", "queued", "processing", "done", "failed", "cancelled"]
-DefectStatus = Literal["new", "confirmed", "rejected", "assigned", "fixed", "closed"]
+from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus
+
 SeverityName = Literal["critical", "serious", "general"]
 
 
@@ -32,6 +33,14 @@ class FlightCreate(BaseModel):
         if not v.strip():
             raise ValueError("line must not be blank")
         return v.strip()
+
+
+class Verdict(StrEnum):
+    """What became of one uploaded file."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
 
 
 class Progress(BaseModel):
@@ -76,7 +85,7 @@ class Page(BaseModel, Generic[T]):
 
 class UploadItem(BaseModel):
     filename: str
-    status: Literal["accepted", "duplicate", "rejected"]
+    status: Verdict
     reason: str | None = None
     image_id: int | None = None
     sha256: str | None = None
@@ -100,7 +109,7 @@ class ImageOut(BaseModel):
     format: str
     width: int | None
     height: int | None
-    status: str
+    status: PhotoStatus
     error: str | None
     pose: dict[str, Any] | None = Field(description="Camera pose read from EXIF/XMP at upload")
     pose_error: str | None

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from linepatrol.images import ImageError
+from linepatrol_service.domain import PhotoStatus
 from linepatrol_service.geotag import read_pose_summary
 from linepatrol_service.intake import (
     ArchiveError,
@@ -23,7 +24,7 @@ from linepatrol_service.intake import (
     scan_zip,
 )
 from linepatrol_service.models import Flight, Image
-from linepatrol_service.schemas import UploadItem
+from linepatrol_service.schemas import UploadItem, Verdict
 from linepatrol_service.services import Services
 from linepatrol_service.storage import CHUNK, Spooled, TooLarge
 
@@ -44,7 +45,7 @@ class Ingest:
         try:
             spooled = self.services.store.spool_file(stream, self._upload_limit(name))
         except TooLarge as exc:
-            self.items.append(UploadItem(filename=name, status="rejected",
+            self.items.append(UploadItem(filename=name, status=Verdict.REJECTED,
                                          reason=f"file too large: {exc}"))
             return
         if is_zip(name, spooled.head):
@@ -72,7 +73,7 @@ class Ingest:
                 for entry in scan_zip(zf, limits):
                     member = f"{name}/{entry.name}"
                     if entry.info is None:
-                        self.items.append(UploadItem(filename=member, status="rejected",
+                        self.items.append(UploadItem(filename=member, status=Verdict.REJECTED,
                                                      reason=entry.reason))
                         continue
                     try:
@@ -82,21 +83,21 @@ class Ingest:
                                 limits.max_entry_bytes,
                             )
                     except TooLarge as exc:
-                        self.items.append(UploadItem(filename=member, status="rejected",
+                        self.items.append(UploadItem(filename=member, status=Verdict.REJECTED,
                                                      reason=f"file too large: {exc}"))
                         continue
                     except Exception as exc:  # bad CRC, unsupported compression, ...
-                        self.items.append(UploadItem(filename=member, status="rejected",
+                        self.items.append(UploadItem(filename=member, status=Verdict.REJECTED,
                                                      reason=f"unreadable archive entry ({exc})"))
                         continue
                     if is_zip(entry.name, inner.head):
                         self.services.store.discard(inner)
-                        self.items.append(UploadItem(filename=member, status="rejected",
+                        self.items.append(UploadItem(filename=member, status=Verdict.REJECTED,
                                                      reason="nested archive"))
                         continue
                     self._add_photo(member, inner)
         except ArchiveError as exc:
-            self.items.append(UploadItem(filename=name, status="rejected", reason=str(exc)))
+            self.items.append(UploadItem(filename=name, status=Verdict.REJECTED, reason=str(exc)))
 
     def _add_photo(self, name: str, spooled: Spooled) -> None:
         store = self.services.store
@@ -105,7 +106,7 @@ class Ingest:
                                  self.settings.max_pixels)
         except ImageError as exc:
             store.discard(spooled)
-            self.items.append(UploadItem(filename=name, status="rejected", reason=exc.reason))
+            self.items.append(UploadItem(filename=name, status=Verdict.REJECTED, reason=exc.reason))
             return
         existing = self.session.scalar(
             select(Image).where(Image.flight_id == self.flight.id,
@@ -120,7 +121,7 @@ class Ingest:
         if pose_error and pose_error != _NO_GEO:
             if self.settings.require_gps:
                 store.discard(spooled)
-                self.items.append(UploadItem(filename=name, status="rejected",
+                self.items.append(UploadItem(filename=name, status=Verdict.REJECTED,
                                              reason=f"no usable GPS position: {pose_error}"))
                 return
             warnings.append(f"no usable GPS position ({pose_error}): its defects will not be "
@@ -134,7 +135,7 @@ class Ingest:
         image = Image(
             flight_id=self.flight.id, filename=name[:500], sha256=spooled.sha256,
             size=spooled.size, format=header.format, width=header.width, height=header.height,
-            pose=pose, pose_error=pose_error, status="pending",
+            pose=pose, pose_error=pose_error, status=PhotoStatus.PENDING,
         )
         try:
             with self.session.begin_nested():
@@ -147,14 +148,15 @@ class Ingest:
             self.items.append(self._duplicate(name, existing))
             return
         del path
-        self.items.append(UploadItem(filename=name, status="accepted", image_id=image.id,
+        self.items.append(UploadItem(filename=name, status=Verdict.ACCEPTED, image_id=image.id,
                                      sha256=image.sha256, warnings=warnings))
 
     @staticmethod
     def _duplicate(name: str, existing: Image | None) -> UploadItem:
         if existing is None:
-            return UploadItem(filename=name, status="duplicate", reason="already in this flight")
+            return UploadItem(filename=name, status=Verdict.DUPLICATE,
+                              reason="already in this flight")
         return UploadItem(
-            filename=name, status="duplicate", image_id=existing.id, sha256=existing.sha256,
+            filename=name, status=Verdict.DUPLICATE, image_id=existing.id, sha256=existing.sha256,
             reason=f"same photo as image {existing.id} ({existing.filename}) of this flight",
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import overload
 
 from fastapi import HTTPException, status
 from sqlalchemy import func, select
@@ -11,6 +12,13 @@ from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
 from linepatrol_service.auth import Principal
+from linepatrol_service.domain import (
+    REPORTED_DEFECT,
+    UNFINISHED_PHOTO,
+    DefectStatus,
+    FlightStatus,
+    PhotoStatus,
+)
 from linepatrol_service.models import Defect, Flight, Image
 from linepatrol_service.schemas import (
     DefectDetail,
@@ -23,7 +31,12 @@ from linepatrol_service.schemas import (
 )
 
 
+@overload
+def _utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def _utc(value: dt.datetime | None) -> dt.datetime | None: ...
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Aware UTC: SQLite gives back naive datetimes for what was stored as UTC."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value
@@ -49,8 +62,8 @@ def progress_of(session: Session, flight_ids: Sequence[int]) -> dict[int, Progre
     for fid, c in counts.items():
         total = sum(c.values())
         out[fid] = Progress(
-            total=total, done=c.get("done", 0), failed=c.get("failed", 0),
-            pending=c.get("pending", 0) + c.get("claimed", 0),
+            total=total, done=c.get(PhotoStatus.DONE, 0), failed=c.get(PhotoStatus.FAILED, 0),
+            pending=sum(c.get(st, 0) for st in UNFINISHED_PHOTO),
         )
     return out
 
@@ -61,7 +74,7 @@ def defect_counts(session: Session, flight_ids: Sequence[int]) -> dict[int, int]
         return {}
     rows = session.execute(
         select(Defect.flight_id, func.count())
-        .where(Defect.flight_id.in_(flight_ids), Defect.status != "rejected")
+        .where(Defect.flight_id.in_(flight_ids), Defect.status.in_(REPORTED_DEFECT))
         .group_by(Defect.flight_id)
     )
     return {int(f): int(n) for f, n in rows}
@@ -74,10 +87,10 @@ def flights_out(session: Session, flights: Sequence[Flight]) -> list[FlightOut]:
     return [
         FlightOut(
             id=f.id, line=f.line, date=f.date, team=f.team, drone=f.drone, notes=f.notes,
-            status=f.status,  # type: ignore[arg-type]
+            status=FlightStatus(f.status),
             error=f.error, progress=progress[f.id], defects=defects.get(f.id, 0),
             timings=Timings(
-                created_at=_utc(f.created_at),  # type: ignore[arg-type]
+                created_at=_utc(f.created_at),
                 submitted_at=_utc(f.submitted_at), started_at=_utc(f.started_at),
                 finished_at=_utc(f.finished_at),
                 queued_s=_seconds(f.submitted_at, f.started_at),
@@ -113,7 +126,8 @@ def image_for(session: Session, principal: Principal, image_id: int) -> Image:
 def image_out(im: Image) -> ImageOut:
     return ImageOut(
         id=im.id, flight_id=im.flight_id, filename=im.filename, sha256=im.sha256, size=im.size,
-        format=im.format, width=im.width, height=im.height, status=im.status, error=im.error,
+        format=im.format, width=im.width, height=im.height, status=PhotoStatus(im.status),
+        error=im.error,
         pose=im.pose, pose_error=im.pose_error, detections=im.detections,
         processed_by=im.processed_by,
     )
@@ -125,13 +139,12 @@ def defect_out(d: Defect) -> DefectOut:
         id=d.id, flight_id=d.flight_id, class_key=d.class_key,
         class_zh=info.zh if info else None, detected_class=d.detected_class,
         category=d.category, severity=d.severity,
-        status=d.status,  # type: ignore[arg-type]
+        status=DefectStatus(d.status),
         assignee=d.assignee, confidence=d.confidence, lat=d.lat, lon=d.lon, alt=d.alt,
         alt_datum=d.alt_datum, placement=d.placement, uncertainty_m=d.uncertainty_m,
         geo_reason=d.geo_reason, line=d.line, tower=d.tower, span=d.span,
         distance_to_line_m=d.distance_to_line_m, image_id=d.image_id, xyxy=d.xyxy,
-        detected_at=_utc(d.detected_at),  # type: ignore[arg-type]
-        updated_at=_utc(d.updated_at),  # type: ignore[arg-type]
+        detected_at=_utc(d.detected_at), updated_at=_utc(d.updated_at),
     )
 
 

@@ -23,7 +23,8 @@ from fastapi.testclient import TestClient
 from linepatrol.cli import main
 from linepatrol.report import COLUMNS
 from linepatrol_service.app import create_app
-from linepatrol_service.auth import Role, create_token
+from linepatrol_service.auth import create_token
+from linepatrol_service.roles import Role
 from linepatrol_service.services import Services
 from support.service_settings import make_settings
 

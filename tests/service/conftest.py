@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from linepatrol_service.app import create_app
-from linepatrol_service.auth import Role, create_token
+from linepatrol_service.auth import create_token
+from linepatrol_service.roles import Role
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
 from support.service_settings import make_settings

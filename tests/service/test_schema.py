@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from linepatrol_service.app import create_app
-from linepatrol_service.auth import Role, create_token
+from linepatrol_service.auth import create_token
+from linepatrol_service.roles import Role
 from linepatrol_service.services import Services
 
 from .conftest import make_settings

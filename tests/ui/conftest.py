@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from linepatrol_service.auth import Role, create_token
+from linepatrol_service.auth import create_token
+from linepatrol_service.roles import Role
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
 from support.service_settings import make_settings

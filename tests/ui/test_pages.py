@@ -313,7 +313,8 @@ def test_map_tiles_are_off_unless_configured(tmp_path: Any, tiny_model: Any) -> 
     import json as _json
 
     from linepatrol_service.app import create_app
-    from linepatrol_service.auth import Role, create_token
+    from linepatrol_service.auth import create_token
+    from linepatrol_service.roles import Role
     from linepatrol_service.ui import mount_ui
     from linepatrol_service.ui.config import UISettings
     from ui.conftest import make_settings

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from linepatrol.report import file_name
-from linepatrol_service import reports
+from linepatrol_service import queries, reports
 from linepatrol_service.deps import (
     FlightReader,
     FlightWriter,
@@ -21,17 +21,25 @@ from linepatrol_service.deps import (
     ServicesDep,
     SessionDep,
 )
+from linepatrol_service.domain import (
+    UNFINISHED_PHOTO,
+    FlightStatus,
+    TransitionError,
+    check,
+)
 from linepatrol_service.models import Flight, Image, utcnow
+from linepatrol_service.queries import FlightFilter
+from linepatrol_service.roles import Permission
 from linepatrol_service.schemas import (
     FlightCreate,
     FlightOut,
-    FlightStatus,
     ImageOut,
     Page,
     UploadResult,
+    Verdict,
 )
 from linepatrol_service.uploads import Ingest
-from linepatrol_service.views import flight_for, flights_out, image_out
+from linepatrol_service.views import flight_for, flights_out
 
 router = APIRouter(prefix="/flights", tags=["flights"])
 
@@ -57,10 +65,20 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
+def _move(flight: Flight, wanted: FlightStatus) -> None:
+    """Check the move against the domain's table; 409 when the flight is not where it may be
+    moved from."""
+    try:
+        check(FlightStatus(flight.status), wanted, Permission.FLIGHTS_WRITE)
+    except TransitionError:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"flight {flight.id} is {flight.status}") from None
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_flight(body: FlightCreate, session: SessionDep, who: FlightWriter) -> FlightOut:
     flight = Flight(line=body.line, date=body.date, team=body.team, drone=body.drone,
-                    notes=body.notes, status="draft", created_by=who.token_id)
+                    notes=body.notes, status=FlightStatus.DRAFT, created_by=who.token_id)
     session.add(flight)
     session.commit()
     return flights_out(session, [flight])[0]
@@ -78,30 +96,14 @@ def list_flights(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[FlightOut]:
-    query = select(Flight)
-    if who.sees_only_own_flights:
-        query = query.where(Flight.created_by == who.token_id)
-    if status_:
-        query = query.where(Flight.status == status_)
-    if line:
-        query = query.where(Flight.line == line)
-    if team:
-        query = query.where(Flight.team == team)
-    if date_from:
-        query = query.where(Flight.date >= date_from)
-    if date_to:
-        query = query.where(Flight.date <= date_to)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Flight.date.desc(), Flight.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return Page[FlightOut](items=flights_out(session, rows), total=total, offset=offset,
-                           limit=limit)
+    where = FlightFilter(status=status_, line=line, team=team, date_from=date_from,
+                         date_to=date_to)
+    return queries.list_flights(session, who, where, offset, limit)
 
 
 @router.get("/{flight_id}")
 def get_flight(flight_id: IdPath, session: SessionDep, who: FlightReader) -> FlightOut:
-    return flights_out(session, [flight_for(session, who, flight_id)])[0]
+    return queries.get_flight(session, who, flight_id)
 
 
 @router.get("/{flight_id}/images")
@@ -112,12 +114,7 @@ def list_flight_images(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Page[ImageOut]:
-    flight_for(session, who, flight_id)
-    query = select(Image).where(Image.flight_id == flight_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Image.id).offset(offset).limit(limit)).all()
-    return Page[ImageOut](items=[image_out(i) for i in rows], total=total, offset=offset,
-                          limit=limit)
+    return queries.flight_images(session, who, flight_id, offset, limit)
 
 
 @router.post(
@@ -132,7 +129,7 @@ async def upload_images(
 ) -> UploadResult:
     """Photos and zip archives, many per request; each file is answered on its own."""
     flight = flight_for(session, who, flight_id)
-    if flight.status != "draft":
+    if flight.status != FlightStatus.DRAFT:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"flight {flight_id} is {flight.status}; photos go to draft flights")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -153,7 +150,7 @@ async def upload_images(
             await run_in_threadpool(ingest.add_upload, up.filename or "", up.file)
         # Submitted while these files streamed in? Then they must not join a queued flight.
         await run_in_threadpool(session.refresh, flight, None, True)
-        if flight.status != "draft":
+        if flight.status != FlightStatus.DRAFT:
             await run_in_threadpool(session.rollback)
             raise HTTPException(status.HTTP_409_CONFLICT,
                                 f"flight {flight_id} was submitted during the upload; "
@@ -164,9 +161,9 @@ async def upload_images(
     items = ingest.items
     return UploadResult(
         flight_id=flight_id, files=items,
-        accepted=sum(i.status == "accepted" for i in items),
-        duplicates=sum(i.status == "duplicate" for i in items),
-        rejected=sum(i.status == "rejected" for i in items),
+        accepted=sum(i.status is Verdict.ACCEPTED for i in items),
+        duplicates=sum(i.status is Verdict.DUPLICATE for i in items),
+        rejected=sum(i.status is Verdict.REJECTED for i in items),
     )
 
 
@@ -178,16 +175,15 @@ def submit_flight(flight_id: IdPath, services: ServicesDep, session: SessionDep,
     """Queue the flight for processing (a cancelled or failed flight may be submitted again:
     photos already processed are kept)."""
     flight = flight_for(session, who, flight_id, lock=True)
-    if flight.status not in ("draft", "cancelled", "failed"):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight_id} is {flight.status}")
+    _move(flight, FlightStatus.QUEUED)
     todo = session.scalar(
         select(func.count()).where(Image.flight_id == flight_id,
-                                   Image.status.in_(("pending", "claimed")))
+                                   Image.status.in_(UNFINISHED_PHOTO))
     ) or 0
     photos = session.scalar(select(func.count()).where(Image.flight_id == flight_id)) or 0
     if photos == 0:
         raise HTTPException(status.HTTP_409_CONFLICT, "the flight has no photos")
-    flight.status = "queued"
+    flight.status = FlightStatus.QUEUED
     flight.submitted_at = utcnow()
     flight.started_at = flight.finished_at = None
     flight.error = None
@@ -208,9 +204,8 @@ def submit_flight(flight_id: IdPath, services: ServicesDep, session: SessionDep,
 def cancel_flight(flight_id: IdPath, session: SessionDep, who: FlightWriter) -> FlightOut:
     """Stop processing after the batch in hand; photos done so far keep their results."""
     flight = flight_for(session, who, flight_id, lock=True)
-    if flight.status not in ("draft", "queued", "processing"):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"flight {flight_id} is {flight.status}")
-    flight.status = "cancelled"
+    _move(flight, FlightStatus.CANCELLED)
+    flight.status = FlightStatus.CANCELLED
     flight.finished_at = utcnow()
     session.commit()
     return flights_out(session, [flight])[0]
@@ -234,7 +229,7 @@ def flight_report(
     """The flight's defects as JSON, GeoJSON, KML, CSV or one self-contained HTML file (the
     same files ``linepatrol report`` writes), named ``flight-{id}.{format}``."""
     flight = flight_for(session, who, flight_id)
-    if flight.status != "done":
+    if flight.status != FlightStatus.DONE:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"flight {flight_id} is {flight.status}; the report comes when done")
     defects = reports.flight_defects(session, flight_id, include_rejected)

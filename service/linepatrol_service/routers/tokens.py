@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
 
-from linepatrol_service.auth import GRANTS, Principal, Role, create_token
+from linepatrol_service.auth import Principal, create_token
 from linepatrol_service.deps import (
     Admin,
     IdPath,
@@ -15,6 +15,7 @@ from linepatrol_service.deps import (
     get_principal,
 )
 from linepatrol_service.models import Token, utcnow
+from linepatrol_service.roles import GRANTS, Role
 from linepatrol_service.schemas import Me, TokenCreate, TokenCreated, TokenOut
 from linepatrol_service.views import _utc
 

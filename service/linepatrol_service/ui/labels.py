@@ -9,23 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from linepatrol import taxonomy
+from linepatrol_service.domain import DefectStatus, FlightStatus
 
-STATUS_LABELS = {
-    "new": ("待审核", "New"),
-    "confirmed": ("已确认", "Confirmed"),
-    "rejected": ("已驳回", "Rejected"),
-    "assigned": ("已派单", "Assigned"),
-    "fixed": ("已消缺", "Fixed"),
-    "closed": ("已关闭", "Closed"),
+STATUS_LABELS: dict[DefectStatus, tuple[str, str]] = {
+    DefectStatus.NEW: ("待审核", "New"),
+    DefectStatus.CONFIRMED: ("已确认", "Confirmed"),
+    DefectStatus.REJECTED: ("已驳回", "Rejected"),
+    DefectStatus.ASSIGNED: ("已派单", "Assigned"),
+    DefectStatus.FIXED: ("已消缺", "Fixed"),
+    DefectStatus.CLOSED: ("已关闭", "Closed"),
 }
-OPEN_STATUSES = ("new", "confirmed", "assigned")
-FLIGHT_STATUS_LABELS = {
-    "draft": ("草稿", "Draft"),
-    "queued": ("排队中", "Queued"),
-    "processing": ("处理中", "Processing"),
-    "done": ("已完成", "Done"),
-    "failed": ("失败", "Failed"),
-    "cancelled": ("已取消", "Cancelled"),
+FLIGHT_STATUS_LABELS: dict[FlightStatus, tuple[str, str]] = {
+    FlightStatus.DRAFT: ("草稿", "Draft"),
+    FlightStatus.QUEUED: ("排队中", "Queued"),
+    FlightStatus.PROCESSING: ("处理中", "Processing"),
+    FlightStatus.DONE: ("已完成", "Done"),
+    FlightStatus.FAILED: ("失败", "Failed"),
+    FlightStatus.CANCELLED: ("已取消", "Cancelled"),
 }
 CATEGORY_LABELS = {
     "line_defect": ("线路缺陷", "Line defect"),

@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from linepatrol_service.auth import Permission
+from linepatrol_service.domain import OPEN_DEFECT, REPORTED_DEFECT
 from linepatrol_service.models import Defect, Flight, Image, Ledger
+from linepatrol_service.roles import Permission
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
 
@@ -122,9 +123,9 @@ def map_geojson(
     if defect is not None:
         query = query.where(Defect.id == defect)
     elif flight is not None:
-        query = query.where(Defect.flight_id == flight, Defect.status != "rejected")
+        query = query.where(Defect.flight_id == flight, Defect.status.in_(REPORTED_DEFECT))
     else:
-        query = query.where(Defect.status.in_(labels.OPEN_STATUSES))
+        query = query.where(Defect.status.in_(OPEN_DEFECT))
     if line:
         query = query.where(Defect.line == line)
     rows = list(session.scalars(query.order_by(Defect.id).limit(MAX_DEFECTS)))

@@ -3,7 +3,7 @@
 Each page calls the function behind the matching ``/api/v1`` endpoint (same filters, same
 access rules) with the principal of the session cookie; changes are made by the pages' scripts
 through ``/api/v1`` itself (see :mod:`linepatrol_service.ui.session`). Permissions come from
-:data:`linepatrol_service.auth.GRANTS` through ``Principal.can``: nothing here decides who may do
+:data:`linepatrol_service.roles.GRANTS` through ``Principal.can``: nothing here decides who may do
 what, it only hides the buttons a role could not use anyway.
 """
 
@@ -22,10 +22,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from linepatrol_service.auth import Permission, Principal, authenticate
+from linepatrol import taxonomy
+from linepatrol_service import queries
+from linepatrol_service.auth import Principal, authenticate
+from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, may
 from linepatrol_service.models import Defect, Image, Ledger
-from linepatrol_service.routers import defects as defects_api
-from linepatrol_service.routers import flights as flights_api
+from linepatrol_service.queries import DefectFilter, DefectSort, FlightFilter
+from linepatrol_service.roles import Permission
 from linepatrol_service.services import Services
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.config import UISettings
@@ -51,6 +54,10 @@ templates.env.globals.update(
     CATEGORY_LABELS=labels.CATEGORY_LABELS,
     SEVERITIES=labels.SEVERITIES,
     Permission=Permission,
+    FlightStatus=FlightStatus,
+    DefectStatus=DefectStatus,
+    PhotoStatus=PhotoStatus,
+    may=may,
 )
 
 router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
@@ -235,9 +242,9 @@ def flights_page(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     needs(viewer, Permission.FLIGHTS_READ)
-    wanted = flight_status if flight_status in labels.FLIGHT_STATUS_LABELS else None
-    page = flights_api.list_flights(session, viewer.principal, status_=wanted,  # type: ignore[arg-type]
-                                    offset=offset, limit=50)
+    wanted = FlightStatus(flight_status) if flight_status in set(FlightStatus) else None
+    page = queries.list_flights(session, viewer.principal, FlightFilter(status=wanted),
+                                offset=offset, limit=50)
     return render(request, "flights.html", viewer, page=page, status=wanted or "")
 
 
@@ -253,21 +260,21 @@ def new_flight_page(request: Request, viewer: ViewerDep, session: SessionDep) ->
 def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
                 session: SessionDep) -> Response:
     needs(viewer, Permission.FLIGHTS_READ)
-    flight = flights_api.get_flight(flight_id, session, viewer.principal)
+    flight = queries.get_flight(session, viewer.principal, flight_id)
     failed = session.scalars(
-        select(Image).where(Image.flight_id == flight_id, Image.status == "failed")
+        select(Image).where(Image.flight_id == flight_id, Image.status == PhotoStatus.FAILED)
         .order_by(Image.id).limit(200)
     ).all()
     no_pose = session.scalars(
         select(Image).where(Image.flight_id == flight_id, Image.pose_error.is_not(None))
         .order_by(Image.id).limit(200)
     ).all()
-    photos = flights_api.list_flight_images(flight_id, session, viewer.principal,
-                                            limit=MAX_PHOTOS_SHOWN).items
+    photos = queries.flight_images(session, viewer.principal, flight_id, offset=0,
+                                   limit=MAX_PHOTOS_SHOWN).items
     defects = None
     if viewer.can(Permission.DEFECTS_READ):
-        defects = defects_api.list_defects(session, viewer.principal, flight=flight_id,
-                                           sort="severity", limit=500).items
+        defects = queries.list_defects(session, DefectFilter(flight=flight_id), offset=0,
+                                       limit=500).items
     return render(request, "flight.html", viewer, flight=flight, defects=defects, photos=photos,
                   failed=[image_out(i) for i in failed], no_pose=[image_out(i) for i in no_pose],
                   formats=["html", "geojson", "kml", "csv", "json"])
@@ -287,7 +294,9 @@ QUEUE_SORTS = {
 
 @dataclass(frozen=True)
 class QueueFilters:
-    status: list[str]
+    """The queue page's form, as it round-trips through the URL."""
+
+    status: list[DefectStatus]
     severity: list[str]
     classes: list[str]
     line: str
@@ -297,6 +306,17 @@ class QueueFilters:
     date_to: dt.date | None
     sort: str = "severity"
     category: str = ""
+
+    def where(self) -> DefectFilter:
+        """The domain's filter for this form."""
+        return DefectFilter(
+            statuses=tuple(self.status),
+            severities=tuple(taxonomy.Severity(s) for s in self.severity),
+            classes=tuple(self.classes), line=self.line or None, tower=self.tower or None,
+            flight=self.flight, date_from=self.date_from, date_to=self.date_to,
+            categories=(taxonomy.Category(self.category),) if self.category else (),
+            sort=DefectSort(self.sort),
+        )
 
     def query(self, **override: Any) -> str:
         values: dict[str, Any] = {
@@ -340,9 +360,9 @@ def queue_page(
     any_filter = any(k in request.query_params for k in ("status", "severity", "class", "line",
                                                          "tower", "flight", "date_from",
                                                          "date_to", "category"))
-    statuses = [s for s in (status_ or []) if s in labels.STATUS_LABELS]
+    statuses = [DefectStatus(s) for s in (status_ or []) if s in set(DefectStatus)]
     if not any_filter:
-        statuses = ["new"]
+        statuses = [DefectStatus.NEW]
     filters = QueueFilters(
         status=statuses,
         severity=[s for s in (severity or []) if s in dict(labels.SEVERITIES)],
@@ -353,16 +373,7 @@ def queue_page(
         sort=sort if sort in QUEUE_SORTS else "severity",
         category=category if category in ("line_defect", "hazard") else "",
     )
-    page = defects_api.list_defects(
-        session, viewer.principal,
-        status_=filters.status or None,  # type: ignore[arg-type]
-        severity=filters.severity or None,  # type: ignore[arg-type]
-        class_=filters.classes or None, line=filters.line or None,
-        tower=filters.tower or None, flight=filters.flight,
-        category=[filters.category] if filters.category else None,  # type: ignore[list-item]
-        date_from=filters.date_from, date_to=filters.date_to,
-        sort=filters.sort, offset=offset, limit=100,  # type: ignore[arg-type]
-    )
+    page = queries.list_defects(session, filters.where(), offset=offset, limit=100)
     lines = list(session.scalars(select(Defect.line).distinct().where(Defect.line.is_not(None))
                                  .order_by(Defect.line)))
     present = list(session.scalars(select(Defect.class_key).distinct().order_by(Defect.class_key)))
@@ -376,15 +387,15 @@ def queue_page(
 def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
                 session: SessionDep) -> Response:
     needs(viewer, Permission.DEFECTS_READ)
-    defect = defects_api.get_defect(defect_id, session, viewer.principal)
-    history = defects_api.defect_history(defect_id, session, viewer.principal)
+    defect = queries.get_defect(session, defect_id)
+    history = queries.defect_history(session, defect_id)
     photos = []
     for index, ev in enumerate(defect.evidence):
         image = session.get(Image, ev.image_id)
         if image is not None and image.width and image.height:  # gone, or never decoded
             photos.append({"index": index, "evidence": ev, "image": image_out(image)})
     # The next defect still awaiting review, so a reviewer can go on without the queue.
-    newer = select(Defect.id).where(Defect.status == "new", Defect.id != defect_id)
+    newer = select(Defect.id).where(Defect.status == DefectStatus.NEW, Defect.id != defect_id)
     next_id = session.scalar(newer.where(Defect.id > defect_id).order_by(Defect.id).limit(1)) \
         or session.scalar(newer.order_by(Defect.id).limit(1))
     photo_data = [
@@ -395,7 +406,9 @@ def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
     ]
     return render(request, "defect.html", viewer, d=defect, history=history, photos=photos,
                   photo_data=photo_data, next_id=next_id,
-                  all_classes=labels.reviewable_classes(), statuses=list(labels.STATUS_LABELS))
+                  all_classes=labels.reviewable_classes(),
+                  statuses=[s for s in DefectStatus if s == defect.status
+                            or may(defect.status, s, Permission.DEFECTS_WRITE)])
 
 
 # --- map -----------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""The lifecycles of flights, photos and defects: their statuses and who may move them.
+
+Every status the service stores is a member of one of the enums here, and every change of
+status is checked against :data:`TRANSITIONS`, the one table that says who (a permission of
+:mod:`linepatrol_service.auth`, or the processing worker) may move what from where to where.
+Routers, workers and pages ask :func:`check` (or :func:`allowed_from`) rather than compare
+status strings of their own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from linepatrol_service.roles import Permission
+
+
+class FlightStatus(StrEnum):
+    DRAFT = "draft"  # photos may be added
+    QUEUED = "queued"  # submitted, waiting for a worker
+    PROCESSING = "processing"
+    DONE = "done"  # defects stored; the report is ready
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class PhotoStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"  # a worker holds it (a lease; a stale claim is taken over)
+    DONE = "done"
+    FAILED = "failed"  # unreadable: its error says why
+
+
+class DefectStatus(StrEnum):
+    NEW = "new"  # as the geotagger made it; replaced when the flight is reprocessed
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"  # a false detection: left out of reports and counts
+    ASSIGNED = "assigned"
+    FIXED = "fixed"
+    CLOSED = "closed"
+
+
+class Worker(StrEnum):
+    """The processing worker: moves that no user makes."""
+
+    WORKER = "worker"
+
+
+Actor = Permission | Worker
+Status = FlightStatus | PhotoStatus | DefectStatus
+
+ACTIVE_FLIGHT = frozenset({FlightStatus.QUEUED, FlightStatus.PROCESSING})
+UNFINISHED_PHOTO = frozenset({PhotoStatus.PENDING, PhotoStatus.CLAIMED})
+OPEN_DEFECT = frozenset({DefectStatus.NEW, DefectStatus.CONFIRMED, DefectStatus.ASSIGNED})
+REPORTED_DEFECT = frozenset(DefectStatus) - {DefectStatus.REJECTED}
+
+_F, _P, _D = FlightStatus, PhotoStatus, DefectStatus
+_WRITE, _REVIEW, _WORKER = Permission.FLIGHTS_WRITE, Permission.DEFECTS_WRITE, Worker.WORKER
+_REVIEWED = (_D.CONFIRMED, _D.REJECTED, _D.ASSIGNED, _D.FIXED, _D.CLOSED)
+
+# (from, to) -> who may make the move. A reviewer may move a defect between any two statuses
+# (a review is corrected as often as it is made), but never back to "new", which marks the
+# machine's untouched output (reprocessing replaces those).
+TRANSITIONS: dict[tuple[Status, Status], Actor] = {
+    # flights: the uploader submits and cancels, the worker processes
+    (_F.DRAFT, _F.QUEUED): _WRITE,
+    (_F.FAILED, _F.QUEUED): _WRITE,
+    (_F.CANCELLED, _F.QUEUED): _WRITE,
+    (_F.DRAFT, _F.CANCELLED): _WRITE,
+    (_F.QUEUED, _F.CANCELLED): _WRITE,
+    (_F.PROCESSING, _F.CANCELLED): _WRITE,
+    (_F.QUEUED, _F.PROCESSING): _WORKER,
+    (_F.PROCESSING, _F.DONE): _WORKER,
+    (_F.QUEUED, _F.FAILED): _WORKER,
+    (_F.PROCESSING, _F.FAILED): _WORKER,
+    # photos: only workers touch them after upload
+    (_P.PENDING, _P.CLAIMED): _WORKER,
+    (_P.CLAIMED, _P.CLAIMED): _WORKER,  # a stale claim taken over
+    (_P.CLAIMED, _P.PENDING): _WORKER,  # given back by a failing worker
+    (_P.CLAIMED, _P.DONE): _WORKER,
+    (_P.CLAIMED, _P.FAILED): _WORKER,
+    # defects: reviewers
+    **{(a, b): _REVIEW for a in (_D.NEW, *_REVIEWED) for b in _REVIEWED if a != b},
+}
+
+
+class TransitionError(Exception):
+    """A move the table does not allow (or not to this actor); the API answers 409."""
+
+    def __init__(self, current: Status, wanted: Status, actor: Actor) -> None:
+        super().__init__(f"cannot move from {current} to {wanted}")
+        self.current, self.wanted, self.actor = current, wanted, actor
+
+
+def may(current: Status, wanted: Status, actor: Actor) -> bool:
+    return TRANSITIONS.get((current, wanted)) == actor
+
+
+def check(current: Status, wanted: Status, actor: Actor) -> None:
+    """Raise :class:`TransitionError` unless ``actor`` may move ``current`` to ``wanted``."""
+    if not may(current, wanted, actor):
+        raise TransitionError(current, wanted, actor)
+
+
+def allowed_from(wanted: Status, actor: Actor) -> frozenset[Status]:
+    """The statuses ``actor`` may move to ``wanted`` from (for queries and buttons)."""
+    return frozenset(a for (a, b), who in TRANSITIONS.items() if b == wanted and who == actor)
+

@@ -1,0 +1,34 @@
+"""Roles and what each may do: the one place that decides who may do what.
+
+Kept apart from :mod:`linepatrol_service.auth` (tokens, the database) so that the domain's
+transition table (:mod:`linepatrol_service.domain`) can name permissions without importing the
+database layer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    UPLOADER = "uploader"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    FLIGHTS_WRITE = "flights:write"  # create, upload to, submit and cancel flights
+    FLIGHTS_READ = "flights:read"  # flights, their reports and photos
+    DEFECTS_READ = "defects:read"
+    DEFECTS_WRITE = "defects:write"
+    ADMIN = "admin"  # tokens and ledgers
+
+
+# The one place that decides who may do what.
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.UPLOADER: frozenset({Permission.FLIGHTS_WRITE, Permission.FLIGHTS_READ}),
+    Role.REVIEWER: frozenset(
+        {Permission.FLIGHTS_READ, Permission.DEFECTS_READ, Permission.DEFECTS_WRITE}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
