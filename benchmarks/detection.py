@@ -30,16 +30,16 @@ import numpy as np
 
 from benchmarks import prototype
 from benchmarks.timing import interleaved, median, ms, ratio
-from linepatrol.detector import TileSetting
+from linepatrol.detect_config import DEFAULTS, TileSetting
 
-CONF, IOU = 0.25, 0.45
+CONF, IOU = DEFAULTS.conf, DEFAULTS.iou  # every side runs at LinePatrol's defaults
 
 
 def open_ours(
     model: Path, device: str, tile: TileSetting = "off", batch_size: int | None = 8
 ) -> Any:
     """The shipped core's detector; ``batch_size`` None leaves the core's device default."""
-    from linepatrol.detector import DetectorConfig
+    from linepatrol.detect_config import DetectorConfig
     from linepatrol.pipeline import open_detector
     from linepatrol.settings import CoreSettings
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from linepatrol.detector import TileSetting
+from linepatrol.detect_config import TileSetting
 
 
 class NoSpinSession:
@@ -67,7 +67,8 @@ class NoSpinSession:
 def open_no_spin(model: Path, device: str, tile: TileSetting = "off",
                  batch_size: int = 8) -> Any:
     from benchmarks.detection import CONF, IOU
-    from linepatrol.detector import Detector, DetectorConfig
+    from linepatrol.detect_config import DetectorConfig
+    from linepatrol.detector import Detector
 
     session = NoSpinSession(model, device)
     session.run(np.zeros((1, 3, session.info.input_height, session.info.input_width),

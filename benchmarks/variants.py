@@ -14,7 +14,8 @@ from typing import Any
 
 from benchmarks.detection import open_ours, run_ours
 from benchmarks.timing import median
-from linepatrol.detector import Detector, DetectorConfig
+from linepatrol.detect_config import DetectorConfig
+from linepatrol.detector import Detector
 
 VAL_CONF = 0.001
 

@@ -15,65 +15,23 @@ tiles keep the square input, and a batch only ever holds crops of one shape.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from linepatrol import boxes as box_ops
+from linepatrol.detect_config import DetectorConfig
 from linepatrol.detections import Detections
 from linepatrol.runtime.model_info import ModelInfo, OutputLayout
 from linepatrol.runtime.session import ModelSession
 from linepatrol.slicing import Tile, should_tile, tile_grid
 
-TileSetting = Literal["auto", "off"] | int
 P = TypeVar("P")  # what a detector's ``prepare`` makes of a photo
 LETTERBOX_FILL = 114  # the grey ultralytics pads with; models are trained on it
-
-
-@dataclass(frozen=True)
-class DetectorConfig:
-    conf: float = 0.25
-    iou: float = 0.45
-    class_conf: Mapping[str, float] = field(default_factory=dict)
-    tile: TileSetting = "auto"  # tile side in photo pixels, or auto/off
-    tile_overlap: float = 0.2
-    merge_ios: float = 0.5  # boxes from different tiles with IoS >= this are one object
-    full_pass: bool = True  # add a whole-photo pass when tiling
-    batch_size: int | None = None  # crops per inference; None: 8 on a GPU, 2 on the CPU
-    max_det: int = 300
-    # Whole-photo passes at the smallest stride-multiple rectangle when the model's input axes
-    # are dynamic (as ultralytics predicts); False: always the square input. Tiles stay square.
-    rect: bool = True
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.conf <= 1.0:
-            raise ValueError(f"confidence threshold must be in [0, 1], got {self.conf}")
-        if isinstance(self.tile, int) and self.tile < 32:
-            raise ValueError(f"tile size must be at least 32 px, got {self.tile}")
-        if self.tile not in ("auto", "off") and not isinstance(self.tile, int):
-            raise ValueError(f"tile must be 'auto', 'off' or a size in pixels, got {self.tile!r}")
-
-    @property
-    def min_conf(self) -> float:
-        return min([self.conf, *self.class_conf.values()])
-
-
-def parse_tile(value: str) -> TileSetting:
-    """``--tile`` argument: ``auto``, ``off`` or a tile side in pixels."""
-    v = value.strip().lower()
-    if v in ("auto", "off"):
-        return v  # type: ignore[return-value]
-    try:
-        size = int(v)
-    except ValueError:
-        raise ValueError(f"--tile must be auto, off or a size in pixels, not {value!r}") from None
-    if size < 32:
-        raise ValueError(f"--tile size must be at least 32 px, not {size}")
-    return size
 
 
 # --- preprocessing -----------------------------------------------------------------------------

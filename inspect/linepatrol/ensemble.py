@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from linepatrol.detect_config import DetectorConfig
 from linepatrol.detections import Detections
-from linepatrol.detector import Detector, DetectorConfig, PreparedPhoto, PreparingDetector
+from linepatrol.detector import Detector, PreparedPhoto, PreparingDetector
 
 
 def class_owners(member_names: Sequence[Sequence[str]]) -> dict[str, int]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from linepatrol.detect_config import DetectorConfig
 from linepatrol.detections import Detections
-from linepatrol.detector import Detector, DetectorConfig
+from linepatrol.detector import Detector
 from linepatrol.ensemble import AnyDetector, DetectorEnsemble
 from linepatrol.images import DEFAULT_MAX_PIXELS, ImageError, read_image
 from linepatrol.model_store import pick_precision, resolve_models
@@ -61,13 +62,13 @@ def model_path(model: str | None, settings: CoreSettings) -> Path:
 
 
 def open_detector(
-    model: str | None = None,
-    settings: CoreSettings | None = None,
-    config: DetectorConfig | None = None,
+    model: str | None, settings: CoreSettings, config: DetectorConfig | None = None
 ) -> AnyDetector:
-    """A detector on the named (or default) model with this machine's providers; several
-    models (``A+B``, or the default pair) make one :class:`DetectorEnsemble`."""
-    settings = settings or CoreSettings()
+    """A detector on the named (or default) model with the given machine settings; several
+    models (``A+B``, or the default pair) make one :class:`DetectorEnsemble`.
+
+    The settings are explicit: the environment is read once, where a program starts
+    (``CoreSettings()`` in a command, ``ServiceSettings`` in the service), never here."""
     members = []
     for path in model_paths(model, settings):
         session = OrtSession(

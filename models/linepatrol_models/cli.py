@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from linepatrol.cli import UserError
+from linepatrol.detect_config import add_detection_options, from_args, parse_tile
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
@@ -103,18 +104,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     if len(args.data) > 1 or args.machines_as_one or args.osd:
         return _evaluate_suite(args)
     args.data = args.data[0]
-    from linepatrol.detector import parse_tile
+    from linepatrol.settings import CoreSettings
     from linepatrol_models.dataset import DatasetError
     from linepatrol_models.evaluate import EvaluationError, evaluate_model
 
     try:
-        tile = parse_tile(args.tile)
+        config = from_args(args)
         compare = [parse_tile(t) for t in args.compare_tile or []]
     except ValueError as exc:
         raise UserError(str(exc)) from None
     try:
         result = evaluate_model(
-            args.model, Path(args.data), split=args.split, conf=args.conf, tile=tile,
+            args.model, Path(args.data), CoreSettings(), split=args.split, conf=config.conf,
+            tile=config.tile,
             card=Path(args.card) if args.card else None,
             training_configs=[Path(c) for c in args.config or []],
             notes=args.notes, limit=args.limit, variants=args.variant or [],
@@ -130,7 +132,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_suite(args: argparse.Namespace) -> int:
-    from linepatrol.detector import parse_tile
+    from linepatrol.settings import CoreSettings
     from linepatrol_models.dataset import DatasetError
     from linepatrol_models.evaluate import EvaluationError
     from linepatrol_models.suite import DevSet, evaluate_suite, suite_table
@@ -139,8 +141,9 @@ def _evaluate_suite(args: argparse.Namespace) -> int:
         raise UserError("--card, --variant and --compare-tile take one dataset")
     sets = [DevSet.parse(text, args.split) for text in args.data]
     try:
-        results, osd = evaluate_suite(args.model, sets, conf=args.conf,
-                                      tile=parse_tile(args.tile),
+        config = from_args(args)
+        results, osd = evaluate_suite(args.model, sets, CoreSettings(), conf=config.conf,
+                                      tile=config.tile,
                                       machines_as_one=args.machines_as_one,
                                       osd_photos=args.osd, limit=args.limit)
     except (ValueError, DatasetError, EvaluationError) as exc:
@@ -213,9 +216,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                    help="also stamp camera on-screen text (date, time, voltage, coordinates) "
                    "on N photos of the sets and count detections on the text (several "
                    "datasets only)")
-    p.add_argument("--conf", type=float, default=0.25,
-                   help="operating confidence threshold for precision/recall (default 0.25)")
-    p.add_argument("--tile", default="auto", help="tiling as in 'detect': auto, off or pixels")
+    add_detection_options(p)  # --conf: the operating threshold for precision/recall
     p.add_argument("--card", help="write a model card (markdown) here")
     p.add_argument("--config", action="append",
                    help="training config to describe in the card (repeat for each stage)")

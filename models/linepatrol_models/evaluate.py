@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from linepatrol.detector import Detector, DetectorConfig, TileSetting
+from linepatrol.detect_config import DEFAULTS, DetectorConfig, TileSetting
+from linepatrol.detector import Detector
 from linepatrol.model_store import ModelNotFoundError
 from linepatrol.pipeline import detect_files, open_detector
 from linepatrol.runtime.model_info import DEFAULT_AUTO_TILE_FACTOR, ModelLoadError
+from linepatrol.settings import CoreSettings
 from linepatrol_models.card import write_card
 from linepatrol_models.dataset import YoloDataset, label_path, load_dataset, read_labels
 from linepatrol_models.metrics import ImageRecord, Metrics, evaluate_records
@@ -136,9 +138,10 @@ class ClassMap:
 def evaluate_model(
     model: str,
     data: Path,
+    settings: CoreSettings,
     split: str = "val",
-    conf: float = 0.25,
-    tile: TileSetting = "auto",
+    conf: float = DEFAULTS.conf,
+    tile: TileSetting = DEFAULTS.tile,
     limit: int | None = None,
     speed_images: int = 20,
     card: Path | None = None,
@@ -152,21 +155,21 @@ def evaluate_model(
     images = dataset.images(split)[:limit] if limit else dataset.images(split)
     if not images:
         raise EvaluationError(f"{dataset.yaml_path}: split '{split}' has no images")
-    result = _evaluate_one(model, dataset, split, images, conf, tile, speed_images)
+    result = _evaluate_one(model, settings, dataset, split, images, conf, tile, speed_images)
     if card is not None:
-        extra = [_evaluate_one(v, dataset, split, images, conf, tile, speed_images)
+        extra = [_evaluate_one(v, settings, dataset, split, images, conf, tile, speed_images)
                  for v in variants or []]
         # the same models with other tiling settings, for the card's comparison table
-        extra += [_evaluate_one(m, dataset, split, images, conf, t, speed_images)
+        extra += [_evaluate_one(m, settings, dataset, split, images, conf, t, speed_images)
                   for t in compare_tiles or [] for m in [model, *(variants or [])]]
         write_card(card, result, extra, training_configs or [],
                    Path(notes).read_text(encoding="utf-8") if notes else None)
     return result
 
 
-def _open(model: str, config: DetectorConfig) -> Any:
+def _open(model: str, settings: CoreSettings, config: DetectorConfig) -> Any:
     try:
-        detector = open_detector(model, config=config)
+        detector = open_detector(model, settings, config)
     except (ModelLoadError, ModelNotFoundError) as exc:
         raise EvaluationError(str(exc)) from None
     if not isinstance(detector, Detector):  # a card describes one model file
@@ -174,9 +177,10 @@ def _open(model: str, config: DetectorConfig) -> Any:
     return detector
 
 
-def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Path], conf: float,
-                  tile: TileSetting, speed_images: int) -> Evaluation:
-    detector = _open(model, DetectorConfig(conf=SCORE_FLOOR, tile=tile))
+def _evaluate_one(model: str, settings: CoreSettings, dataset: YoloDataset, split: str,
+                  images: list[Path], conf: float, tile: TileSetting,
+                  speed_images: int) -> Evaluation:
+    detector = _open(model, settings, DetectorConfig(conf=SCORE_FLOOR, tile=tile))
     classes = ClassMap(tuple(detector.names), tuple(dataset.names))
     if not classes.identity:
         log.warning("scoring %d shared classes; not scored: model only %s, dataset only %s",
@@ -198,7 +202,8 @@ def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Pat
     if not records:
         raise EvaluationError("no image of the split could be read")
     metrics = evaluate_records(records, classes.names, conf)
-    speed = measure_speed(model, images[:speed_images], DetectorConfig(conf=conf, tile=tile))
+    speed = measure_speed(model, settings, images[:speed_images],
+                          DetectorConfig(conf=conf, tile=tile))
     session = detector.session
     providers = list(getattr(session, "active_providers", []) or [])
     info = detector.info
@@ -209,9 +214,10 @@ def _evaluate_one(model: str, dataset: YoloDataset, split: str, images: list[Pat
                       classes, failed, info.auto_tile_factor)
 
 
-def measure_speed(model: str, images: list[Path], config: DetectorConfig) -> float:
+def measure_speed(model: str, settings: CoreSettings, images: list[Path],
+                  config: DetectorConfig) -> float:
     """Mean wall-clock ms per photo (decode + detect) at the operating settings, after warm-up."""
-    detector = _open(model, config)
+    detector = _open(model, settings, config)
     files = [(str(p), p) for p in images]
     if not files:
         return float("nan")

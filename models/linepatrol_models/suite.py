@@ -22,11 +22,12 @@ import cv2
 import numpy as np
 
 from linepatrol import taxonomy
-from linepatrol.detector import DetectorConfig, TileSetting
+from linepatrol.detect_config import DEFAULTS, DetectorConfig, TileSetting
 from linepatrol.ensemble import AnyDetector
 from linepatrol.model_store import ModelNotFoundError
 from linepatrol.pipeline import detect_files, open_detector
 from linepatrol.runtime.model_info import ModelLoadError
+from linepatrol.settings import CoreSettings
 from linepatrol_datasets.osd import overlap_of_smaller, stamp_osd
 from linepatrol_models.dataset import label_path, load_dataset, read_labels
 from linepatrol_models.evaluate import SCORE_FLOOR, ClassMap, EvaluationError
@@ -131,13 +132,14 @@ def osd_check(detector: AnyDetector, images: Sequence[Path], conf: float,
     return OsdResult(photos, false)
 
 
-def evaluate_suite(model: str, sets: Sequence[DevSet], conf: float = 0.25,
-                   tile: TileSetting = "auto", machines_as_one: bool = False,
+def evaluate_suite(model: str, sets: Sequence[DevSet], settings: CoreSettings,
+                   conf: float = DEFAULTS.conf, tile: TileSetting = DEFAULTS.tile,
+                   machines_as_one: bool = False,
                    osd_photos: int = 0, limit: int | None = None
                    ) -> tuple[list[SetResult], OsdResult | None]:
     try:
-        detector = open_detector(None if model == DEFAULT else model,
-                                 config=DetectorConfig(conf=SCORE_FLOOR, tile=tile))
+        detector = open_detector(None if model == DEFAULT else model, settings,
+                                 DetectorConfig(conf=SCORE_FLOOR, tile=tile))
     except (ModelLoadError, ModelNotFoundError) as exc:
         raise EvaluationError(str(exc)) from None
     results = [score_set(detector, s, conf, machines_as_one, limit) for s in sets]

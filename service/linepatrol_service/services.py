@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from linepatrol.detector import DetectorConfig, parse_tile
 from linepatrol.ensemble import AnyDetector
 from linepatrol_service.db import make_engine, make_session_factory, migrate
 from linepatrol_service.settings import ServiceSettings
@@ -49,12 +48,8 @@ class DetectorHolder:
                 from linepatrol.pipeline import open_detector
 
                 try:
-                    self._detector = open_detector(
-                        self._settings.model,
-                        self._settings,
-                        DetectorConfig(conf=self._settings.conf,
-                                       tile=parse_tile(self._settings.tile)),
-                    )
+                    self._detector = open_detector(self._settings.model, self._settings,
+                                                   self._settings.detector_config())
                     self.error = None
                 except Exception as exc:
                     self.error = str(exc)

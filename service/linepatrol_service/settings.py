@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from linepatrol.detect_config import DEFAULTS, DetectorConfig, parse_tile
 from linepatrol.settings import CoreSettings
 
 MiB = 1024 * 1024
@@ -55,9 +56,11 @@ class ServiceSettings(CoreSettings):
         "work on a shared machine; tests use it to stop a worker in the middle of a batch",
     )
     tile: str = Field(
-        default="auto", description="Tiled inference: auto, off, or a tile side in pixels"
+        default=str(DEFAULTS.tile),
+        description="Tiled inference: auto, off, or a tile side in pixels",
     )
-    conf: float = Field(default=0.25, ge=0, le=1, description="Detector confidence threshold")
+    conf: float = Field(default=DEFAULTS.conf, ge=0, le=1,
+                        description="Detector confidence threshold")
     max_pixels: int = Field(default=200_000_000, ge=1, description="Decompression-bomb guard")
     require_gps: bool = Field(
         default=False, description="Reject photos without a GPS position at upload"
@@ -72,6 +75,16 @@ class ServiceSettings(CoreSettings):
         default=200.0, gt=1, description="Largest uncompressed/compressed ratio of a zip entry"
     )
     thumbnail_px: int = Field(default=320, ge=16, le=2048)
+
+    @field_validator("tile")
+    @classmethod
+    def _tile(cls, value: str) -> str:
+        parse_tile(value)  # refuse a bad value at start-up, not at the first photo
+        return value
+
+    def detector_config(self) -> DetectorConfig:
+        """The detector's configuration: these settings over :data:`DEFAULTS`."""
+        return DetectorConfig(conf=self.conf, tile=parse_tile(self.tile))
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -111,14 +111,15 @@ def test_help_lists_commands() -> None:
 
 def test_whole_photo_pass_decodes_reduced_but_reports_full_pixels(model: Path, tmp_path: Path) -> None:
     from linepatrol.pipeline import detect_files, open_detector
+    from linepatrol.settings import CoreSettings
 
     big = tmp_path / "big.jpg"
     cv2.imwrite(str(big), np.full((768, 1024, 3), 90, np.uint8))
-    detector = open_detector(str(model))
+    detector = open_detector(str(model), CoreSettings(providers=["cpu"]))
     # auto: tiles of 2x the 64 px input (128 px) are downscaled 2x, so a half-scale decode
     # keeps every pixel the model sees
     assert detector.decode_size(1024, 768) == (512, 384)
-    from linepatrol.detector import DetectorConfig
+    from linepatrol.detect_config import DetectorConfig
 
     detector.config = DetectorConfig(tile=64)  # tiles at the input's own size: full pixels
     assert detector.decode_size(1024, 768) is None

@@ -14,14 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from linepatrol.detector import (
-    Detector,
-    DetectorConfig,
-    decode,
-    fit_letterbox,
-    letterbox,
-    parse_tile,
-)
+from linepatrol.detect_config import DetectorConfig, parse_tile
+from linepatrol.detector import Detector, decode, fit_letterbox, letterbox
 from linepatrol.runtime.model_info import ModelInfo, OutputLayout
 
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from linepatrol.detector import DetectorConfig
+from linepatrol.detect_config import DetectorConfig
 from linepatrol.ensemble import DetectorEnsemble, class_owners
 from linepatrol.model_store import ModelNotFoundError, resolve_model, resolve_models
 from linepatrol.pipeline import detect_files, model_paths, open_detector

@@ -12,7 +12,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from tests.support.tiny_onnx import make_yolo_onnx
 
-from linepatrol.detector import Detector, DetectorConfig, model_input, to_blob
+from linepatrol.detect_config import DetectorConfig
+from linepatrol.detector import Detector, model_input, to_blob
 from linepatrol.runtime.image_input import IMAGE_INPUT_NAME, with_image_input
 from linepatrol.runtime.session import OrtSession
 

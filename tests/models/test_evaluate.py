@@ -10,8 +10,11 @@ import pytest
 import yaml
 
 from linepatrol.cli import main
+from linepatrol.settings import CoreSettings
 from linepatrol_models.evaluate import EvaluationError, evaluate_model
 from support.tiny_onnx import make_yolo_onnx
+
+CPU = CoreSettings(providers=["cpu"])
 
 NAMES = ["insulator", "insulator_missing_cap"]
 # (cx, cy, w, h, class) in pixels of a 64x64 photo, which the 64 px model sees 1:1
@@ -39,7 +42,7 @@ def fixed_dataset(tmp_path: Path) -> Path:
 def test_ground_truth_model_scores_one(fixed_dataset: Path, tmp_path: Path) -> None:
     model = make_yolo_onnx(tmp_path / "gt.onnx", NAMES,
                            [(cx, cy, w, h, c, 0.9) for cx, cy, w, h, c in OBJECTS])
-    ev = evaluate_model(str(model), fixed_dataset, tile="off", speed_images=2)
+    ev = evaluate_model(str(model), fixed_dataset, CPU, tile="off", speed_images=2)
     assert ev.metrics.map50 == pytest.approx(1.0)
     assert ev.metrics.map50_95 == pytest.approx(1.0)
     assert [(c.precision, c.recall) for c in ev.metrics.per_class] == [(1.0, 1.0)] * 2
@@ -50,7 +53,7 @@ def test_shifted_boxes_lose_map(fixed_dataset: Path, tmp_path: Path) -> None:
     # the cap box is shifted by its own width: no overlap, a miss and a false positive
     boxes = [(20.0, 16.0, 24.0, 12.0, 0, 0.9), (54.0, 44.0, 10.0, 8.0, 1, 0.9)]
     model = make_yolo_onnx(tmp_path / "off.onnx", NAMES, boxes)
-    ev = evaluate_model(str(model), fixed_dataset, tile="off", speed_images=1)
+    ev = evaluate_model(str(model), fixed_dataset, CPU, tile="off", speed_images=1)
     ins, cap = ev.metrics.per_class
     assert ins.ap50 == pytest.approx(1.0)
     assert cap.ap50 == 0.0
@@ -61,7 +64,7 @@ def test_shifted_boxes_lose_map(fixed_dataset: Path, tmp_path: Path) -> None:
 def test_class_mismatch_is_a_clear_error(fixed_dataset: Path, tmp_path: Path) -> None:
     model = make_yolo_onnx(tmp_path / "other.onnx", ["bird_nest", "tower_crane"], [])
     with pytest.raises(EvaluationError, match="no key in common"):
-        evaluate_model(str(model), fixed_dataset, tile="off")
+        evaluate_model(str(model), fixed_dataset, CPU, tile="off")
 
 
 def test_wider_model_is_scored_on_the_shared_classes(fixed_dataset: Path,
@@ -72,7 +75,7 @@ def test_wider_model_is_scored_on_the_shared_classes(fixed_dataset: Path,
     names = ["tower_crane", "insulator_missing_cap", "insulator"]
     boxes = [(44.0, 44.0, 10.0, 8.0, 1, 0.9), (10.0, 50.0, 8.0, 8.0, 0, 0.95)]
     model = make_yolo_onnx(tmp_path / "wide.onnx", names, boxes)
-    ev = evaluate_model(str(model), fixed_dataset, tile="off", speed_images=1)
+    ev = evaluate_model(str(model), fixed_dataset, CPU, tile="off", speed_images=1)
     ins, cap = ev.metrics.per_class
     assert (ins.name, cap.name) == ("insulator", "insulator_missing_cap")
     assert cap.ap50 == pytest.approx(1.0) and cap.precision == 1.0

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from linepatrol.cli import main
+from linepatrol.settings import CoreSettings
 from linepatrol_datasets.osd import stamp_osd
 from linepatrol_models.evaluate import EvaluationError
 from linepatrol_models.suite import (
@@ -21,6 +22,8 @@ from linepatrol_models.suite import (
     suite_table,
 )
 from support.tiny_onnx import make_yolo_onnx
+
+CPU = CoreSettings(providers=["cpu"])
 
 
 def _dataset(root: Path, names: list[str], objects: list[tuple[float, float, float, float, int]],
@@ -58,7 +61,7 @@ def test_one_table_over_two_sets_and_machines_as_one(tmp_path: Path) -> None:
     exc = _dataset(tmp_path / "exc", ["excavator"], [(40, 40, 20, 16, 0)])
     model = make_yolo_onnx(tmp_path / "m.onnx", ["insulator", "bulldozer"],
                            [(20, 16, 24, 12, 0, 0.9), (40, 40, 20, 16, 1, 0.8)])
-    results, osd = evaluate_suite(str(model), [DevSet("ins", ins), DevSet("exc", exc)],
+    results, osd = evaluate_suite(str(model), [DevSet("ins", ins), DevSet("exc", exc)], CPU,
                                   tile="off", machines_as_one=True)
     assert osd is None
     by_set = {r.set.name: r.metrics for r in results}
@@ -69,7 +72,7 @@ def test_one_table_over_two_sets_and_machines_as_one(tmp_path: Path) -> None:
     assert "| exc (val, 3 photos) | `machinery` | 3 | 100.0 | 100.0 | 100.0 |" in table
     # scored class by class, a bulldozer is no excavator: nothing in common
     with pytest.raises(EvaluationError, match="no key in common"):
-        evaluate_suite(str(model), [DevSet("exc", exc)], tile="off")
+        evaluate_suite(str(model), [DevSet("exc", exc)], CPU, tile="off")
 
 
 def test_osd_text_is_stamped_where_its_boxes_say() -> None:

@@ -180,8 +180,9 @@ def test_export_cli_prints_report(tiny_checkpoint: Path, tmp_path: Path,
     assert not (tmp_path / "m-int8.onnx").exists()
     # the model's own '--tile auto' rule travels in its metadata: this one never tiles
     from linepatrol.pipeline import open_detector
+    from linepatrol.settings import CoreSettings
 
-    detector = open_detector(str(tmp_path / "m.onnx"))
+    detector = open_detector(str(tmp_path / "m.onnx"), CoreSettings(providers=["cpu"]))
     assert detector.info.auto_tile_factor is None and detector.tiles_for(4000, 3000) is None
     capsys.readouterr()
     assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "n.onnx"),

@@ -282,7 +282,7 @@ def test_the_service_finds_what_linepatrol_detect_finds_in_the_same_photo(tmp_pa
     decoded every photo in full before, and a borderline detection could differ)."""
     from pathlib import Path
 
-    from linepatrol.detector import DetectorConfig
+    from linepatrol.detect_config import DetectorConfig
     from linepatrol.model_store import ENSEMBLE_SEP, resolve_models
     from linepatrol.pipeline import detect_files, open_detector
     from linepatrol.settings import CoreSettings

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from linepatrol.cli import UserError
+from linepatrol.detect_config import DEFAULTS, add_detection_options, from_args
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -21,16 +23,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="photo files or folders")
     p.add_argument("--model", help="ONNX model file or bundled model name; A+B runs both, each "
                    "class from the first that has it (default: the bundled default)")
-    p.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
+    add_detection_options(p)
     p.add_argument(
         "--class-conf", action="append", default=[], metavar="CLASS=C",
         help="per-class confidence threshold, e.g. insulator_missing_cap=0.4 (repeatable)",
     )
-    p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold (0.45)")
-    p.add_argument(
-        "--tile", default="auto",
-        help="tiled inference for large photos: auto (default), off, or a tile side in pixels",
-    )
+    p.add_argument("--iou", type=float, default=DEFAULTS.iou,
+                   help=f"NMS IoU threshold ({DEFAULTS.iou})")
     p.add_argument("--json", metavar="OUT", help="write results as JSON to OUT ('-' = stdout)")
     p.add_argument(
         "--annotate", metavar="DIR",
@@ -59,19 +58,16 @@ def _class_conf(items: list[str]) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from linepatrol.detector import DetectorConfig, parse_tile
     from linepatrol.images import iter_image_paths
     from linepatrol.model_store import ModelNotFoundError
     from linepatrol.pipeline import detect_files, open_detector
     from linepatrol.runtime.model_info import ModelLoadError
     from linepatrol.runtime.providers import ProviderError
+    from linepatrol.settings import CoreSettings
 
     try:
-        config = DetectorConfig(
-            conf=args.conf, iou=args.iou, class_conf=_class_conf(args.class_conf),
-            tile=parse_tile(args.tile),
-        )
-        detector = open_detector(args.model, config=config)
+        config = replace(from_args(args), iou=args.iou, class_conf=_class_conf(args.class_conf))
+        detector = open_detector(args.model, CoreSettings(), config)
     except (ModelNotFoundError, ModelLoadError, ProviderError, ValueError) as exc:
         raise UserError(str(exc)) from None
     files = iter_image_paths(args.paths)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from linepatrol.cli import UserError
+from linepatrol.detect_config import add_detection_options, from_args
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,11 +60,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     rep.add_argument("--out", required=True, help="output folder (created if needed)")
     rep.add_argument("--line", help="the line the flight patrolled: defects not tied to a "
                      "tower or span of the ledger are reported on it (as the service does)")
-    rep.add_argument("--conf", type=float, default=0.25, help="confidence threshold (0.25)")
-    rep.add_argument(
-        "--tile", default="auto",
-        help="tiled inference for large photos: auto (default), off, or a tile side in pixels",
-    )
+    add_detection_options(rep)
     rep.add_argument("--merge-distance", type=float, default=15.0, metavar="M",
                      help="merge same-class detections within M metres on the ground (15)")
     rep.add_argument("--hazard-critical", type=float, default=10.0, metavar="M",
@@ -147,7 +144,6 @@ def run_locate(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from linepatrol.detector import DetectorConfig, parse_tile
     from linepatrol.geo.flight import locate_flight
     from linepatrol.geo.ground import GroundError
     from linepatrol.geo.ledger import Ledger, LedgerError
@@ -160,6 +156,7 @@ def run_report(args: argparse.Namespace) -> int:
     from linepatrol.report.view import from_geo_all
     from linepatrol.runtime.model_info import ModelLoadError
     from linepatrol.runtime.providers import ProviderError
+    from linepatrol.settings import CoreSettings
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -175,9 +172,7 @@ def run_report(args: argparse.Namespace) -> int:
         except LedgerError as exc:
             raise UserError(f"ledger: {exc}") from None
     try:
-        detector = open_detector(
-            args.model, config=DetectorConfig(conf=args.conf, tile=parse_tile(args.tile))
-        )
+        detector = open_detector(args.model, CoreSettings(), from_args(args))
     except (ModelNotFoundError, ModelLoadError, ProviderError, ValueError) as exc:
         raise UserError(str(exc)) from None
     files = iter_image_paths([str(folder)])
