@@ -34,7 +34,8 @@ def service(model: str, device: str, list_file: str, work: str) -> dict[str, obj
     from fastapi.testclient import TestClient
 
     from linepatrol_service.app import create_app
-    from linepatrol_service.auth import Role, create_token
+    from linepatrol_service.auth import create_token
+    from linepatrol_service.roles import Role
     from linepatrol_service.services import Services
     from linepatrol_service.settings import ServiceSettings
 

@@ -194,9 +194,9 @@ def paste_objects(
         cx2, cy2 = min(src.shape[1], rx2 + mx), min(src.shape[0], ry2 + my)
         patch = src[cy1:cy2, cx1:cx2]
         if scale != 1.0:
-            patch = cv2.resize(patch, (max(1, round(patch.shape[1] * scale)),
-                                       max(1, round(patch.shape[0] * scale))),
-                               interpolation=cv2.INTER_AREA)
+            patch = np.asarray(cv2.resize(patch, (max(1, round(patch.shape[1] * scale)),
+                                                  max(1, round(patch.shape[0] * scale))),
+                                          interpolation=cv2.INTER_AREA), dtype=np.uint8)
         ph, pw = patch.shape[:2]
         if pw >= w or ph >= h or pw < 4 or ph < 4:
             continue

@@ -57,7 +57,8 @@ def build_random_checkpoint(path: Path, imgsz: int, arch: str = "yolov8n.yaml") 
 
     model = DetectionModel(cfg=arch, nc=len(TINY_NAMES), verbose=False)
     model.names = dict(TINY_NAMES)
-    model.args = {"imgsz": imgsz, "task": "detect"}
+    # torch's Module.__setattr__ stub takes tensors and modules; ultralytics reads a plain dict
+    model.args = {"imgsz": imgsz, "task": "detect"}  # type: ignore[assignment]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model, "train_args": {"imgsz": imgsz, "task": "detect"},
                 "date": None, "version": None}, str(path))

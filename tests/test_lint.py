@@ -1,4 +1,5 @@
-"""Static checks run with the tests: ruff on everything, mypy --strict on the core, hadolint."""
+"""Static checks run with the tests: ruff on everything, mypy --strict on the four packages
+and the benchmarks (pyproject's [tool.mypy]), hadolint."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_ruff() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_mypy_strict_core() -> None:
+def test_mypy_strict() -> None:
     res = _run(sys.executable, "-m", "mypy")
     assert res.returncode == 0, res.stdout + res.stderr
 

@@ -63,7 +63,7 @@ def preprocess(
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
             raise ExportError(f"{p}: not a readable image")
-        crops.append(letterbox(img, height or imgsz, imgsz)[0])
+        crops.append(letterbox(np.asarray(img, dtype=np.uint8), height or imgsz, imgsz)[0])
     return to_blob(crops)
 
 
@@ -229,7 +229,8 @@ def quantizable_nodes(model: onnx.ModelProto) -> tuple[list[str], list[str]]:
     for node in model.graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node.op_type)
-    quantize, keep = [], []
+    quantize: list[str] = []
+    keep: list[str] = []
     for node in model.graph.node:
         if node.op_type != "Conv":
             continue

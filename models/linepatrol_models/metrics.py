@@ -67,7 +67,9 @@ def _xywh(b: npt.NDArray[np.float32]) -> list[float]:
 def coco_dicts(records: list[ImageRecord], names: tuple[str, ...]) -> tuple[dict[str, Any],
                                                                              list[dict[str, Any]]]:
     """Ground truth (COCO dataset dict) and detections (COCO result list); ids from 1."""
-    images, anns, dets = [], [], []
+    images: list[dict[str, Any]] = []
+    anns: list[dict[str, Any]] = []
+    dets: list[dict[str, Any]] = []
     for img_id, rec in enumerate(records, start=1):
         images.append({"id": img_id, "file_name": rec.name, "width": rec.width,
                        "height": rec.height})

@@ -15,6 +15,7 @@ from linepatrol_service.metrics import Metrics, MetricsMiddleware
 from linepatrol_service.routers import defects, flights, images, lines, system, tokens
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
+from linepatrol_service.ui import mount_ui
 
 API_PREFIX = "/api/v1"
 
@@ -158,12 +159,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     for extra in extra_routers:
         app.include_router(extra)
     if ui:
-        try:
-            from linepatrol_service.ui import mount_ui
-        except ImportError:
-            mount_ui = None
-        if mount_ui is not None:
-            mount_ui(app)
+        mount_ui(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -34,7 +34,7 @@ class _DatabaseCollector(Collector):
                 for name, doc, model in families:
                     g = GaugeMetricFamily(name, doc, labels=["status"])
                     for st, n in s.execute(
-                        select(model.status, func.count()).group_by(model.status)  # type: ignore[attr-defined]
+                        select(model.status, func.count()).group_by(model.status)
                     ):
                         g.add_metric([st], n)
                     yield g

@@ -164,9 +164,9 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
                 "status": PhotoStatus.DONE, "error": None, "detections": d.records(),
                 "width": li.width, "height": li.height,
             }
-    for im, li in zip(images, loaded, strict=True):
-        if isinstance(li, ImageError):
-            results[im.id] = {"status": PhotoStatus.FAILED, "error": li.reason,
+    for im, outcome in zip(images, loaded, strict=True):
+        if isinstance(outcome, ImageError):
+            results[im.id] = {"status": PhotoStatus.FAILED, "error": outcome.reason,
                               "detections": None}
     committed = 0
     with services.sessions.begin() as s:

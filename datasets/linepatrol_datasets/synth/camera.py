@@ -77,8 +77,9 @@ def _rz(a: float) -> np.ndarray:
 
 def rotation_from_dji(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
     """Camera-to-ENU rotation: columns are the camera's right, down, forward axes in ENU."""
-    return (_rz(-math.radians(yaw_deg)) @ _rx(math.radians(pitch_deg)) @ _R0
-            @ _rz(math.radians(roll_deg)))
+    rotation: np.ndarray = (_rz(-math.radians(yaw_deg)) @ _rx(math.radians(pitch_deg)) @ _R0
+                            @ _rz(math.radians(roll_deg)))
+    return rotation
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .defaults import DEFAULT_BACKGROUNDS
+
+if TYPE_CHECKING:
+    from .render import Renderer
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -40,7 +43,7 @@ def _backgrounds(args: argparse.Namespace) -> Path | None:
     return DEFAULT_BACKGROUNDS if DEFAULT_BACKGROUNDS.is_dir() else None
 
 
-def _renderer():  # type: ignore[no-untyped-def]
+def _renderer() -> Renderer:
     from linepatrol.cli import UserError
 
     try:

@@ -71,15 +71,18 @@ def translation(x: float, y: float, z: float) -> np.ndarray:
 
 
 def rotation_z(deg: float) -> np.ndarray:
-    return trimesh.transformations.rotation_matrix(np.radians(deg), (0, 0, 1))
+    return np.asarray(trimesh.transformations.rotation_matrix(np.radians(deg), (0, 0, 1)),
+                      dtype=np.float64)
 
 
 def rotation_y(deg: float) -> np.ndarray:
-    return trimesh.transformations.rotation_matrix(np.radians(deg), (0, 1, 0))
+    return np.asarray(trimesh.transformations.rotation_matrix(np.radians(deg), (0, 1, 0)),
+                      dtype=np.float64)
 
 
 def rotation_x(deg: float) -> np.ndarray:
-    return trimesh.transformations.rotation_matrix(np.radians(deg), (1, 0, 0))
+    return np.asarray(trimesh.transformations.rotation_matrix(np.radians(deg), (1, 0, 0)),
+                      dtype=np.float64)
 
 
 def box(extents: Sequence[float], centre: Sequence[float], rgb: Sequence[float],
@@ -90,9 +93,11 @@ def box(extents: Sequence[float], centre: Sequence[float], rgb: Sequence[float],
     return m.transformed(transform) if transform is not None else m
 
 
-def cylinder_between(p0: Sequence[float], p1: Sequence[float], radius: float,
+def cylinder_between(p0: Sequence[float] | np.ndarray, p1: Sequence[float] | np.ndarray,
+                     radius: float,
                      rgb: Sequence[float], sections: int = 12) -> Mesh:
-    tm = trimesh.creation.cylinder(radius=radius, segment=[p0, p1], sections=sections)
+    segment = np.array([p0, p1], dtype=np.float64)
+    tm = trimesh.creation.cylinder(radius=radius, segment=segment, sections=sections)
     return from_trimesh(tm, rgb, smooth=True)
 
 

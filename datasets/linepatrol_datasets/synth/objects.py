@@ -45,7 +45,7 @@ MACHINE_PAINT: tuple[RGB, ...] = (
 
 def _paint(rng: np.random.Generator) -> RGB:
     base = np.asarray(MACHINE_PAINT[int(rng.integers(len(MACHINE_PAINT)))])
-    return tuple(np.clip(base * rng.uniform(0.85, 1.1, 3), 0, 1).tolist())  # type: ignore[return-value]
+    return tuple(np.clip(base * rng.uniform(0.85, 1.1, 3), 0, 1).tolist())
 
 
 def _lattice_mast(height: float, half: float, rgb: RGB, panel: float = 1.8) -> Mesh:

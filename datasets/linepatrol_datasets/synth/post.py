@@ -25,7 +25,7 @@ class CameraEffects:
     def sample(cls, rng: np.random.Generator) -> CameraEffects:
         return cls(
             gain=float(rng.uniform(0.85, 1.15)),
-            white_balance=tuple(rng.uniform(0.93, 1.07, 3).tolist()),  # type: ignore[arg-type]
+            white_balance=tuple(rng.uniform(0.93, 1.07, 3).tolist()),
             vignette=float(rng.uniform(0.0, 0.25)),
             blur_sigma=float(rng.uniform(0.0, 1.0)) if rng.random() < 0.5 else 0.0,
             motion_px=int(rng.integers(2, 7)) if rng.random() < 0.15 else 0,
@@ -43,7 +43,9 @@ def apply(rgb: np.ndarray, fx: CameraEffects, rng: np.random.Generator) -> np.nd
     """
     h, w = rgb.shape[:2]
     gain = np.float32(fx.gain) * np.asarray(fx.white_balance, np.float32)
-    img = cv2.multiply(rgb.astype(np.float32), (*(float(g) for g in gain), 0.0))
+    # a 4-tuple is OpenCV's Scalar (per channel); its stubs know no Scalar overload here
+    img: np.ndarray = cv2.multiply(rgb.astype(np.float32),  # type: ignore[call-overload]
+                                   (*(float(g) for g in gain), 0.0))
     if fx.vignette > 0:
         # Smooth radial falloff computed on a coarse grid and resized (cheap at any size).
         y, x = np.mgrid[0:49, 0:65].astype(np.float32)
@@ -58,18 +60,19 @@ def apply(rgb: np.ndarray, fx: CameraEffects, rng: np.random.Generator) -> np.nd
         k[fx.motion_px // 2, :] = 1.0 / fx.motion_px
         rot = cv2.getRotationMatrix2D(((fx.motion_px - 1) / 2, (fx.motion_px - 1) / 2),
                                       fx.motion_angle, 1.0)
-        k = cv2.warpAffine(k, rot, (fx.motion_px, fx.motion_px))
+        k = np.asarray(cv2.warpAffine(k, rot, (fx.motion_px, fx.motion_px)), dtype=np.float32)
         img = cv2.filter2D(img, -1, k / max(k.sum(), 1e-6))
     # Shot noise grows with the signal, read noise does not: sigma = sqrt(read^2 + 0.02 I).
     # (img >= 0 here: non-negative pixels times positive gains and blur kernels.)
     cv2.setRNGSeed(int(rng.integers(0, 2**31 - 1)))  # OpenCV's generator, seeded from ours
     noise = np.empty_like(img)
-    cv2.randn(noise, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # per-channel: a bare float would
+    cv2.randn(noise, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # type: ignore[call-overload]
+    # per-channel Scalars (the stubs know none here): a bare float would
     # fill only the first channel (OpenCV reads it as Scalar(v, 0, 0, 0))
     sigma = cv2.sqrt(cv2.addWeighted(img, 0.02, img, 0.0, fx.noise_sigma ** 2))
     img = cv2.add(img, cv2.multiply(noise, sigma))
     _, img = cv2.threshold(img, 0.0, 0.0, cv2.THRESH_TOZERO)  # negatives to 0, per channel
-    return cv2.convertScaleAbs(img)  # rounds and saturates at 255
+    return np.asarray(cv2.convertScaleAbs(img))  # rounds and saturates at 255
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .camera import Intrinsics, Pose, gl_projection, gl_view
 from .mesh import Mesh
+
+if TYPE_CHECKING:  # an optional dependency (the synth extra), imported when a context opens
+    import moderngl
 
 ID_GROUND = 0  # ground and sky: nothing to label
 ID_UNLABELLED = 1  # geometry that occludes but carries no label (conductors, houses)
@@ -176,12 +180,17 @@ class SceneGeometry:
     ground_half_extent: float = 6000.0
 
 
-def create_context():  # type: ignore[no-untyped-def]
-    """A headless OpenGL 3.3 context on EGL (no X display needed)."""
+def create_context() -> Any:
+    """A headless OpenGL 3.3 context on EGL (no X display needed).
+
+    Typed Any rather than moderngl.Context: the renderer reads program members by name
+    (``prog["mvp"].write``), which moderngl types as a union without a common write/value."""
     os.environ.setdefault("MESA_SHADER_CACHE_DISABLE", "true")
     import moderngl
 
-    return moderngl.create_context(standalone=True, backend="egl", require=330)
+    # moderngl's stub types each extra setting as a dict; backend is the name (its docs)
+    return moderngl.create_context(standalone=True, backend="egl",  # type: ignore[arg-type]
+                                   require=330)
 
 
 def _f4(m: np.ndarray) -> bytes:
@@ -220,7 +229,7 @@ class Renderer:
         self._targets: dict[tuple[int, int], tuple] = {}  # type: ignore[type-arg]
         self._vaos: dict[str, list] = {}  # type: ignore[type-arg]
         self._resources: list = []  # type: ignore[type-arg]
-        self.ground_tex = None
+        self.ground_tex: moderngl.Texture | None = None
         self.geometry: SceneGeometry | None = None
 
     # -- scene upload -------------------------------------------------------------------
@@ -251,10 +260,11 @@ class Renderer:
                 self._resources.append(vao)
                 self._vaos[name].append(vao)
         tex = np.ascontiguousarray(geo.ground_texture[::-1])  # GL rows start at the bottom
-        self.ground_tex = self.ctx.texture((tex.shape[1], tex.shape[0]), 3, tex.tobytes())
-        self.ground_tex.build_mipmaps()
-        self.ground_tex.anisotropy = 8.0
-        self._resources.append(self.ground_tex)
+        ground_tex = self.ctx.texture((tex.shape[1], tex.shape[0]), 3, tex.tobytes())
+        ground_tex.build_mipmaps()
+        ground_tex.anisotropy = 8.0
+        self.ground_tex = ground_tex
+        self._resources.append(ground_tex)
         self.geometry = geo
 
     def _target(self, w: int, h: int) -> tuple:  # type: ignore[type-arg]

@@ -37,11 +37,13 @@ class TowerRecord:
 
     def to_world(self, local: np.ndarray) -> np.ndarray:
         m = self.matrix
-        return np.asarray(local, dtype=np.float64) @ m[:3, :3].T + m[:3, 3]
+        world: np.ndarray = np.asarray(local, dtype=np.float64) @ m[:3, :3].T + m[:3, 3]
+        return world
 
     @property
     def matrix(self) -> np.ndarray:
-        return translation(*self.foot) @ rotation_z(self.heading)
+        matrix: np.ndarray = translation(*self.foot) @ rotation_z(self.heading)
+        return matrix
 
 
 @dataclass
@@ -268,17 +270,17 @@ def build_scene(rng: np.random.Generator, ground_tile: np.ndarray,
         spot = _free_spot(rng, recs, taken, opt.lateral_m, 9.0)
         if spot is None:
             continue
-        pos, span = spot
+        pos, near_span = spot
         yaw = float(rng.uniform(0, 360))
         if key == "smoke_fire":
             flames, smoke, variant = objects.smoke_plume(rng)
             objs.append(SceneObject(new_id(), key, variant, np.array([*pos, 0.0]),
                                     objects.placed(flames, [*pos, 0.0], yaw),
-                                    objects.placed(smoke, [*pos, 0.0], yaw), span=span))
+                                    objects.placed(smoke, [*pos, 0.0], yaw), span=near_span))
             continue
         mesh, variant = objects.GROUND_MACHINES[key](rng)
         objs.append(SceneObject(new_id(), key, variant, np.array([*pos, 0.0]),
-                                objects.placed(mesh, [*pos, 0.0], yaw), span=span))
+                                objects.placed(mesh, [*pos, 0.0], yaw), span=near_span))
 
     clutter += _distractors(rng, recs, taken)
     return Scene(frame, line, recs, objs, concat(clutter), ground_tile,

@@ -51,7 +51,8 @@ def target_of(o: SceneObject) -> np.ndarray:
     lo, hi = _bounds(o)
     if o.key in ("tower_crane", "pile_driver"):
         return np.array([o.anchor[0], o.anchor[1], (lo[2] + hi[2]) / 2])
-    return (lo + hi) / 2
+    centre: np.ndarray = (lo + hi) / 2
+    return centre
 
 
 def choose_target(scene: Scene, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
@@ -114,7 +115,7 @@ def sample_lighting(rng: np.random.Generator) -> Lighting:
         sun_azimuth=float(rng.uniform(0, 360)),
         sun_elevation=float(rng.uniform(18, 75)),
         sun_rgb=(sun + warm, sun, sun - warm),
-        sky_ambient=tuple(np.array([0.38, 0.41, 0.47]) * rng.uniform(0.85, 1.15)),  # type: ignore[arg-type]
+        sky_ambient=tuple(np.array([0.38, 0.41, 0.47]) * rng.uniform(0.85, 1.15)),
         ground_ambient=(0.25, 0.23, 0.2),
         haze_rgb=(haze, haze + 0.02, haze + 0.05),
         haze_density=float(10 ** rng.uniform(-4.5, -2.9)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -37,7 +37,8 @@ from linepatrol_service.views import flight_for
 
 router = APIRouter(prefix="/defects", tags=["defects"])
 
-_JPEG = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
+_JPEG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
 
 
 @router.get("")

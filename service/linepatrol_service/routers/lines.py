@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.concurrency import run_in_threadpool
 
+from linepatrol.geo.ledger import Ledger as GeoLedger
+from linepatrol.geo.ledger import LedgerError
 from linepatrol_service.deps import Admin, DefectReader, SessionDep
 from linepatrol_service.models import Ledger, utcnow
 from linepatrol_service.schemas import LedgerOut
@@ -41,17 +43,10 @@ def _format(content_type: str, text: str) -> str:
 def _parse_ledger(text: str, fmt: str) -> int:
     """Tower count of a valid ledger; ValueError with the reason otherwise."""
     try:
-        from linepatrol.geo import Ledger as GeoLedger
-        from linepatrol.geo import LedgerError
-    except ImportError:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            "geotagging (linepatrol.geo) is not available") from None
-    try:
         ledger = GeoLedger.parse(text, fmt)
     except LedgerError as exc:
         raise ValueError(str(exc)) from None
-    towers = getattr(ledger, "towers", None)
-    return len(towers) if towers is not None else len(ledger)
+    return len(ledger.towers)
 
 
 @router.put(
@@ -85,7 +80,7 @@ async def put_ledger(line: LineName, request: Request, session: SessionDep,
     row.updated_at, row.updated_by = utcnow(), who.name
     session.commit()
     return LedgerOut(line=row.line, format=row.format, towers=row.towers,
-                     updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+                     updated_at=_utc(row.updated_at),
                      updated_by=row.updated_by)
 
 
@@ -95,5 +90,5 @@ def get_ledger(line: LineName, session: SessionDep, who: DefectReader) -> Ledger
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ledger for line {line!r}")
     return LedgerOut(line=row.line, format=row.format, towers=row.towers,
-                     updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+                     updated_at=_utc(row.updated_at),
                      updated_by=row.updated_by)

@@ -25,7 +25,7 @@ me_router = APIRouter(tags=["tokens"])
 
 def token_out(t: Token) -> TokenOut:
     return TokenOut(id=t.id, name=t.name, role=t.role,
-                    created_at=_utc(t.created_at),  # type: ignore[arg-type]
+                    created_at=_utc(t.created_at),
                     revoked_at=_utc(t.revoked_at), last_used_at=_utc(t.last_used_at))
 
 

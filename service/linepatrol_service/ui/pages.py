@@ -29,6 +29,7 @@ from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, m
 from linepatrol_service.models import Defect, Image, Ledger
 from linepatrol_service.queries import DefectFilter, DefectSort, FlightFilter
 from linepatrol_service.roles import Permission
+from linepatrol_service.schemas import Evidence, ImageOut
 from linepatrol_service.services import Services
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.config import UISettings
@@ -205,10 +206,10 @@ def login(
                           nonce=nonce, error=error)
         response.set_cookie(LOGIN_CSRF_COOKIE, nonce, **cookie_kwargs(secure, max_age=3600))
         return response
-    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(SESSION_COOKIE, token.strip(), **cookie_kwargs(secure))
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
-    return response
+    redirect = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    redirect.set_cookie(SESSION_COOKIE, token.strip(), **cookie_kwargs(secure))
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return redirect
 
 
 @router.post("/logout")
@@ -383,6 +384,15 @@ def queue_page(
                   all_classes=labels.reviewable_classes())
 
 
+@dataclass(frozen=True)
+class EvidencePhoto:
+    """One sighting of a defect with its photo, as the defect page shows it."""
+
+    index: int
+    evidence: Evidence
+    image: ImageOut
+
+
 @router.get("/defects/{defect_id}", response_class=HTMLResponse)
 def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
                 session: SessionDep) -> Response:
@@ -393,15 +403,15 @@ def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
     for index, ev in enumerate(defect.evidence):
         image = session.get(Image, ev.image_id)
         if image is not None and image.width and image.height:  # gone, or never decoded
-            photos.append({"index": index, "evidence": ev, "image": image_out(image)})
+            photos.append(EvidencePhoto(index, ev, image_out(image)))
     # The next defect still awaiting review, so a reviewer can go on without the queue.
     newer = select(Defect.id).where(Defect.status == DefectStatus.NEW, Defect.id != defect_id)
     next_id = session.scalar(newer.where(Defect.id > defect_id).order_by(Defect.id).limit(1)) \
         or session.scalar(newer.order_by(Defect.id).limit(1))
     photo_data = [
-        {"imageId": p["image"].id, "filename": p["image"].filename, "width": p["image"].width,
-         "height": p["image"].height, "box": list(p["evidence"].xyxy),
-         "confidence": p["evidence"].confidence}
+        {"imageId": p.image.id, "filename": p.image.filename, "width": p.image.width,
+         "height": p.image.height, "box": list(p.evidence.xyxy),
+         "confidence": p.evidence.confidence}
         for p in photos
     ]
     return render(request, "defect.html", viewer, d=defect, history=history, photos=photos,
