@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linepatrol_service import __version__
@@ -114,6 +117,23 @@ OPENAPI_TAGS = [
 ]
 
 
+FAVICON = Path(__file__).parent / "ui" / "static" / "favicon.ico"
+
+
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operation id: the endpoint function's name (``create_flight``), which a
+    generated client turns into its method name; FastAPI's default adds the path and method
+    (``create_flight_api_v1_flights_post``). tests/service/test_schema.py checks they are
+    unique."""
+    return route.name
+
+
+def favicon() -> FileResponse:
+    """Browsers ask every site for /favicon.ico; answer with LinePatrol's, not a 404."""
+    return FileResponse(FAVICON, media_type="image/vnd.microsoft.icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (flights, defects, images, lines, tokens):
@@ -151,11 +171,13 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         openapi_tags=OPENAPI_TAGS,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.services = services
     app.state.metrics = Metrics(services)
     app.include_router(api_router())
+    app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
     for extra in extra_routers:
         app.include_router(extra)
     if ui:

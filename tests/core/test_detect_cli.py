@@ -62,6 +62,11 @@ def test_annotate_writes_photos_with_boxes(model: Path, flight: Path, tmp_path: 
     drawn = cv2.imread(str(out / "a.jpg"))
     assert drawn.shape == (96, 128, 3)
     assert abs(int(drawn[48, 48].sum()) - 3 * 90) > 60  # the box's left edge is drawn
+    # a DJI-style upper-case suffix keeps its name
+    assert main(["detect", str(flight / "sub" / "b.JPG"), "--model", str(model), "--tile", "off",
+                 "--annotate", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "b.JPG"]
+    assert (out / "b.JPG").read_bytes()[:2] == b"\xff\xd8"
 
 
 def test_detect_paths_as_given_and_all_failed_exit_code(model: Path, tmp_path: Path) -> None:

@@ -16,6 +16,11 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from linepatrol import __version__
+from linepatrol.cli import detect, info
+from linepatrol.cli.errors import UserError
+from linepatrol.extras import missing_extra_message
+
+__all__ = ["UserError", "build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 log = logging.getLogger("linepatrol")
@@ -29,9 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"linepatrol {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    from linepatrol.cli import detect, info
-
     detect.register(sub)
     info.register(sub)
     for ep in sorted(entry_points(group="linepatrol.commands"), key=lambda e: e.name):
@@ -63,10 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"linepatrol: error: {exc}", file=sys.stderr)
         return 2
-
-
-class UserError(Exception):
-    """An error the user can fix (bad argument, missing model); printed without a traceback."""
+    except ModuleNotFoundError as exc:  # an optional extra the command needs
+        message = missing_extra_message(exc)
+        if message is None:
+            raise
+        print(f"linepatrol: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

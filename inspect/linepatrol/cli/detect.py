@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from linepatrol.cli import UserError
+from linepatrol.cli.errors import UserError
 from linepatrol.detect_config import DEFAULTS, add_detection_options, from_args
 
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", metavar="OUT", help="write results as JSON to OUT ('-' = stdout)")
     p.add_argument(
         "--annotate", metavar="DIR",
-        help="also write each photo with its boxes drawn to DIR (JPEG, same file names)",
+        help="also write each photo with its boxes drawn to DIR (same file names and formats)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
@@ -106,7 +106,9 @@ def _write_annotated(result: Any, folder: Path) -> None:
     except ImageError:
         return
     folder.mkdir(parents=True, exist_ok=True)
-    out = folder / (result.path.stem + ".jpg")
+    # the photo's own name (DJI_0042.JPG stays .JPG, so it sorts and matches beside the
+    # original); OpenCV encodes by the suffix, so a PNG stays a PNG
+    out = folder / result.path.name
     cv2.imwrite(str(out), draw_detections(pixels, result.detections),
                 [cv2.IMWRITE_JPEG_QUALITY, 90])
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from linepatrol.cli import UserError
+from linepatrol.cli.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -28,14 +28,19 @@ def collect(model: str | None) -> dict[str, Any]:
     from linepatrol.ensemble import describe_set
     from linepatrol.model_store import ModelNotFoundError, bundled_models
     from linepatrol.pipeline import model_paths
+    from linepatrol.runtime.providers import probe_usable
     from linepatrol.runtime.session import OrtSession
     from linepatrol.settings import CoreSettings
 
     settings = CoreSettings()
+    available = ort.get_available_providers()
     out: dict[str, Any] = {
         "version": __version__,
         "onnxruntime": ort.__version__,
-        "available_providers": ort.get_available_providers(),
+        # what the installed build offers, and what this machine can run of it: a GPU build
+        # lists TensorRT and CUDA on a laptop without a GPU too
+        "available_providers": available,
+        "usable_providers": probe_usable(available),
         "bundled_models": sorted(bundled_models()),
     }
     try:
@@ -78,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
     print(f"linepatrol {info['version']} (onnxruntime {info['onnxruntime']})")
-    print(f"available providers: {', '.join(info['available_providers'])}")
+    usable = set(info["usable_providers"])
+    print("providers: " + ", ".join(
+        p if p in usable else f"{p} (installed but not usable here: no device or libraries)"
+        for p in info["available_providers"]))
     model = info["model"]
     if model is None:
         print(f"model: none — {info['model_error']}")

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from linepatrol.cli import UserError
+from linepatrol.cli.errors import UserError
 from linepatrol.detect_config import add_detection_options, from_args
 
 if TYPE_CHECKING:
