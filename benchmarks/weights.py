@@ -55,7 +55,7 @@ def build_random_checkpoint(path: Path, imgsz: int, arch: str = "yolov8n.yaml") 
     import torch
     from ultralytics.nn.tasks import DetectionModel
 
-    model = DetectionModel(cfg=arch, nc=len(TINY_NAMES), verbose=False)
+    model = DetectionModel(cfg=arch, nc=len(TINY_NAMES), verbose=False)  # type: ignore[no-untyped-call]
     model.names = dict(TINY_NAMES)
     # torch's Module.__setattr__ stub takes tensors and modules; ultralytics reads a plain dict
     model.args = {"imgsz": imgsz, "task": "detect"}  # type: ignore[assignment]
@@ -93,7 +93,7 @@ def checkpoint_from_onnx(onnx_path: Path, out: Path, arch: str | None = None) ->
     names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
     size = ast.literal_eval(meta.get("imgsz", "640"))
     imgsz = int(max(size)) if isinstance(size, list | tuple) else int(size)
-    net = DetectionModel(cfg=arch, nc=len(names), verbose=False).eval().fuse(verbose=False)
+    net = DetectionModel(cfg=arch, nc=len(names), verbose=False).eval().fuse(verbose=False)  # type: ignore[no-untyped-call]
     state = net.state_dict()
     arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     # The exporter shares one initializer among equal tensors (say the zero biases of an

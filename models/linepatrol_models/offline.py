@@ -70,7 +70,7 @@ def prepare_offline(config_dir: Path) -> bool:
     # ...and nothing written into the current directory (weights_dir, runs_dir default to it).
     off.update(weights_dir=str(config_dir / "weights"), runs_dir=str(config_dir / "runs"),
                datasets_dir=str(config_dir / "datasets"))
-    uutils.SETTINGS.update(off)
+    uutils.SETTINGS.update(off)  # type: ignore[no-untyped-call]
     skip_amp_download()
     logs_to_stderr()
     return has_font
