@@ -93,6 +93,21 @@ class Image(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class UploadRefusal(Base):
+    """A file refused at upload, and why: the flight page keeps the verdicts the upload page
+    showed only for a moment (a refused file never becomes an Image)."""
+
+    __tablename__ = "upload_refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flight_id: Mapped[int] = mapped_column(
+        ForeignKey("flights.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Defect(Base):
     __tablename__ = "defects"
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from linepatrol import taxonomy
 from linepatrol_service.auth import Principal
 from linepatrol_service.domain import DefectStatus, FlightStatus
-from linepatrol_service.models import Defect, DefectEvent, Flight, Image
+from linepatrol_service.models import Defect, DefectEvent, Flight, Image, UploadRefusal
 from linepatrol_service.schemas import (
     DefectDetail,
     DefectEventOut,
@@ -28,6 +28,7 @@ from linepatrol_service.schemas import (
     FlightOut,
     ImageOut,
     Page,
+    UploadRefusalOut,
 )
 from linepatrol_service.views import (
     _utc,
@@ -114,6 +115,15 @@ def flight_images(session: Session, who: Principal, flight_id: int, offset: int,
     rows = session.scalars(query.order_by(Image.id).offset(offset).limit(limit)).all()
     return Page[ImageOut](items=[image_out(i) for i in rows], total=total, offset=offset,
                           limit=limit)
+
+
+def upload_refusals(session: Session, who: Principal, flight_id: int,
+                    limit: int = 200) -> list[UploadRefusalOut]:
+    """The files refused at upload, oldest first (what the upload page showed)."""
+    flight_for(session, who, flight_id)
+    rows = session.scalars(select(UploadRefusal).where(UploadRefusal.flight_id == flight_id)
+                           .order_by(UploadRefusal.id).limit(limit)).all()
+    return [UploadRefusalOut(filename=r.filename, reason=r.reason, at=_utc(r.at)) for r in rows]
 
 
 def _severity_rank() -> ColumnElement[int]:

@@ -43,6 +43,14 @@ class Verdict(StrEnum):
     REJECTED = "rejected"
 
 
+class UploadRefusalOut(BaseModel):
+    """A file refused at upload."""
+
+    filename: str
+    reason: str
+    at: dt.datetime
+
+
 class Progress(BaseModel):
     total: int
     done: int

@@ -23,7 +23,7 @@ from linepatrol_service.intake import (
     open_zip,
     scan_zip,
 )
-from linepatrol_service.models import Flight, Image
+from linepatrol_service.models import Flight, Image, UploadRefusal
 from linepatrol_service.schemas import UploadItem, Verdict
 from linepatrol_service.services import Services
 from linepatrol_service.storage import CHUNK, Spooled, TooLarge
@@ -38,6 +38,13 @@ class Ingest:
         self.session = session
         self.flight = flight
         self.items: list[UploadItem] = []
+
+    def refusals(self) -> list[UploadRefusal]:
+        """Rows for the files refused so far, added with the upload's other rows so that an
+        upload undone (409) leaves none."""
+        return [UploadRefusal(flight_id=self.flight.id, filename=i.filename,
+                              reason=i.reason or "refused")
+                for i in self.items if i.status is Verdict.REJECTED]
 
     def add_upload(self, name: str, stream: BinaryIO) -> None:
         """One uploaded part: a photo or a zip of photos."""

@@ -187,6 +187,28 @@ def test_flight_page_shows_progress_reports_and_defects(ui_app: UiApp, client: T
     assert "绝缘子自爆/缺片" in page and "Insulator self-explosion" in page  # zh and en
 
 
+def test_flight_page_keeps_the_upload_verdicts(ui_app: UiApp, client: TestClient) -> None:
+    """The upload page shows each file's verdict only until it moves on; the flight page keeps
+    the refused files and their reasons, and the photos without a position."""
+    h = {"Authorization": f"Bearer {ui_app[2]['uploader']}"}
+    flight = client.post("/api/v1/flights", json={"line": support.LINE, "date": "2026-11-20"},
+                         headers=h).json()
+    files = [("files", ("good.jpg", support.dji_photo(0, *support.TOWERS[0][1:]), "image/jpeg")),
+             ("files", ("<b>broken</b>.jpg", b"\xff\xd8\xff\xe0 not a JPEG", "image/jpeg")),
+             ("files", ("notes.txt", b"hello", "text/plain"))]
+    body = client.post(f"/api/v1/flights/{flight['id']}/images", files=files, headers=h).json()
+    assert body["rejected"] == 2
+    sign_in(client, ui_app[2]["uploader"])
+    page = client.get(f"/ui/flights/{flight['id']}").text
+    refused = page[page.index('id="refused"'):]
+    refused = refused[:refused.index("</ul>")]
+    reasons = {i["filename"]: i["reason"] for i in body["files"] if i["status"] == "rejected"}
+    assert "&lt;b&gt;broken&lt;/b&gt;.jpg" in refused and "notes.txt" in refused
+    for reason in reasons.values():
+        assert reason.replace("'", "&#39;") in refused
+    assert "good.jpg" not in refused
+
+
 def test_queue_defaults_to_new_and_filters(ui_app: UiApp, client: TestClient,
                                            processed: dict[str, Any]) -> None:
     token = ui_app[2]["reviewer"]

@@ -155,6 +155,7 @@ async def upload_images(
             raise HTTPException(status.HTTP_409_CONFLICT,
                                 f"flight {flight_id} was submitted during the upload; "
                                 "nothing of this request was added")
+        session.add_all(ingest.refusals())
         await run_in_threadpool(session.commit)
     finally:
         await form.close()

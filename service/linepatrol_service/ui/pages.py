@@ -276,7 +276,9 @@ def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
     if viewer.can(Permission.DEFECTS_READ):
         defects = queries.list_defects(session, DefectFilter(flight=flight_id), offset=0,
                                        limit=500).items
+    refused = queries.upload_refusals(session, viewer.principal, flight_id)
     return render(request, "flight.html", viewer, flight=flight, defects=defects, photos=photos,
+                  refused=refused,
                   failed=[image_out(i) for i in failed], no_pose=[image_out(i) for i in no_pose],
                   formats=["html", "geojson", "kml", "csv", "json"])
 
