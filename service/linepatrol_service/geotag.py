@@ -27,7 +27,6 @@ from linepatrol.geo.pose import CameraPose, PoseError, read_pose
 from linepatrol.report.view import evidence_from_geo
 from linepatrol_service.domain import DefectStatus
 from linepatrol_service.models import Defect
-from linepatrol_service.schemas import Evidence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,14 +105,12 @@ def defect_row(d: GeoDefect, flight_id: int, now: dt.datetime) -> Defect:
     """The unsaved row of one geotagged defect (status new)."""
     evidence = []
     for ev in d.evidence:
-        v = evidence_from_geo(ev).rounded()  # as every report shows it
-        evidence.append(Evidence(
-            image_id=int(ev.image_id), detected_class=ev.class_key or d.class_key,
-            xyxy=list(v.xyxy), confidence=v.confidence,
-            pixel=None if v.pixel is None else list(v.pixel), lat=v.lat, lon=v.lon, alt=v.alt,
-            placement=v.placement, range_m=v.range_m, uncertainty_m=v.uncertainty_m,
-            note=v.note, clipped=v.clipped,
-        ).model_dump(mode="json"))
+        # the report's record of the sighting (rounded as reports show it), keyed by the
+        # photo's row id and the class the detector gave it here
+        view = evidence_from_geo(ev).to_json()
+        del view["photo"], view["class"]
+        evidence.append({"image_id": int(ev.image_id),
+                         "detected_class": ev.class_key or d.class_key, **view})
     best = evidence[0] if evidence else None
     return Defect(
         flight_id=flight_id, status=DefectStatus.NEW, detected_at=now, updated_at=now,

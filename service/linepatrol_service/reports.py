@@ -43,14 +43,11 @@ class ReportFormat(StrEnum):
         return "application/json" if self is ReportFormat.JSON else Format(self).media_type
 
 
-def evidence_view(ev: Evidence, photos: Mapping[int, str]) -> ReportEvidence:
-    return ReportEvidence(
-        photo=photos.get(ev.image_id, str(ev.image_id)), class_key=ev.detected_class,
-        xyxy=(ev.xyxy[0], ev.xyxy[1], ev.xyxy[2], ev.xyxy[3]), confidence=ev.confidence,
-        pixel=None if ev.pixel is None else (ev.pixel[0], ev.pixel[1]), lat=ev.lat,
-        lon=ev.lon, alt=ev.alt, placement=ev.placement, range_m=ev.range_m,
-        uncertainty_m=ev.uncertainty_m, note=ev.note, clipped=ev.clipped,
-    )
+def evidence_view(stored: Mapping[str, object], photos: Mapping[int, str]) -> ReportEvidence:
+    """A stored sighting (geotag.defect_row wrote it) as the report shows it."""
+    ev = Evidence.model_validate(stored)
+    return ReportEvidence.from_json(stored, photos.get(ev.image_id, str(ev.image_id)),
+                                    ev.detected_class)
 
 
 def defect_view(d: Defect, photos: Mapping[int, str]) -> ReportDefect:
@@ -60,7 +57,7 @@ def defect_view(d: Defect, photos: Mapping[int, str]) -> ReportDefect:
         confidence=d.confidence, lat=d.lat, lon=d.lon, alt=d.alt, alt_datum=d.alt_datum,
         placement=d.placement, uncertainty_m=d.uncertainty_m, geo_reason=d.geo_reason,
         line=d.line, tower=d.tower, span=d.span, distance_to_line_m=d.distance_to_line_m,
-        evidence=tuple(evidence_view(Evidence(**e), photos) for e in d.evidence or []),
+        evidence=tuple(evidence_view(e, photos) for e in d.evidence or []),
         status=d.status, assignee=d.assignee,
     )
 

@@ -135,16 +135,6 @@ class Evidence(BaseModel):
         "several names is one defect whose class is the views' vote (null: stored before "
         "per-view classes were kept)",
     )
-    # where this view placed the object (null: not placed, or stored before views kept it)
-    pixel: list[float] | None = None
-    lat: float | None = None
-    lon: float | None = None
-    alt: float | None = None
-    placement: str | None = None
-    range_m: float | None = None
-    uncertainty_m: float | None = None
-    note: str | None = None
-    clipped: bool = False
 
 
 class DefectOut(BaseModel):

@@ -8,12 +8,14 @@ import json
 import zipfile
 
 import defusedxml.ElementTree as ET
+import pytest
 
 from linepatrol.geo import Defect, Evidence, Placement
 from linepatrol.report import (
     COLUMNS,
     Format,
     Report,
+    ReportEvidence,
     ReportHeader,
     file_name,
     from_geo,
@@ -132,3 +134,15 @@ def test_html_is_one_file_with_crops_inside_and_text_escaped():
 def test_file_names():
     assert file_name("report", Format.KMZ) == "report.kmz"
     assert file_name("flight-7", Format.CSV) == "flight-7.csv"
+
+
+def test_evidence_round_trips_through_json():
+    """The service stores a sighting as its JSON and reads it back into the same record."""
+    for d in report().defects:
+        for e in d.evidence:
+            assert ReportEvidence.from_json(e.to_json(), e.photo, e.class_key) == e.rounded()
+    with pytest.raises(ValueError, match="not a number"):
+        ReportEvidence.from_json({"xyxy": [0, 0, 1, 1], "confidence": 0.5, "lat": "30.5"},
+                                 "a.jpg", None)
+    with pytest.raises(ValueError, match="not 4 numbers"):
+        ReportEvidence.from_json({"xyxy": [0, 0, 1], "confidence": 0.5}, "a.jpg", None)

@@ -105,6 +105,7 @@ def test_a_machine_seen_under_two_names_keeps_each_views_class():
 
     from linepatrol.geo.locate import Defect, Evidence, Placement
     from linepatrol_service.geotag import defect_row
+    from linepatrol_service.reports import evidence_view
     from linepatrol_service.schemas import Evidence as EvidenceOut
 
     place = Placement(30.5, 114.3, 100.0, "ground")
@@ -121,5 +122,7 @@ def test_a_machine_seen_under_two_names_keeps_each_views_class():
     assert EvidenceOut(**row.evidence[1]).detected_class == "truck_crane"
     assert row.evidence[1]["pixel"] == [6.0, 10.0] and row.evidence[1]["lat"] == 30.5
     # rows stored before per-view classes and placements were kept still read
-    old = EvidenceOut(image_id=1, xyxy=[0, 0, 1, 1], confidence=0.5)
-    assert old.detected_class is None and old.lat is None
+    old = {"image_id": 1, "xyxy": [0, 0, 1, 1], "confidence": 0.5}
+    assert EvidenceOut(**old).detected_class is None
+    view = evidence_view(old, {1: "DJI_0001.JPG"})
+    assert (view.photo, view.class_key, view.lat, view.pixel) == ("DJI_0001.JPG", None, None, None)

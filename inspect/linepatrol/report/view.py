@@ -10,7 +10,7 @@ altitudes, 1 for distances and pixels, 4 for confidences.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from linepatrol import taxonomy
@@ -34,6 +34,26 @@ def _r(value: float | None, digits: int) -> float | None:
 
 def _r1(value: float) -> float:
     return round(float(value), 1)
+
+
+def _number(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)
+
+
+def _floats(value: object, n: int) -> list[float]:
+    if not isinstance(value, list | tuple) or len(value) != n:
+        raise ValueError(f"not {n} numbers: {value!r}")
+    return [_number(v) or 0.0 for v in value]
+
+
+def _text(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"not text: {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,25 @@ class ReportEvidence:
             pixel=None if self.pixel is None else (_r1(self.pixel[0]), _r1(self.pixel[1])),
             lat=_r(self.lat, 7), lon=_r(self.lon, 7), alt=_r(self.alt, 2),
             range_m=_r(self.range_m, 1), uncertainty_m=_r(self.uncertainty_m, 1),
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object], photo: str,
+                  class_key: str | None) -> ReportEvidence:
+        """A sighting as :meth:`to_json` wrote it (the ``photo`` and ``class`` keys aside: a
+        store names them its own way); keys missing from older records read as None.
+        ``ValueError`` for a value of the wrong type."""
+        box = _floats(data.get("xyxy"), 4)
+        pixel = data.get("pixel")
+        return cls(
+            photo=photo, class_key=class_key, xyxy=(box[0], box[1], box[2], box[3]),
+            confidence=_number(data.get("confidence")) or 0.0,
+            pixel=None if pixel is None else (_floats(pixel, 2)[0], _floats(pixel, 2)[1]),
+            lat=_number(data.get("lat")), lon=_number(data.get("lon")),
+            alt=_number(data.get("alt")), placement=_text(data.get("placement")),
+            range_m=_number(data.get("range_m")),
+            uncertainty_m=_number(data.get("uncertainty_m")), note=_text(data.get("note")),
+            clipped=data.get("clipped") is True,
         )
 
     def to_json(self) -> dict[str, object]:
