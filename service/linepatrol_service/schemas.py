@@ -20,7 +20,9 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 class FlightCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"line": "500kV 江城线", "date": "2026-11-20", "team": "Patrol team 2",
+         "drone": "M300 RTK + H20T", "notes": "N10-N20, morning light"}]})
     line: str = Field(min_length=1, max_length=200, description="Line name, e.g. '500kV 某线'")
     date: dt.date
     team: str = Field(default="", max_length=200)
@@ -171,7 +173,9 @@ class DefectDetail(DefectOut):
 
 
 class DefectPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"status": "confirmed", "assignee": "王工", "note": "seen on site"},
+        {"status": "rejected", "note": "a shadow, not a missing cap"}]})
     status: DefectStatus | None = None
     class_key: str | None = Field(default=None, alias="class", max_length=100)
     severity: SeverityName | None = None
