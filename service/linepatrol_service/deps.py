@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import StringConstraints
 from sqlalchemy.orm import Session
 
 from linepatrol_service.auth import Principal, authenticate
 from linepatrol_service.roles import Permission
 from linepatrol_service.services import Services
+from linepatrol_service.validation import TEXT_PATTERN
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `linepatrol token create`")
 
@@ -76,3 +78,6 @@ Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+# A text filter in a query string (InputGuard enforces the same for every request).
+FilterText = Annotated[str, StringConstraints(max_length=200, pattern=TEXT_PATTERN)]
+TextFilter = Annotated[FilterText | None, Query()]

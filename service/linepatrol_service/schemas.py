@@ -9,6 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus
+from linepatrol_service.validation import TEXT_PATTERN
 
 SeverityName = Literal["critical", "serious", "general"]
 
@@ -23,11 +24,12 @@ class FlightCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"line": "500kV 江城线", "date": "2026-11-20", "team": "Patrol team 2",
          "drone": "M300 RTK + H20T", "notes": "N10-N20, morning light"}]})
-    line: str = Field(min_length=1, max_length=200, description="Line name, e.g. '500kV 某线'")
+    line: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN,
+                      description="Line name, e.g. '500kV 某线'")
     date: dt.date
-    team: str = Field(default="", max_length=200)
-    drone: str = Field(default="", max_length=200)
-    notes: str = Field(default="", max_length=10_000)
+    team: str = Field(default="", max_length=200, pattern=TEXT_PATTERN)
+    drone: str = Field(default="", max_length=200, pattern=TEXT_PATTERN)
+    notes: str = Field(default="", max_length=10_000, pattern=TEXT_PATTERN)
 
     @field_validator("line")
     @classmethod
@@ -177,10 +179,11 @@ class DefectPatch(BaseModel):
         {"status": "confirmed", "assignee": "王工", "note": "seen on site"},
         {"status": "rejected", "note": "a shadow, not a missing cap"}]})
     status: DefectStatus | None = None
-    class_key: str | None = Field(default=None, alias="class", max_length=100)
+    class_key: str | None = Field(default=None, alias="class", max_length=100,
+                                  pattern=TEXT_PATTERN)
     severity: SeverityName | None = None
-    assignee: str | None = Field(default=None, max_length=200)
-    note: str | None = Field(default=None, max_length=10_000)
+    assignee: str | None = Field(default=None, max_length=200, pattern=TEXT_PATTERN)
+    note: str | None = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN)
 
 
 class DefectEventOut(BaseModel):
@@ -194,7 +197,7 @@ class DefectEventOut(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["uploader", "reviewer", "admin"]
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
 
 
 class TokenOut(BaseModel):

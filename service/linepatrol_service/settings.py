@@ -67,6 +67,10 @@ class ServiceSettings(CoreSettings):
     )
     # Upload limits
     max_request_bytes: int = Field(default=2048 * MiB, ge=1, description="Largest upload request")
+    max_body_bytes: int = Field(
+        default=20 * MiB, ge=1,
+        description="Largest body of any other request (JSON, forms, tower ledgers)",
+    )
     max_file_bytes: int = Field(default=200 * MiB, ge=1, description="Largest single photo")
     max_files_per_request: int = Field(default=2000, ge=1)
     zip_max_entries: int = Field(default=5000, ge=1)

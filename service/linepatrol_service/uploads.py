@@ -27,6 +27,7 @@ from linepatrol_service.models import Flight, Image, UploadRefusal
 from linepatrol_service.schemas import UploadItem, Verdict
 from linepatrol_service.services import Services
 from linepatrol_service.storage import CHUNK, Spooled, TooLarge
+from linepatrol_service.validation import short, text_problem
 
 _NO_GEO = "geotagging unavailable"
 
@@ -49,6 +50,11 @@ class Ingest:
     def add_upload(self, name: str, stream: BinaryIO) -> None:
         """One uploaded part: a photo or a zip of photos."""
         name = name or "unnamed"
+        problem = text_problem(name)
+        if problem:  # the bytes are never read: nothing is stored under a name the DB refuses
+            self.items.append(UploadItem(filename=short(name), status="rejected",
+                                         reason=f"invalid file name: it {problem}"))
+            return
         try:
             spooled = self.services.store.spool_file(stream, self._upload_limit(name))
         except TooLarge as exc:

@@ -16,11 +16,13 @@ from linepatrol_service.deps import (
     MAX_ID,
     DefectReader,
     DefectWriter,
+    FilterText,
     FlightReader,
     IdPath,
     Offset,
     ServicesDep,
     SessionDep,
+    TextFilter,
 )
 from linepatrol_service.domain import DefectStatus, TransitionError, check
 from linepatrol_service.models import DefectEvent, Image, utcnow
@@ -47,10 +49,10 @@ def list_defects(
     who: DefectReader,
     status_: Annotated[list[DefectStatus] | None, Query(alias="status")] = None,
     severity: Annotated[list[taxonomy.Severity] | None, Query()] = None,
-    class_: Annotated[list[str] | None, Query(alias="class")] = None,
+    class_: Annotated[list[FilterText] | None, Query(alias="class")] = None,
     category: Annotated[list[taxonomy.Category] | None, Query()] = None,
-    line: str | None = None,
-    tower: str | None = None,
+    line: TextFilter = None,
+    tower: TextFilter = None,
     flight: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,

@@ -20,6 +20,7 @@ from linepatrol_service.deps import (
     Offset,
     ServicesDep,
     SessionDep,
+    TextFilter,
 )
 from linepatrol_service.domain import (
     UNFINISHED_PHOTO,
@@ -89,8 +90,8 @@ def list_flights(
     session: SessionDep,
     who: FlightReader,
     status_: Annotated[FlightStatus | None, Query(alias="status")] = None,
-    line: str | None = None,
-    team: str | None = None,
+    line: TextFilter = None,
+    team: TextFilter = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     offset: Offset = 0,

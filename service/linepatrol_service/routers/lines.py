@@ -12,11 +12,11 @@ from linepatrol.geo.ledger import LedgerError
 from linepatrol_service.deps import Admin, DefectReader, SessionDep
 from linepatrol_service.models import Ledger, utcnow
 from linepatrol_service.schemas import LedgerOut
+from linepatrol_service.validation import TEXT_PATTERN, InputError, check_json, check_texts
 from linepatrol_service.views import _utc
 
 router = APIRouter(prefix="/lines", tags=["lines"])
-MAX_LEDGER_BYTES = 20 * 1024 * 1024
-LineName = Annotated[str, Path(min_length=1, max_length=200)]
+LineName = Annotated[str, Path(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 
 _LEDGER_BODY: dict[str, Any] = {
     "requestBody": {
@@ -56,17 +56,21 @@ def _parse_ledger(text: str, fmt: str) -> int:
 )
 async def put_ledger(line: LineName, request: Request, session: SessionDep,
                      who: Admin) -> LedgerOut:
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_LEDGER_BYTES:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "ledger too large")
+    raw = await request.body()  # within the body limit of validation.InputGuard (413)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "the ledger must be UTF-8 text") from None
     fmt = _format(request.headers.get("content-type", ""), text)
+    try:  # whatever its content type said: a GeoJSON ledger is JSON, checked as all JSON is
+        if fmt == "geojson":
+            check_json(raw)
+        else:
+            check_texts([(("body",), text)])
+    except InputError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"invalid {fmt} ledger: {exc.message}") from None
     try:
         towers = await run_in_threadpool(_parse_ledger, text, fmt)
     except ValueError as exc:
