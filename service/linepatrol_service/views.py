@@ -103,7 +103,8 @@ def flights_out(session: Session, flights: Sequence[Flight]) -> list[FlightOut]:
 
 def flight_for(session: Session, principal: Principal, flight_id: int,
                lock: bool = False) -> Flight:
-    """The flight, or 404; an uploader gets 403 for a flight another token created."""
+    """The flight, or 404, also for an uploader asking for a flight another token created (a
+    403 there would tell which flight ids exist)."""
     query = select(Flight).where(Flight.id == flight_id)
     if lock:
         query = query.with_for_update()
@@ -111,7 +112,7 @@ def flight_for(session: Session, principal: Principal, flight_id: int,
     if flight is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flight {flight_id}")
     if principal.sees_only_own_flights and flight.created_by != principal.token_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this flight was created by another token")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flight {flight_id}")
     return flight
 
 

@@ -198,7 +198,8 @@ def test_uploader_sees_only_own_flights(api):
     mine = api.new_flight()
     r = api.post("/tokens", json={"role": "uploader", "name": "other"})
     other = {"Authorization": f"Bearer {r.json()['token']}"}
-    assert api.client.get(f"/api/v1/flights/{mine['id']}", headers=other).status_code == 403
+    # 404, as for a flight that does not exist: a 403 would tell which flight ids exist.
+    assert api.client.get(f"/api/v1/flights/{mine['id']}", headers=other).status_code == 404
     assert api.client.get("/api/v1/flights", headers=other).json()["total"] == 0
     assert api.get(f"/flights/{mine['id']}", "reviewer").status_code == 200
 

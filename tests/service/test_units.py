@@ -75,5 +75,5 @@ def test_uploader_cannot_reach_another_uploaders_evidence(api):
     hdr = {"Authorization": f"Bearer {other}"}
     for url in (f"/images/{image_id}", f"/images/{image_id}/meta", f"/defects/{defect_id}/crop",
                 f"/flights/{flight['id']}/report", f"/flights/{flight['id']}/images"):
-        assert api.client.get("/api/v1" + url, headers=hdr).status_code == 403, url
+        assert api.client.get("/api/v1" + url, headers=hdr).status_code == 404, url
         assert api.get(url, "uploader").status_code == 200, url

@@ -13,6 +13,7 @@ from starlette.formparsers import MultiPartException
 
 from linepatrol.report import file_name
 from linepatrol_service import queries, reports
+from linepatrol_service.auth import Principal
 from linepatrol_service.deps import (
     FlightReader,
     FlightWriter,
@@ -39,7 +40,8 @@ from linepatrol_service.schemas import (
     UploadResult,
     Verdict,
 )
-from linepatrol_service.uploads import Ingest
+from linepatrol_service.services import Services
+from linepatrol_service.uploads import ingest_upload
 from linepatrol_service.views import flight_for, flights_out
 
 router = APIRouter(prefix="/flights", tags=["flights"])
@@ -125,14 +127,14 @@ def list_flight_images(
                409: {"description": "The flight is no longer a draft"}},
 )
 async def upload_images(
-    flight_id: IdPath, request: Request, services: ServicesDep, session: SessionDep,
-    who: FlightWriter,
+    flight_id: IdPath, request: Request, services: ServicesDep, who: FlightWriter,
 ) -> UploadResult:
-    """Photos and zip archives, many per request; each file is answered on its own."""
-    flight = flight_for(session, who, flight_id)
-    if flight.status != FlightStatus.DRAFT:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"flight {flight_id} is {flight.status}; photos go to draft flights")
+    """Photos and zip archives, many per request; each file is answered on its own, and the
+    request is all-or-nothing (a 409 when the flight was submitted meanwhile).
+
+    Async to read the body on the event loop; every database call is in the thread pool and
+    none holds a connection while the body streams in."""
+    await run_in_threadpool(_draft_flight, services, who, flight_id)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             "send the files as multipart/form-data")
@@ -146,27 +148,27 @@ async def upload_images(
         if not uploads:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 "no files: send them in the 'files' field")
-        ingest = Ingest(services, session, flight)
-        for up in uploads:
-            await run_in_threadpool(ingest.add_upload, up.filename or "", up.file)
-        # Submitted while these files streamed in? Then they must not join a queued flight.
-        await run_in_threadpool(session.refresh, flight, None, True)
-        if flight.status != FlightStatus.DRAFT:
-            await run_in_threadpool(session.rollback)
-            raise HTTPException(status.HTTP_409_CONFLICT,
-                                f"flight {flight_id} was submitted during the upload; "
-                                "nothing of this request was added")
-        session.add_all(ingest.refusals())
-        await run_in_threadpool(session.commit)
+        items = await run_in_threadpool(
+            ingest_upload, services, who, flight_id,
+            [(up.filename or "", up.file) for up in uploads])
     finally:
         await form.close()
-    items = ingest.items
     return UploadResult(
         flight_id=flight_id, files=items,
         accepted=sum(i.status is Verdict.ACCEPTED for i in items),
         duplicates=sum(i.status is Verdict.DUPLICATE for i in items),
         rejected=sum(i.status is Verdict.REJECTED for i in items),
     )
+
+
+def _draft_flight(services: Services, who: Principal, flight_id: int) -> None:
+    """404 for no such flight (or another token's), 409 for one that is no longer a draft."""
+    with services.sessions() as session:
+        flight = flight_for(session, who, flight_id)
+        if flight.status != FlightStatus.DRAFT:
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                f"flight {flight_id} is {flight.status}; photos go to draft "
+                                "flights")
 
 
 @router.post("/{flight_id}/submit",
