@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
-from linepatrol_service import __version__
+from linepatrol_service import __version__, backpressure
 from linepatrol_service.metrics import Metrics, MetricsMiddleware
 from linepatrol_service.routers import defects, flights, images, lines, system, tokens
 from linepatrol_service.services import Services
@@ -96,6 +96,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert services.dispatcher is not None
+        backpressure.configure(app, settings)
         services.dispatcher.start()
         try:
             yield
@@ -124,6 +125,8 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     if ui:
         mount_ui(app)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    backpressure.install(app)
+    app.add_middleware(backpressure.Admission, backlog=backpressure.pool_sizes(settings).backlog)
     app.add_middleware(InputGuard, upload_limit=settings.max_request_bytes,
                        body_limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -11,12 +11,18 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 5, pool_timeout: float = 30.0) -> Engine:
+    """``pool_size`` connections and no overflow: a caller waits ``pool_timeout`` seconds for
+    one at most (then ``sqlalchemy.exc.TimeoutError``, which the service answers with 503)."""
+    pool = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout,
+            "pool_pre_ping": True}
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+            url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool,
+            **pool,
         )
 
         @event.listens_for(engine, "connect")
@@ -30,7 +36,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, **pool)
 
 
 def alembic_config(engine: Engine) -> Config:

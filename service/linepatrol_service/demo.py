@@ -88,17 +88,15 @@ def _browse_host(host: str) -> str:
 def load_sample(base: str, admin_token: str, wait: bool) -> dict[str, Any]:
     """Send the bundled sample through the API, as a patrol team would; the flight as returned
     last (processed unless ``wait`` is False)."""
-    import httpx
-
     from linepatrol.cli import UserError
     from linepatrol_service import sample_flight
+    from linepatrol_service.client import api_client
 
     photos = sample_flight.photos()
     if not photos:
         raise UserError("the bundled sample flight is missing from this install")
     meta = sample_flight.flight()
-    headers = {"Authorization": f"Bearer {admin_token}"}
-    with httpx.Client(base_url=f"{base}/api/v1", headers=headers, timeout=120) as api:
+    with api_client(base, admin_token, timeout=120) as api:
         ledger = sample_flight.ledger_path().read_bytes()
         r = api.put(f"/lines/{meta['line']}/ledger", content=ledger,
                     headers={"Content-Type": "text/csv"})

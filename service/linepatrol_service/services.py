@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from linepatrol.ensemble import AnyDetector
+from linepatrol_service.backpressure import DB_WAIT_S, pool_sizes
 from linepatrol_service.db import make_engine, make_session_factory, migrate
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.storage import PhotoStore
@@ -68,7 +69,9 @@ class Services:
     def __init__(self, settings: ServiceSettings, run_migrations: bool = True) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = make_engine(settings.resolved_database_url())
+        self.engine: Engine = make_engine(settings.resolved_database_url(),
+                                          pool_size=pool_sizes(settings).connections,
+                                          pool_timeout=DB_WAIT_S)
         if run_migrations:
             migrate(self.engine)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)

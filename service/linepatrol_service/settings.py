@@ -36,6 +36,13 @@ class ServiceSettings(CoreSettings):
         default=3600, ge=1,
         description="Seconds before the broker redelivers an unacknowledged task",
     )
+    concurrency: int = Field(
+        default=16, ge=1, le=256,
+        description="Blocking work at once (database calls, photo checks): the size of the "
+        "request thread pool, from which the database connection pool is sized "
+        "(backpressure.pool_sizes); more requests than that wait, and past a backlog they "
+        "get 503 with Retry-After",
+    )
     # Processing
     batch_size: int = Field(
         default=4, ge=1, le=64,

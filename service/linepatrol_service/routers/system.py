@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -50,8 +50,10 @@ def _health(services: Services) -> Health:
 
 
 @router.get("/health", responses={503: {"model": Health, "description": "Something is down"}})
-async def health(services: ServicesDep, response: Response) -> Health:
-    result = await run_in_threadpool(_health, services)
+async def health(services: ServicesDep, request: Request, response: Response) -> Health:
+    """On threads of its own (backpressure.HEALTH_THREADS), so it answers at once under load."""
+    result = await anyio.to_thread.run_sync(_health, services,
+                                            limiter=request.app.state.health_limiter)
     if not result.ok:
         response.status_code = 503
     return result

@@ -67,7 +67,20 @@
       : all.includes("accepted") ? "res-accepted" : "res-duplicate";
   }
 
-  function uploadOne(entry) {
+  // A busy server answers 503 with Retry-After (seconds): wait that long and send again.
+  const MAX_RETRIES = 10;
+
+  function retryAfterMs(xhr) {
+    const header = xhr.getResponseHeader("Retry-After");
+    const seconds = Number(header);
+    if (xhr.status !== 503 || header === null || !Number.isFinite(seconds) || seconds < 0) {
+      return null;
+    }
+    return Math.min(seconds, 60) * 1000 * (1 + Math.random() / 2);
+  }
+
+  function uploadOne(entry, attempt) {
+    const tries = attempt || 0;
     return new Promise(function (resolve) {
       const xhr = new XMLHttpRequest();
       const body = new FormData();
@@ -82,6 +95,13 @@
       };
       entry.result.textContent = "uploading…";
       xhr.onload = function () {
+        const wait = retryAfterMs(xhr);
+        if (wait !== null && tries < MAX_RETRIES) {
+          entry.result.textContent = "server busy — trying again in " + Math.ceil(wait / 1000) +
+            " s…";
+          setTimeout(function () { uploadOne(entry, tries + 1).then(resolve); }, wait);
+          return;
+        }
         let data = null;
         try {
           data = JSON.parse(xhr.responseText);
