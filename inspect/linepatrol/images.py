@@ -85,6 +85,16 @@ class ImageHeader:
     orientation: int  # EXIF Orientation, 1 = as stored
 
 
+def _let_pillow_open(max_pixels: int) -> None:
+    """Raise Pillow's own bomb cap (a process-wide setting, ~179 MP) to ``max_pixels`` where it
+    is lower, or a larger configured limit has no effect. ``max_pixels`` stays enforced: every
+    decode here goes through :func:`probe_image`, which checks it from the header. The cap is
+    only ever raised, so threads with different limits cannot undo each other's."""
+    cap = Image.MAX_IMAGE_PIXELS
+    if cap is not None and cap < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+
+
 def probe_image(
     source: Path | str | io.BytesIO, head: bytes, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> ImageHeader:
@@ -96,6 +106,7 @@ def probe_image(
     fmt = sniff_format(head)
     if fmt is None:
         raise ImageError("not an image: unrecognised file type (expected JPEG, PNG or TIFF)")
+    _let_pillow_open(max_pixels)
     try:
         with Image.open(source) as header:  # reads the header only
             width, height = header.size

@@ -7,7 +7,10 @@ JPEGs cut short. Whatever slips through fails at processing and is counted per p
 
 from __future__ import annotations
 
+import itertools
+import mmap
 import stat
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +19,6 @@ from pathlib import PurePosixPath, PureWindowsPath
 from linepatrol.images import ImageError, probe_image
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_EOI_WINDOW = 4096
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,31 @@ def check_photo(path: str, head: bytes, size: int, max_pixels: int) -> PhotoHead
         raise ImageError("empty file (0 bytes)")
     header = probe_image(path, head[:16], max_pixels)
     fmt, width, height = header.format, header.width, header.height
-    if fmt == "JPEG":
-        with open(path, "rb") as f:
-            f.seek(max(0, size - _EOI_WINDOW))
-            tail = f.read()
-        if b"\xff\xd9" not in tail:
-            raise ImageError("truncated JPEG: no end-of-image marker")
+    if fmt == "JPEG" and not _jpeg_complete(path):
+        raise ImageError("truncated JPEG: no end-of-image marker")
     return PhotoHeader(fmt, width, height)
+
+
+def _jpeg_complete(path: str) -> bool:
+    """Whether the image data ends with an end-of-image marker — wherever that is: cameras and
+    editors append bytes after it (maker notes, a second preview), and that photo is whole.
+
+    The search starts at the first start-of-scan: the EXIF thumbnail in an APP segment before
+    it has an end marker of its own; in the scan data 0xFF is always escaped, so the first
+    0xFFD9 after it ends the image."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pos = 2
+        while pos + 4 <= len(data):
+            if data[pos] != 0xFF:
+                return False
+            marker = data[pos + 1]
+            if marker == 0xFF:  # fill byte
+                pos += 1
+                continue
+            if marker == 0xDA:
+                return data.find(b"\xff\xd9", pos) >= 0
+            pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return False
 
 
 def is_zip(name: str, head: bytes) -> bool:
@@ -48,7 +68,7 @@ def is_zip(name: str, head: bytes) -> bool:
 @dataclass(frozen=True)
 class ZipLimits:
     max_entries: int
-    max_total_bytes: int
+    max_total_bytes: int  # what the members may still expand to: the request's remaining budget
     max_entry_bytes: int
     max_ratio: float
 
@@ -89,6 +109,9 @@ def scan_zip(zf: zipfile.ZipFile, limits: ZipLimits) -> Iterator[ZipEntry]:
         raise ArchiveError(
             f"archive has {len(infos)} entries, more than the limit of {limits.max_entries}"
         )
+    overlap = overlapping_entries(zf)
+    if overlap:
+        raise ArchiveError(overlap)
     total = 0
     for info in infos:
         name = info.filename
@@ -117,12 +140,47 @@ def scan_zip(zf: zipfile.ZipFile, limits: ZipLimits) -> Iterator[ZipEntry]:
         elif reason is None and info.compress_size == 0 and info.file_size > 0:
             reason = "inconsistent entry sizes (zip bomb guard)"
         elif reason is None and total + info.file_size > limits.max_total_bytes:
-            reason = f"archive's total size exceeds the limit of {limits.max_total_bytes} bytes"
+            reason = (f"the zip members of this upload would expand past its remaining budget "
+                      f"of {limits.max_total_bytes} bytes")
         if reason is None:
             total += info.file_size
             yield ZipEntry(name, info, None)
         else:
             yield ZipEntry(name, None, reason)
+
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
+_DESCRIPTOR_MIN = 12  # a data descriptor after the data: CRC and sizes, at least 12 bytes
+
+
+def overlapping_entries(zf: zipfile.ZipFile) -> str | None:
+    """Why the members' byte ranges are not disjoint, or None when they are.
+
+    Each member's local header and data must lie apart from every other's and before the
+    central directory: a "zip bomb of overlapping entries" lists one large compressed member
+    under many entries, each of which passes the per-entry checks, and expands it each time.
+    """
+    fp = zf.fp
+    if fp is None:
+        return None
+    spans = []
+    for info in zf.infolist():
+        fp.seek(info.header_offset)
+        local = fp.read(_LOCAL_HEADER.size)
+        if len(local) < _LOCAL_HEADER.size or not local.startswith(b"PK\x03\x04"):
+            return f"entry {info.filename[:100]!r} has no local header where the directory says"
+        _, name_len, extra_len = _LOCAL_HEADER.unpack(local)
+        end = (info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+               + info.compress_size + (_DESCRIPTOR_MIN if info.flag_bits & 0x08 else 0))
+        spans.append((info.header_offset, end, info.filename[:100]))
+    spans.sort()
+    for (_, end, name), (start, _, other) in itertools.pairwise(spans):
+        if start < end:
+            return f"entries {name!r} and {other!r} overlap in the archive (zip bomb guard)"
+    directory = getattr(zf, "start_dir", None)
+    if spans and directory is not None and max(end for _, end, _ in spans) > directory:
+        return "an entry overlaps the archive's central directory (zip bomb guard)"
+    return None
 
 
 def declared_entries(path: str) -> int | None:
