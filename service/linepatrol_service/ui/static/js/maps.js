@@ -16,6 +16,14 @@
   }
   map.setView([30, 110], 4);
 
+  // Leaflet puts a string tooltip or popup in as HTML: user text (photo names, tower names)
+  // goes in as a text node instead, so it can never become markup.
+  function text(value) {
+    const span = document.createElement("span");
+    span.textContent = String(value);
+    return span;
+  }
+
   function popup(list) {
     // Several findings often share a point (all snapped to one tower): list them all.
     const box = document.createElement("div");
@@ -47,10 +55,10 @@
     if (feature.properties.kind === "photo") {
       // Where the camera was: a small grey dot, its photo's name on hover.
       return L.circleMarker(latlng, { radius: 3, color: "#4b5563", weight: 1, fillColor: "#9ca3af", fillOpacity: 1 })
-        .bindTooltip("Photo " + feature.properties.filename);
+        .bindTooltip(text("Photo " + feature.properties.filename));
     }
     return L.circleMarker(latlng, { radius: 5, color: "#1b1f24", weight: 2, fillColor: "#fff", fillOpacity: 1 })
-      .bindTooltip(feature.properties.tower, { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
+      .bindTooltip(text(feature.properties.tower), { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
   }
 
   /** One marker per position: coloured by its most urgent finding, sized by how many. */
@@ -77,7 +85,7 @@
         fillOpacity: 0.95, fillColor: COLOURS[list[0].severity] || "#4b5563",
       }).bindPopup(popup(list));
       if (list.length > 1) {
-        marker.bindTooltip(String(list.length), { permanent: true, direction: "center", className: "count-label" });
+        marker.bindTooltip(text(list.length), { permanent: true, direction: "center", className: "count-label" });
       }
       markers.push(marker);
     }
