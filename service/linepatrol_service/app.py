@@ -13,6 +13,8 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
 from linepatrol_service import __version__, backpressure
+from linepatrol_service.docs import mount_docs
+from linepatrol_service.headers import SecurityHeaders
 from linepatrol_service.metrics import Metrics, MetricsMiddleware
 from linepatrol_service.routers import defects, flights, images, lines, system, tokens
 from linepatrol_service.services import Services
@@ -110,7 +112,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         "review the defect queue. Every data endpoint needs `Authorization: Bearer <token>`.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # docs.mount_docs: Swagger UI from this service, not a CDN
         redoc_url=None,
         openapi_tags=OPENAPI_TAGS,
         generate_unique_id_function=operation_id,
@@ -120,6 +122,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     app.state.metrics = Metrics(services)
     app.include_router(api_router())
     app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
+    mount_docs(app, f"{API_PREFIX}/docs", f"{API_PREFIX}/openapi.json")
     for extra in extra_routers:
         app.include_router(extra)
     if ui:
@@ -129,5 +132,6 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     app.add_middleware(backpressure.Admission, backlog=backpressure.pool_sizes(settings).backlog)
     app.add_middleware(InputGuard, upload_limit=settings.max_request_bytes,
                        body_limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -1,6 +1,6 @@
-"""User text on the map is text: a photo and a tower named with HTML, shown in a real browser,
-put no element into the page (only the page's Content-Security-Policy stopped the script
-before)."""
+"""Security in a real browser: user text on the map is text (a photo and a tower named with
+HTML put no element into the page; only the Content-Security-Policy stopped the script before),
+and the API docs work offline under their policy."""
 
 from __future__ import annotations
 
@@ -54,3 +54,20 @@ def test_hostile_names_render_as_text_on_the_map(tmp_path: Path, tiny_model: Pat
         assert page.locator("#injected-tower").count() == 0
         assert page.locator("#map img:not(.leaflet-tile)").count() == 0
         assert page.evaluate("() => window.pwned") is None
+
+
+def test_api_docs_render_offline_under_their_policy(tmp_path: Path, tiny_model: Path) -> None:
+    """Swagger UI from the service's own assets (the browser reaches nothing else here), with
+    no Content-Security-Policy refusal."""
+    chromium_path()
+    app, _services, _tokens = build_app(make_settings(tmp_path / "data", tiny_model))
+    with serve(app) as base, browser_page() as page:
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url)
+                if not r.url.startswith(base) and not r.url.startswith("data:") else None)
+        page.goto(f"{base}/api/v1/docs")
+        page.wait_for_selector(".swagger-ui .info .title")
+        assert "LinePatrol" in page.locator(".swagger-ui .info .title").inner_text()
+        assert page.locator(".opblock").count() >= 20
+        assert not page.js_errors, page.js_errors
+        assert not outside, outside
