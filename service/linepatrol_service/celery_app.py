@@ -41,7 +41,70 @@ def make_celery(settings: ServiceSettings) -> Celery:
     return app
 
 
-def register_tasks(app: Celery, services_factory: Any, worker_name: str) -> None:
+# Atomically: send only what is missing from ``wanted`` tasks for the flight; count them.
+_TOP_UP = """
+local pending = tonumber(redis.call('GET', KEYS[1]) or '0')
+local send = math.max(0, tonumber(ARGV[1]) - pending)
+if send > 0 then redis.call('INCRBY', KEYS[1], send) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return send
+"""
+_DONE = """
+local left = redis.call('DECR', KEYS[1])
+if left <= 0 then redis.call('DEL', KEYS[1]) end
+return left
+"""
+
+
+class TaskLedger:
+    """How many tasks of each flight are in the broker (queued, or held by a worker), kept in
+    Redis beside the queue, so that a dispatch sends only what is missing.
+
+    A worker's restart queues every unfinished flight again; without this, each restart added
+    up to ``fanout`` no-op tasks per flight (20 kills once left 79 in Redis). A task killed
+    with its worker is redelivered by the broker and stays counted; it leaves the count when it
+    finishes. The count expires after the visibility timeout (a task lost some other way costs
+    a redundant dispatch at worst: tasks are idempotent). With a broker other than Redis it
+    counts nothing and every dispatch is sent whole.
+    """
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.ttl_s = settings.celery_visibility_timeout_s
+        self.client: Any = None
+        if settings.broker_url.startswith(("redis://", "rediss://")):
+            import redis
+
+            self.client = redis.Redis.from_url(settings.broker_url, socket_timeout=3)
+
+    @staticmethod
+    def key(flight_id: int) -> str:
+        return f"linepatrol:tasks:{flight_id}"
+
+    def top_up(self, flight_id: int, wanted: int) -> int:
+        """How many tasks to send now so that ``wanted`` are in the broker (counted as sent)."""
+        if self.client is None:
+            return wanted
+        try:
+            return int(self.client.eval(_TOP_UP, 1, self.key(flight_id), wanted, self.ttl_s))
+        except Exception as exc:  # counting is an optimisation: never lose a dispatch to it
+            log.warning("task ledger unavailable (%s): sending %d tasks", exc, wanted)
+            return wanted
+
+    def finished(self, flight_id: int) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.eval(_DONE, 1, self.key(flight_id))
+        except Exception as exc:
+            log.warning("task ledger unavailable (%s)", exc)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def register_tasks(app: Celery, services_factory: Any, worker_name: str,
+                   ledger: TaskLedger | None = None) -> None:
     """Bind the processing task to this worker's services (built on first task)."""
     holder: dict[str, Any] = {}
 
@@ -54,10 +117,16 @@ def register_tasks(app: Celery, services_factory: Any, worker_name: str) -> None
     def process_flight(task: Any, flight_id: int) -> str:
         from linepatrol_service.processing import OutcomeState, run_flight
 
-        outcome = run_flight(services(), flight_id, worker_name)
-        if outcome.state is OutcomeState.WAITING:
-            task.apply_async((flight_id,), countdown=outcome.retry_in)
-        return outcome.state
+        handed_on = False
+        try:
+            outcome = run_flight(services(), flight_id, worker_name)
+            if outcome.state is OutcomeState.WAITING:  # its place in the count: its successor
+                task.apply_async((flight_id,), countdown=outcome.retry_in)
+                handed_on = True
+            return outcome.state
+        finally:
+            if ledger is not None and not handed_on:
+                ledger.finished(flight_id)
 
 
 class CeleryDispatcher:
@@ -65,16 +134,18 @@ class CeleryDispatcher:
         self.settings = settings
         self.app = make_celery(settings)
         self.fanout = fanout
+        self.ledger = TaskLedger(settings)
 
     def start(self) -> None:
         pass
 
     def stop(self) -> None:
         self.app.close()
+        self.ledger.close()
 
     def dispatch(self, flight_id: int, photos: int) -> None:
-        n = max(1, min(self.fanout, math.ceil(photos / self.settings.batch_size)))
-        for _ in range(n):
+        wanted = max(1, min(self.fanout, math.ceil(photos / self.settings.batch_size)))
+        for _ in range(self.ledger.top_up(flight_id, wanted)):
             self.app.send_task(TASK, args=(flight_id,), queue=QUEUE)
 
     def health(self) -> dict[str, Any]:

@@ -94,14 +94,20 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import threading
 
-    from linepatrol_service.celery_app import QUEUE, CeleryDispatcher, make_celery, register_tasks
+    from linepatrol_service.celery_app import (
+        QUEUE,
+        CeleryDispatcher,
+        TaskLedger,
+        make_celery,
+        register_tasks,
+    )
     from linepatrol_service.processing import reset_claims, resumable_flights
     from linepatrol_service.services import Services
 
     settings = _settings(args, queue="celery")
     name = args.name or f"linepatrol@{socket.gethostname()}"
     # Take back what this worker's previous life left half done, and queue every unfinished
-    # flight again (redundant deliveries are harmless: processing is idempotent).
+    # flight again, sending only the tasks the broker does not already hold (TaskLedger).
     boot = Services(settings)
     freed = reset_claims(boot, name)
     dispatcher = CeleryDispatcher(settings)
@@ -122,7 +128,7 @@ def _worker(args: argparse.Namespace) -> int:
                 holder["s"] = Services(settings, run_migrations=False)
             return holder["s"]
 
-    register_tasks(app, services, name)
+    register_tasks(app, services, name, TaskLedger(settings))
     app.worker_main([
         "worker", "--pool", args.pool, "--concurrency", str(args.concurrency), "-n", name,
         "-Q", QUEUE, "--loglevel", args.loglevel, "--without-gossip", "--without-mingle",
