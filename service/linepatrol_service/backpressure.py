@@ -3,8 +3,9 @@
 Every database call runs in the thread pool, never on the event loop, so a busy database slows
 requests down but cannot freeze the server (health checks and metrics included). The one
 setting ``concurrency`` sizes it all (:func:`pool_sizes`): that many threads for request
-handlers, a connection for each of them plus the embedded worker threads and the health
-check's own threads, so a handler never waits for a connection while holding a thread.
+handlers, and connections for them and the embedded worker threads, so a handler does not wait
+for a connection while holding a thread; the health check has threads and connections of its
+own.
 
 A request is answered ``503`` with ``Retry-After`` (clients retry: :mod:`.client`) rather than
 left to stall or fail with a 500 when more requests wait for a thread than :data:`BACKLOG`
@@ -13,7 +14,6 @@ times the pool, when no connection is free within ``DB_WAIT_S``, or when SQLite 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import anyio.to_thread
@@ -42,10 +42,12 @@ class PoolSizes:
 
 
 def pool_sizes(settings: ServiceSettings) -> PoolSizes:
-    """Thread pool, connection pool and backlog, all from ``settings.concurrency``."""
+    """Thread pool, connection pool and backlog, all from ``settings.concurrency``. A request
+    can hold its connection a moment after giving back its thread (its session closes after
+    the handler returns), so the pool has twice as many as there are threads to hold them."""
     threads = settings.concurrency
     return PoolSizes(threads=threads,
-                     connections=threads + settings.worker_threads + HEALTH_THREADS,
+                     connections=2 * threads + settings.worker_threads,
                      backlog=BACKLOG * threads)
 
 
@@ -56,14 +58,10 @@ def configure(app: FastAPI, settings: ServiceSettings) -> None:
     app.state.health_limiter = CapacityLimiter(HEALTH_THREADS)
 
 
-def _busy_body(reason: str) -> bytes:
-    return json.dumps({"detail": f"the server is busy ({reason}); retry after "
-                                 f"{RETRY_AFTER_S} s"}).encode()
-
-
 def busy_response(reason: str) -> JSONResponse:
-    return JSONResponse(json.loads(_busy_body(reason)), status_code=503,
-                        headers={"Retry-After": str(RETRY_AFTER_S)})
+    return JSONResponse({"detail": f"the server is busy ({reason}); retry after "
+                                   f"{RETRY_AFTER_S} s"},
+                        status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 async def pool_timeout_handler(_request: Request, _exc: Exception) -> JSONResponse:
@@ -93,11 +91,6 @@ class Admission:
         if scope["type"] == "http" and not scope.get("path", "").startswith(EXEMPT):
             waiting = anyio.to_thread.current_default_thread_limiter().statistics().tasks_waiting
             if waiting >= self.backlog:
-                body = _busy_body(f"{waiting} requests queued")
-                await send({"type": "http.response.start", "status": 503,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"retry-after", str(RETRY_AFTER_S).encode()),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+                await busy_response(f"{waiting} requests queued")(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -18,7 +18,9 @@ from linepatrol_service.validation import TEXT_PATTERN
 _bearer = HTTPBearer(auto_error=False, description="A token from `linepatrol token create`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async (no thread hop): the health check depends on it and must not queue for the thread
+    pool behind busy requests."""
     services: Services = request.app.state.services
     return services
 

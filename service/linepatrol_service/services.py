@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from linepatrol.ensemble import AnyDetector
-from linepatrol_service.backpressure import DB_WAIT_S, pool_sizes
+from linepatrol_service.backpressure import DB_WAIT_S, HEALTH_THREADS, pool_sizes
 from linepatrol_service.db import make_engine, make_session_factory, migrate
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.storage import PhotoStore
@@ -72,6 +72,10 @@ class Services:
         self.engine: Engine = make_engine(settings.resolved_database_url(),
                                           pool_size=pool_sizes(settings).connections,
                                           pool_timeout=DB_WAIT_S)
+        # The health check's own connections: it never waits behind busy requests for one.
+        self.health_engine: Engine = make_engine(settings.resolved_database_url(),
+                                                 pool_size=HEALTH_THREADS,
+                                                 pool_timeout=DB_WAIT_S)
         if run_migrations:
             migrate(self.engine)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
@@ -83,3 +87,4 @@ class Services:
         if self.dispatcher is not None:
             self.dispatcher.stop()
         self.engine.dispose()
+        self.health_engine.dispose()

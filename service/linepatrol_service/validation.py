@@ -149,10 +149,6 @@ def error_body(errors: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"detail": detail}
 
 
-def refusal(status: int, body: dict[str, Any]) -> tuple[int, bytes]:
-    return status, json.dumps(body, ensure_ascii=True).encode()
-
-
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 without the ``input`` echo (a 50 MB body once came back whole) and
     without crashing on text that cannot be encoded."""
@@ -193,7 +189,7 @@ class InputGuard:
         except ValueError:
             declared = 0
         if declared > limit:
-            await self._refuse(send, *self._too_large(limit))
+            await self._too_large(limit)(scope, receive, send)
             return
         try:
             path_problem = text_problem(scope.get("path", ""))
@@ -208,11 +204,11 @@ class InputGuard:
                     check_json(body)
                 receive = self._replay(body, receive)
         except InputError as exc:
-            await self._refuse(send, *refusal(422, error_body(
-                [{"loc": exc.where, "msg": exc.message, "type": "value_error"}])))
+            body = error_body([{"loc": exc.where, "msg": exc.message, "type": "value_error"}])
+            await JSONResponse(body, status_code=422)(scope, receive, send)
             return
         except _TooLarge:
-            await self._refuse(send, *self._too_large(limit))
+            await self._too_large(limit)(scope, receive, send)
             return
         await self._stream(scope, receive, send, limit)
 
@@ -266,15 +262,9 @@ class InputGuard:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send, *self._too_large(limit))
+                await self._too_large(limit)(scope, receive, send)
 
     @staticmethod
-    def _too_large(limit: int) -> tuple[int, bytes]:
-        return refusal(413, {"detail": f"request body larger than the {limit} byte limit"})
-
-    @staticmethod
-    async def _refuse(send: Send, status: int, body: bytes) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    def _too_large(limit: int) -> JSONResponse:
+        return JSONResponse({"detail": f"request body larger than the {limit} byte limit"},
+                            status_code=413)

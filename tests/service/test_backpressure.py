@@ -19,11 +19,11 @@ from .conftest import make_settings, open_api
 def test_pool_and_threads_come_from_one_setting():
     sizes = backpressure.pool_sizes(ServiceSettings(concurrency=7, worker_threads=2))
     assert sizes.threads == 7
-    assert sizes.connections == 7 + 2 + backpressure.HEALTH_THREADS
+    assert sizes.connections == 2 * 7 + 2
     assert sizes.backlog == backpressure.BACKLOG * 7
 
 
-def test_no_free_connection_is_503_with_retry_after(tmp_path: Path, tiny_model: Path,
+def test_no_free_connection_is_503_but_health_answers(tmp_path: Path, tiny_model: Path,
                                                     monkeypatch):
     monkeypatch.setattr(backpressure, "DB_WAIT_S", 0.2)
     import linepatrol_service.services as services_module
@@ -36,6 +36,8 @@ def test_no_free_connection_is_503_with_retry_after(tmp_path: Path, tiny_model: 
             r = api.get("/flights")
             assert r.status_code == 503, r.text
             assert int(r.headers["Retry-After"]) > 0
+            health = api.client.get("/api/v1/health")  # its own connections: not stuck
+            assert health.status_code == 200 and health.json()["database"]["ok"]
         finally:
             for conn in held:
                 conn.close()

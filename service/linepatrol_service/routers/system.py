@@ -18,7 +18,7 @@ router = APIRouter(tags=["system"])
 
 def _database(services: Services) -> dict[str, Any]:
     try:
-        with services.engine.connect() as conn:
+        with services.health_engine.connect() as conn:
             conn.execute(text("select 1"))
         return {"ok": True, "dialect": services.engine.dialect.name}
     except Exception as exc:
