@@ -60,6 +60,15 @@ def test_bad_text_and_numbers_in_json_are_422(db_api, text):
     assert db_api.get("/flights").json()["total"] == 0
 
 
+@pytest.mark.parametrize("ctype", ["application/vnd.x+json", None])
+def test_every_body_parsed_as_json_is_checked(db_api, ctype):
+    """FastAPI parses ``+json`` types, and bodies without a type, as JSON too."""
+    headers = {"Content-Type": ctype} if ctype else {}
+    r = db_api.client.post("/api/v1/flights", content=b'{"line": "L", "date": "2026-11-20", '
+                           b'"x": NaN}', headers={**db_api.h("uploader"), **headers})
+    assert "NaN is not a valid JSON number" in str(_assert_short_422(r))
+
+
 def test_valid_surrogate_pairs_and_unicode_pass(db_api):
     r = db_api.post("/flights", "uploader", json=_flight_body(line="500kV 江城线 😀"))
     assert r.status_code == 201 and r.json()["line"] == "500kV 江城线 😀"
