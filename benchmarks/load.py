@@ -37,6 +37,7 @@ from PIL import Image
 from linepatrol_service.client import RetryAfterTransport
 
 HOST = "127.0.0.1"  # loopback only
+CHECK_S = 30.0  # the final count of each flight's photos, after the time limit
 
 
 @dataclass
@@ -149,6 +150,10 @@ def _load(args: argparse.Namespace, server: Server, uploaders: int) -> Result:
     lock = threading.Lock()
     deadline = time.monotonic() + args.time_limit
 
+    def left() -> float:
+        """No request outlives the time limit: a frozen server cannot hold the run longer."""
+        return max(1.0, deadline - time.monotonic())
+
     def uploader(n: int) -> None:
         nonlocal failed
         transport = RetryAfterTransport()
@@ -158,8 +163,8 @@ def _load(args: argparse.Namespace, server: Server, uploaders: int) -> Result:
         with httpx.Client(base_url=f"{server.base}/api/v1", headers=headers,
                           transport=transport, timeout=args.time_limit) as c:
             try:
-                fid = c.post("/flights", json={"line": f"L{n}", "date": "2026-11-20"}
-                             ).raise_for_status().json()["id"]
+                fid = c.post("/flights", json={"line": f"L{n}", "date": "2026-11-20"},
+                             timeout=left()).raise_for_status().json()["id"]
             except httpx.HTTPError:
                 with lock:
                     failed += args.photos
@@ -171,14 +176,16 @@ def _load(args: argparse.Namespace, server: Server, uploaders: int) -> Result:
                 t0 = time.perf_counter()
                 try:
                     r = c.post(f"/flights/{fid}/images",
-                               files=[("files", (f"{n}-{i}.jpg", data, "image/jpeg"))])
+                               files=[("files", (f"{n}-{i}.jpg", data, "image/jpeg"))],
+                               timeout=left())
                     ok = r.status_code == 200 and r.json()["accepted"] == 1
                 except httpx.HTTPError:
                     ok = False
                 mine.append(time.perf_counter() - t0)
                 lost += not ok
             try:  # an upload counts only if its photo is in the flight
-                total = c.get(f"/flights/{fid}").raise_for_status().json()["progress"]["total"]
+                total = c.get(f"/flights/{fid}", timeout=CHECK_S
+                              ).raise_for_status().json()["progress"]["total"]
                 lost = max(lost, args.photos - total)
             except httpx.HTTPError:
                 lost = args.photos
