@@ -148,7 +148,7 @@ def _load(args: argparse.Namespace, server: Server, uploaders: int) -> Result:
     failed = 0
     transports: list[RetryAfterTransport] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + args.time_limit
+    deadline: float = time.monotonic() + args.time_limit
 
     def left() -> float:
         """No request outlives the time limit: a frozen server cannot hold the run longer."""
