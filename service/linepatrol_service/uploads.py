@@ -79,7 +79,7 @@ class Ingest:
         name = name or "unnamed"
         problem = text_problem(name)
         if problem:  # the bytes are never read: nothing is stored under a name the DB refuses
-            self._reject(short(name), f"invalid file name: it {problem}")
+            self._reject(name, f"invalid file name: it {problem}")
             return
         try:
             spooled = self.services.store.spool_file(stream, self._upload_limit(name))
@@ -95,7 +95,10 @@ class Ingest:
             self._add_photo(name, spooled)
 
     def _reject(self, name: str, reason: str | None) -> None:
-        self.entries.append(UploadItem(filename=name, status=Verdict.REJECTED, reason=reason))
+        """A refused file, its name as it can be stored and shown (a name is refused for holding
+        a NUL; the refusal is recorded all the same)."""
+        self.entries.append(UploadItem(filename=short(name, 500), status=Verdict.REJECTED,
+                                       reason=reason))
 
     def _upload_limit(self, name: str) -> int:
         if name.lower().endswith(".zip"):

@@ -60,9 +60,11 @@ def text_problem(value: str) -> str | None:
 
 
 def short(value: Any, limit: int = ECHO_CHARS) -> str:
-    """``value`` as printable, encodable text of at most about ``limit`` characters."""
+    """``value`` as storable, encodable text of at most about ``limit`` characters (NUL and
+    lone surrogates written as escapes), to echo or to record refused input."""
     text = value if isinstance(value, str) else repr(value)
-    text = text[: limit + 1].encode("utf-8", "backslashreplace").decode("utf-8")
+    text = text[: limit + 1].replace("\x00", "\\x00")
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[:limit] + "…"
 
 

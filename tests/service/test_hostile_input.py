@@ -132,7 +132,7 @@ def test_hostile_file_names_are_rejected_per_file(db_api):
     assert r.status_code == 200, r.text
     files = r.json()["files"]
     assert [f["status"] for f in files] == ["rejected", "accepted"]
-    assert "NUL" in files[0]["reason"]
+    assert "NUL" in files[0]["reason"] and files[0]["filename"] == "a\\x00b.jpg"
     images = db_api.get(f"/flights/{flight['id']}/images").json()["items"]
     assert [i["filename"] for i in images] == ["good.jpg"]
     assert len(list(db_api.services.settings.photo_dir.rglob("*"))) == 2  # 1 file + its dir
