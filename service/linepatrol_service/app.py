@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
@@ -20,6 +21,7 @@ from linepatrol_service.routers import defects, flights, images, lines, system, 
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.ui import mount_ui
+from linepatrol_service.uploads import sweep_orphans
 from linepatrol_service.validation import InputGuard, validation_error_handler
 
 API_PREFIX = "/api/v1"
@@ -99,6 +101,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert services.dispatcher is not None
         backpressure.configure(app, settings)
+        await run_in_threadpool(sweep_orphans, services)
         services.dispatcher.start()
         try:
             yield

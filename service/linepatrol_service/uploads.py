@@ -11,11 +11,14 @@ all-or-nothing on every database:
    every accepted photo. Nested transactions are not used: pysqlite turns ``begin_nested()``
    into a real commit, which once left half an upload in a flight answered with a 409.
 
-A request that fails removes the photo files it put in the store that no row refers to.
+A request that fails removes the photo files it put in the store that no row refers to; what a
+process killed in the middle of a request leaves behind goes at the next start
+(:func:`sweep_orphans`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -45,6 +48,10 @@ from linepatrol_service.storage import CHUNK, Spooled, TooLarge
 from linepatrol_service.validation import short, text_problem
 
 _NO_GEO = "geotagging unavailable"
+# Files older than this that no row refers to are left over from a crash: no upload takes a day
+# between spooling a file and recording it, so the sweep never touches one in progress.
+ORPHAN_GRACE_S = 24 * 3600.0
+_SWEEP_BATCH = 500
 
 
 @dataclass
@@ -293,3 +300,26 @@ def ingest_upload(services: Services, principal: Principal, flight_id: int,
         ingest.discard()
         raise
     return ingest.record()
+
+
+def sweep_orphans(services: Services, grace_s: float = ORPHAN_GRACE_S) -> int:
+    """Remove what uploads killed mid-request left behind: spooled files in the temporary area
+    and store files that no photo row refers to, older than ``grace_s``. Returns the count."""
+    store = services.store
+    cutoff = time.time() - grace_s
+    removed = 0
+    for path in store.tmp.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    old = {p.name: p for p in store.root.glob("??/*")
+           if p.is_file() and p.stat().st_mtime < cutoff}
+    digests = sorted(old)
+    for start in range(0, len(digests), _SWEEP_BATCH):
+        batch = digests[start:start + _SWEEP_BATCH]
+        with services.sessions() as session:
+            kept = set(session.scalars(select(Image.sha256).where(Image.sha256.in_(batch))))
+        for digest in set(batch) - kept:
+            old[digest].unlink(missing_ok=True)
+            removed += 1
+    return removed

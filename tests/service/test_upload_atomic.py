@@ -116,3 +116,25 @@ def test_duplicate_warning_names_only_flights_the_caller_may_see(api):
     assert not any("also in flight" in w for w in r["files"][0]["warnings"])
     again = api.upload(api.new_flight()["id"], [("c.jpg", photo)]).json()["files"][0]
     assert f"the same photo is also in flight {theirs['id']}" in again["warnings"]
+
+
+def test_sweep_removes_what_a_killed_upload_left_behind(api):
+    """A process killed between storing a photo and recording it leaves the file: the next
+    start removes it once it is old enough, and never a file a row refers to."""
+    import os
+    import time
+
+    from linepatrol_service.uploads import ORPHAN_GRACE_S, sweep_orphans
+
+    store = api.services.store
+    kept = api.upload(api.new_flight()["id"], [("kept.jpg", jpeg(seed=460))]).json()
+    kept_path = store.path_for(kept["files"][0]["sha256"])
+    orphan = store.commit(store.spool([jpeg(seed=461)], 10**7))
+    fresh = store.commit(store.spool([jpeg(seed=462)], 10**7))
+    spooled = store.spool([b"half an upload"], 10**7).path
+    old = time.time() - ORPHAN_GRACE_S - 60
+    for path in (kept_path, orphan, spooled):
+        os.utime(path, (old, old))
+    assert sweep_orphans(api.services) == 2
+    assert kept_path.is_file() and fresh.is_file()
+    assert not orphan.exists() and not spooled.exists()
