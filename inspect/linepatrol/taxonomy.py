@@ -115,6 +115,11 @@ CLASSES: tuple[ClassInfo, ...] = (
     ClassInfo("construction_site", "施工场地", "Construction site", _C.HAZARD, _S.GENERAL),
     ClassInfo("smoke_fire", "山火/烟雾", "Wildfire smoke", _C.HAZARD, _S.CRITICAL,
               footprint_half_depth_m=1.5),
+    # Construction machinery of a kind the detector does not tell (施工机械, State Grid's
+    # umbrella term for it): what a general vehicle detector reports. Last in the table, so
+    # the class ids of datasets written before it stay as they were.
+    ClassInfo("machinery", "施工机械", "Construction machinery", _C.HAZARD, _S.GENERAL,
+              machine=True, footprint_half_depth_m=3.0),
 )
 
 BY_KEY: Mapping[str, ClassInfo] = {c.key: c for c in CLASSES}

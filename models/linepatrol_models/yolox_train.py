@@ -87,6 +87,9 @@ class YoloxConfig:
     train: YoloxSettings = field(default_factory=YoloxSettings)
     # Taxonomy keys whose classifiers start from COCO's truck (construction machinery).
     from_truck: tuple[str, ...] = ()
+    # The classes, for a run without training data (epochs: 0, the COCO network as it is
+    # with its classifiers mapped); otherwise the dataset's names.
+    names: tuple[str, ...] = ()
 
     @property
     def run_dir(self) -> Path:
@@ -112,7 +115,9 @@ def load_yolox_config(path: Path) -> YoloxConfig:
         p = Path(str(value)).expanduser()
         return p if p.is_absolute() else (base / p).resolve()
 
-    missing = [k for k in ("data", "pretrained") if not raw.get(k)]
+    missing = [k for k in ("pretrained",) if not raw.get(k)]
+    if not raw.get("data") and not raw.get("names"):
+        missing.append("data (or names, for a run without training)")
     if missing:
         raise YoloxConfigError(f"{path}: missing {', '.join(missing)}")
     known = {f for f in YoloxSettings.__dataclass_fields__}
@@ -121,9 +126,10 @@ def load_yolox_config(path: Path) -> YoloxConfig:
     if unknown:
         raise YoloxConfigError(f"{path}: unknown train settings {unknown}")
     return YoloxConfig(
-        path=path, data=resolve(raw["data"]), pretrained=resolve(raw["pretrained"]),
+        path=path, data=resolve(raw.get("data") or "."), pretrained=resolve(raw["pretrained"]),
         runs_dir=resolve(raw.get("runs_dir", "runs")), name=str(raw.get("name", path.stem)),
         train=YoloxSettings(**train), from_truck=tuple(raw.get("from_truck") or ()),
+        names=tuple(raw.get("names") or ()),
     )
 
 
@@ -321,8 +327,19 @@ def train_yolox(config: YoloxConfig, resume: bool = False) -> Path:
         torch.set_num_threads(s.threads)
     from ultralytics.utils.torch_utils import ModelEMA
 
+    if s.epochs == 0:
+        # nothing to learn: the pretrained network with its classifiers mapped, as a checkpoint
+        if not config.names:
+            raise YoloxConfigError(f"{config.path}: a run of 0 epochs needs 'names'")
+        model = build_model(config, config.names)
+        ema = ModelEMA(model, decay=0.9998)  # type: ignore[no-untyped-call]
+        save_checkpoint(config.last_checkpoint, model, ema, _optimizer(model, s), 0, config, [])
+        return config.last_checkpoint
     data = _dataset_dict(config)
     names = tuple(str(data["names"][i]) for i in range(len(data["names"])))
+    if config.names and config.names != names:
+        raise YoloxConfigError(f"{config.path}: names {list(config.names)} but the data has "
+                               f"{list(names)}")
     model = build_model(config, names)
     frozen = [model.backbone.stem, model.backbone.dark2, model.backbone.dark3,
               model.backbone.dark4][: s.freeze]
