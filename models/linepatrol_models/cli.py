@@ -93,6 +93,7 @@ def _export(args: argparse.Namespace) -> int:
             calibration=Path(args.calibration) if args.calibration else None,
             calibration_images=args.calibration_images,
             tile_auto=args.tile_auto,
+            classes=args.classes.split(",") if args.classes else None,
         )
     except ExportError as exc:
         raise UserError(str(exc)) from None
@@ -101,7 +102,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    if len(args.data) > 1 or args.machines_as_one or args.osd:
+    if len(args.data) > 1 or args.machines_as_one or args.osd or "=" in args.data[0]:
         return _evaluate_suite(args)
     args.data = args.data[0]
     from linepatrol.settings import CoreSettings
@@ -195,6 +196,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                    help="what '--tile auto' does for this model, kept in its metadata: tiles of "
                    "N input sides (default 2: training photos at about half scale), or 'off' "
                    "for one whole-photo pass (a model trained on whole low-resolution views)")
+    p.add_argument("--classes", metavar="KEY,KEY",
+                   help="keep only these classes' outputs (the ones the model was measured "
+                   "good at; a model set takes the rest from its other members)")
     p.set_defaults(handler=_export)
 
     p = subparsers.add_parser(

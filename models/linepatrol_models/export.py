@@ -39,7 +39,11 @@ from linepatrol.runtime.model_info import TILE_AUTO_KEY, auto_tile_rule
 from linepatrol_models.dataset import DatasetError, find_data_yaml, load_dataset
 from linepatrol_models.offline import prepare_offline
 from linepatrol_models.yolox_export import yolox_onnx
-from linepatrol_models.yolox_train import is_yolox_checkpoint, load_for_inference
+from linepatrol_models.yolox_train import (
+    checkpoint_meta,
+    is_yolox_checkpoint,
+    load_for_inference,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +158,54 @@ def _ultralytics_onnx(weights: Path, imgsz: int | None) -> tuple[onnx.ModelProto
         return onnx.load(str(produced)), size
 
 
+def checkpoint_names(weights: Path) -> list[str]:
+    """The class names a checkpoint was trained for, in output order."""
+    if is_yolox_checkpoint(weights):
+        return [str(n) for n in checkpoint_meta(weights)["names"]]
+    names = _load_checkpoint(weights).names
+    return [str(names[i]) for i in range(len(names))]
+
+
+def output_rows(names: Sequence[str], keep: Sequence[str] | None) -> list[int]:
+    """The raw output's rows for ``keep`` (box rows first), all rows when ``keep`` is None."""
+    if keep is None:
+        return list(range(4 + len(names)))
+    unknown = [k for k in keep if k not in names]
+    if unknown or not keep:
+        raise ExportError(f"--classes {list(keep)}: the model has {list(names)}")
+    return [0, 1, 2, 3] + [4 + names.index(k) for k in keep]
+
+
+def keep_output_rows(model: onnx.ModelProto, rows: Sequence[int]) -> None:
+    """Cut the raw output (batch, 4 + classes, anchors) to ``rows`` with one Gather: a model
+    ships only the classes it was measured good at, and a model set takes the others from
+    its other members (:mod:`linepatrol.ensemble`)."""
+    from onnx import helper, numpy_helper
+
+    out = model.graph.output[0]
+    index = numpy_helper.from_array(np.array(rows, dtype=np.int64), "linepatrol_kept_rows")
+    model.graph.initializer.append(index)
+    full = out.name + "_all_classes"
+    for node in model.graph.node:
+        for j, name in enumerate(node.output):
+            if name == out.name:
+                node.output[j] = full
+    model.graph.node.append(helper.make_node("Gather", [full, index.name], [out.name], axis=1,
+                                             name="linepatrol_keep_classes"))
+    dim = out.type.tensor_type.shape.dim[1]
+    dim.Clear()
+    dim.dim_value = len(rows)
+
+
 def export_fp32(
     weights: Path, out: Path, imgsz: int | None = None, fixed_shape: bool = False,
-    tile_auto: str | None = None,
+    tile_auto: str | None = None, classes: Sequence[str] | None = None,
 ) -> tuple[Path, int]:
     """Export a checkpoint to ONNX fp32 at ``out``; returns the path and input size.
 
     ``tile_auto`` ("off" or a factor) is written as the model's ``--tile auto`` rule
     (:data:`linepatrol.runtime.model_info.TILE_AUTO_KEY`); the fp16 and INT8 variants copy it.
+    ``classes`` keeps only those classes' outputs (see :func:`keep_output_rows`).
     """
     tile_rule = tile_auto_value(tile_auto) if tile_auto is not None else None  # fail early
     if is_yolox_checkpoint(weights):
@@ -175,6 +219,10 @@ def export_fp32(
     else:
         pin_output_rows(model, output_shape)
     meta = {"linepatrol_precision": "fp32", "linepatrol_source": weights.name}
+    if classes is not None:
+        names = checkpoint_names(weights)
+        keep_output_rows(model, output_rows(names, classes))
+        meta["names"] = repr(dict(enumerate(classes)))
     if tile_rule is not None:
         meta[TILE_AUTO_KEY] = tile_rule
     set_metadata(model, meta)
@@ -370,11 +418,13 @@ def export_all(
     calibration_images: int = 64,
     parity_images: int = 4,
     tile_auto: str | None = None,
+    classes: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """fp32 (+ fp16, + INT8) ONNX models of a checkpoint, each checked against torch."""
     weights = Path(weights)
     out = Path(out) if out else weights.with_suffix(".onnx")
-    fp32, size = export_fp32(weights, out, imgsz, tile_auto=tile_auto)
+    fp32, size = export_fp32(weights, out, imgsz, tile_auto=tile_auto, classes=classes)
+    kept_rows = output_rows(checkpoint_names(weights), classes)
     report: dict[str, Any] = {"fp32": str(fp32), "imgsz": size,
                               "fp32_bytes": fp32.stat().st_size}
 
@@ -395,7 +445,7 @@ def export_all(
         log.warning("no calibration images: parity is checked on random input only")
         rng = np.random.default_rng(0)
         blobs = [rng.random((2, 3, h, size), dtype=np.float32) for h in (size, rows)]
-    references = [torch_outputs(weights, blob) for blob in blobs]
+    references = [torch_outputs(weights, blob)[:, kept_rows] for blob in blobs]
 
     def check(model: Path, name: str) -> list[Parity]:
         return [compare(ref, onnx_outputs(model, blob), name,

@@ -77,7 +77,7 @@ def test_config_rejects_unknown_settings(tmp_path: Path, tiny_dataset: Path) -> 
 def test_fine_tuning_resumes_and_exports_for_the_core(tmp_path: Path, tiny_dataset: Path) -> None:
     from linepatrol.detector import Detector
     from linepatrol.runtime.session import OrtSession
-    from linepatrol_models.export import export_all
+    from linepatrol_models.export import ExportError, export_all
 
     config = load_yolox_config(_config(tmp_path, tiny_dataset))
     first = replace(config, train=replace(config.train, epochs=1))
@@ -101,3 +101,13 @@ def test_fine_tuning_resumes_and_exports_for_the_core(tmp_path: Path, tiny_datas
     assert found.xyxy.shape[1] == 4
     net = load_for_inference(last)
     assert net.names == detector.names
+
+    # a model shipped with only the classes it is good at: one Gather on the output
+    kept = export_all(last, tmp_path / "kept.onnx", imgsz=64, half=False, int8=False,
+                      classes=["insulator_missing_cap"])
+    assert all(p["same_detections"] for p in kept["parity"]), kept["parity"]
+    only = Detector(OrtSession(kept["fp32"], providers=["CPUExecutionProvider"]))
+    assert only.names == ("insulator_missing_cap",)
+    with pytest.raises(ExportError, match="the model has"):
+        export_all(last, tmp_path / "bad.onnx", imgsz=64, half=False, int8=False,
+                   classes=["excavator"])
