@@ -163,6 +163,8 @@ def suite_table(results: Sequence[SetResult], osd: OsdResult | None) -> str:
              "|---|---|---|---|---|---|"]
     for r in results:
         for c in r.metrics.per_class:
+            if c.instances == 0 and c.detections == 0:
+                continue  # neither labelled in this set nor reported: nothing to say
             lines.append(f"| {r.set.name} ({r.set.split}, {r.metrics.images} photos) | "
                          f"`{c.name}` | {c.instances} | {_pct(c.ap50)} | {_pct(c.precision)} "
                          f"| {_pct(c.recall)} |")
