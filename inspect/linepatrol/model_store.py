@@ -10,14 +10,20 @@ from pathlib import Path
 
 # Models in order of preference when none is named (LINEPATROL_MODEL / --model choose another):
 # the first one whose models are all installed wins; "A+B" runs A and B together, each class
-# from the first of them that detects it (linepatrol.ensemble). The rule: the widest coverage
-# that keeps CPLID accuracy. The corridor model alone scores missing caps at AP50 0.42 on the
-# CPLID validation split where linepatrol-cplid-v1 scores 0.995 (model cards); run after
-# cplid-v1 it adds towers, nests, foreign objects and the hazards while insulators and caps come
-# from cplid-v1 alone, so the pair keeps cplid-v1's CPLID accuracy exactly. The cost is a second
-# model per photo.
+# from the first of them that detects it (linepatrol.ensemble). The rule: each class from the
+# model measured best on real photos (README's dev-set table, model cards):
+# - linepatrol-patrol-v2 (shipped with insulators, flashover, broken discs and foreign objects
+#   only): insulators of any make (IDD as well as CPLID), the only model that knows flashover
+#   and broken discs, and foreign objects learned from real photos;
+# - linepatrol-cplid-v1: missing caps (its CPLID accuracy, box for box);
+# - linepatrol-corridor-v1: towers, dampers, nests and the named machines, learned from
+#   synthetic scenes only;
+# - linepatrol-machinery-coco-v1: construction machinery of any kind, COCO's truck features.
+# The cost is four models per photo, two of them small (YOLOX-Nano at 416).
 ENSEMBLE_SEP = "+"
 DEFAULT_MODELS = (
+    ENSEMBLE_SEP.join(("linepatrol-patrol-v2", "linepatrol-cplid-v1", "linepatrol-corridor-v1",
+                       "linepatrol-machinery-coco-v1")),
     f"linepatrol-cplid-v1{ENSEMBLE_SEP}linepatrol-corridor-v1",
     "linepatrol-cplid-v1",
     "linepatrol-corridor-v1",
