@@ -22,16 +22,12 @@ class ConfigError(ValueError):
     """The config file is missing, unreadable or names unknown settings."""
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    path: Path
-    model: str
-    data: Path
+class RunFolder:
+    """Where a training run writes: ``runs_dir/name``, checkpoints under ``weights/`` (the
+    layout of ultralytics' runs, kept for LinePatrol's own YOLOX runs too)."""
+
     runs_dir: Path
     name: str
-    train: dict[str, Any] = field(default_factory=dict)
-    # A local checkpoint to start from (fine-tuning a previous stage); never downloaded.
-    weights: Path | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -40,6 +36,18 @@ class TrainConfig:
     @property
     def last_checkpoint(self) -> Path:
         return self.run_dir / "weights" / "last.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig(RunFolder):
+    path: Path
+    model: str
+    data: Path
+    runs_dir: Path
+    name: str
+    train: dict[str, Any] = field(default_factory=dict)
+    # A local checkpoint to start from (fine-tuning a previous stage); never downloaded.
+    weights: Path | None = None
 
     @property
     def best_checkpoint(self) -> Path:

@@ -31,6 +31,7 @@ import torch
 import yaml
 from torch import nn
 
+from linepatrol_models.config import RunFolder
 from linepatrol_models.yolox import COCO_TRUCK, YoloxNano, decode_boxes, flatten, grid
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class YoloxSettings:
 
 
 @dataclass(frozen=True)
-class YoloxConfig:
+class YoloxConfig(RunFolder):
     path: Path
     data: Path
     pretrained: Path
@@ -90,14 +91,6 @@ class YoloxConfig:
     # The classes, for a run without training data (epochs: 0, the COCO network as it is
     # with its classifiers mapped); otherwise the dataset's names.
     names: tuple[str, ...] = ()
-
-    @property
-    def run_dir(self) -> Path:
-        return self.runs_dir / self.name
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.run_dir / "weights" / "last.pt"
 
 
 def is_yolox_config(raw: dict[str, Any]) -> bool:
