@@ -1,7 +1,7 @@
-"""The first minute with the real bundled model: the sample flight, processed by
+"""The first minute with the real bundled default: the sample flight, processed by
 ``linepatrol demo``'s own loader, shows geotagged missing-cap findings in the browser.
 
-Skips until a bundled model is installed (it then runs the real detector on CPU, so: slow)."""
+Skips until a bundled model is installed (it then runs the real detectors on CPU, so: slow)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from ui.conftest import build_app, make_settings
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def bundled_model() -> Path:
-    from linepatrol.model_store import ModelNotFoundError, resolve_model
+def bundled_default() -> str:
+    """The bundled default model set, as ``linepatrol demo`` runs it (``A+B+...``)."""
+    from linepatrol.model_store import ENSEMBLE_SEP, ModelNotFoundError, resolve_models
 
     try:
-        return resolve_model(None)
+        return ENSEMBLE_SEP.join(str(p) for p in resolve_models(None))
     except ModelNotFoundError as exc:
         pytest.skip(f"no bundled model yet ({exc})")
 
@@ -27,7 +28,7 @@ def bundled_model() -> Path:
 def test_sample_flight_shows_real_findings(tmp_path: Path) -> None:
     from linepatrol_service.demo import load_sample
 
-    model = bundled_model()
+    model = bundled_default()
     chromium_path()
     app, _, tokens = build_app(make_settings(tmp_path / "data", model, tile="auto"))
     with serve(app) as base, browser_page() as page:
@@ -35,7 +36,7 @@ def test_sample_flight_shows_real_findings(tmp_path: Path) -> None:
         assert flight["status"] == "done" and flight["progress"]["failed"] == 0
         caps = [d for d in _defects(base, tokens["reviewer"], flight["id"])
                 if d["class_key"] == "insulator_missing_cap"]
-        assert caps, "the bundled model found no missing cap in the sample flight"
+        assert caps, "the bundled default found no missing cap in the sample flight"
         assert all(d["tower"] and d["lat"] is not None for d in caps)
 
         page.goto(f"{base}/ui/login?next=/ui/flights/{flight['id']}")
