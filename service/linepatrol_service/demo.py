@@ -141,7 +141,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from linepatrol_service.app import create_app
     from linepatrol_service.auth import create_token
-    from linepatrol_service.models import Token
+    from linepatrol_service.models import Flight, Token
     from linepatrol_service.roles import Role
     from linepatrol_service.services import Services
     from linepatrol_service.settings import ServiceSettings
@@ -161,8 +161,9 @@ def run_demo(args: argparse.Namespace) -> int:
     with services.sessions.begin() as s:
         admin_row, admin = create_token(s, Role.ADMIN, "demo-setup")
         _, reviewer = create_token(s, Role.REVIEWER, "demo-reviewer")
-        _, uploader = create_token(s, Role.UPLOADER, "demo-uploader")
+        uploader_row, uploader = create_token(s, Role.UPLOADER, "demo-uploader")
         admin_id = admin_row.id
+        uploader_id = uploader_row.id
 
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level="warning",
                                            lifespan="on"))
@@ -181,8 +182,13 @@ def run_demo(args: argparse.Namespace) -> int:
             time.sleep(0.05)
         base = f"http://{_browse_host(args.host)}:{port}"
         flight = load_sample(base, admin, wait=not args.no_wait)
-        with services.sessions.begin() as s:  # the setup token has done its job
-            row = s.get(Token, admin_id)
+        with services.sessions.begin() as s:
+            # The sample is the demo patrol team's flight: an uploader reads only the flights
+            # its token owns, so without this the printed uploader token would see no flight.
+            sample = s.get(Flight, flight["id"])
+            if sample is not None:
+                sample.created_by = uploader_id
+            row = s.get(Token, admin_id)  # the setup token has done its job
             if row is not None:
                 from linepatrol_service.models import utcnow
 

@@ -35,11 +35,17 @@ def client(ui_app: UiApp) -> Iterator[TestClient]:
 @pytest.fixture
 def processed(ui_app: UiApp, client: TestClient) -> dict[str, Any]:
     """A processed flight of three DJI photos over the test ledger (admin via bearer)."""
-    _, _, tokens = ui_app
-    h = {"Authorization": f"Bearer {tokens['admin']}"}
+    return process_flight(client, ui_app[2], "admin")
+
+
+def process_flight(client: TestClient, tokens: dict[str, str], owner: str) -> dict[str, Any]:
+    """Three DJI photos over the test ledger, uploaded and submitted with ``owner``'s token
+    (the ledger with the admin's), processed."""
     r = client.put(f"/api/v1/lines/{support.LINE}/ledger", content=support.ledger_csv(),
-                   headers={**h, "Content-Type": "text/csv"})
+                   headers={"Authorization": f"Bearer {tokens['admin']}",
+                            "Content-Type": "text/csv"})
     assert r.status_code == 200, r.text
+    h = {"Authorization": f"Bearer {tokens[owner]}"}
     flight = client.post("/api/v1/flights", json={"line": support.LINE, "date": "2026-11-20"},
                          headers=h).json()
     files = [("files", (f"p{i}.jpg", support.dji_photo(i, lat, lon), "image/jpeg"))
@@ -165,6 +171,30 @@ def test_uploader_sees_flights_not_the_queue(ui_app: UiApp, client: TestClient) 
     r = client.get("/ui/defects")
     assert r.status_code == 403 and "defects:read" in r.text
     assert client.get("/ui/data/map.geojson").status_code == 403
+
+
+def test_uploader_sees_its_flight_and_what_it_found(ui_app: UiApp, client: TestClient,
+                                                    processed: dict[str, Any]) -> None:
+    """A patrol team sees its own flight listed, with the map and the defect list (read-only:
+    no links into the review pages); another token's flight stays hidden, page and map data."""
+    own = process_flight(client, ui_app[2], "uploader")
+    sign_in(client, ui_app[2]["uploader"])
+    listing = client.get("/ui/flights").text
+    assert f'data-flight="{own["id"]}"' in listing and "No flights yet" not in listing
+    assert f'data-flight="{processed["id"]}"' not in listing
+    page = client.get(f"/ui/flights/{own['id']}").text
+    assert 'id="map"' in page and 'id="flight-defects"' in page
+    table = page[page.index('id="flight-defects"'):page.index("</table>")]
+    assert table.count("<tr class=\"row-") == own["defects"]
+    assert "/ui/defects/" not in page
+    data = client.get(f"/ui/data/map.geojson?flight={own['id']}")
+    assert data.status_code == 200
+    points = [f for f in data.json()["features"] if f["properties"]["kind"] == "defect"]
+    assert points and all("url" not in f["properties"] for f in points)
+    assert client.get(f"/ui/flights/{processed['id']}").status_code == 404
+    assert client.get(f"/ui/data/map.geojson?flight={processed['id']}").status_code == 404
+    assert client.get(f"/ui/data/map.geojson?defect={points[0]['properties']['id']}"
+                      ).status_code == 403
 
 
 def test_reviewer_cannot_open_the_upload_page(ui_app: UiApp, client: TestClient) -> None:

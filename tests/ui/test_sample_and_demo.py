@@ -81,6 +81,13 @@ def test_demo_serves_the_processed_sample_flight(tmp_path: Path, tiny_model: Pat
         assert flight["status"] == "done" and flight["progress"]["done"] == 6
         defects = httpx.get(f"{base}/api/v1/defects", headers=h).json()["items"]
         assert defects and all(d["lat"] is not None and d["tower"] for d in defects)
+        # The printed uploader token sees the sample as its team's flight (uploaders read only
+        # the flights their token owns).
+        uploader = re.search(r"uploader token, to send your own photos:\s+(lp_[^\s)]+)", out)
+        assert uploader, out
+        mine = httpx.get(f"{base}/api/v1/flights",
+                         headers={"Authorization": f"Bearer {uploader.group(1)}"}).json()
+        assert [f["id"] for f in mine["items"]] == [int(url.group(2))]
         # The reviewer can review; the setup token printed nowhere is revoked.
         assert httpx.get(f"{base}/api/v1/tokens", headers=h).status_code == 403
         page = httpx.get(url.group(1), follow_redirects=False)

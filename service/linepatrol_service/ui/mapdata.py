@@ -19,6 +19,7 @@ from linepatrol_service.models import Defect, Flight, Image, Ledger
 from linepatrol_service.roles import Permission
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
+from linepatrol_service.views import flight_for
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=f"{UI_PREFIX}/data", include_in_schema=False)
@@ -95,18 +96,22 @@ def photo_features(session: Session, image_ids: list[int] | None = None,
     return out
 
 
-def defect_feature(d: Defect) -> dict[str, Any]:
+def defect_feature(d: Defect, linked: bool = True) -> dict[str, Any]:
+    """One defect as a map point; ``linked`` is False for a viewer who may not open the defect
+    page (an uploader), so the popup names the defect without a link that would only 403."""
     cls = labels.class_label(d.class_key)
+    properties: dict[str, Any] = {
+        "kind": "defect", "id": d.id, "class": d.class_key, "zh": cls.zh, "en": cls.en,
+        "category": d.category, "severity": d.severity, "status": d.status,
+        "line": d.line, "tower": d.tower, "span": d.span,
+        "confidence": round(d.confidence, 3),
+    }
+    if linked:
+        properties["url"] = f"{UI_PREFIX}/defects/{d.id}"
     return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [d.lon, d.lat]},
-        "properties": {
-            "kind": "defect", "id": d.id, "class": d.class_key, "zh": cls.zh, "en": cls.en,
-            "category": d.category, "severity": d.severity, "status": d.status,
-            "line": d.line, "tower": d.tower, "span": d.span,
-            "confidence": round(d.confidence, 3),
-            "url": f"{UI_PREFIX}/defects/{d.id}",
-        },
+        "properties": properties,
     }
 
 
@@ -117,8 +122,16 @@ def map_geojson(
     flight: Annotated[int | None, Query(ge=1)] = None,
     defect: Annotated[int | None, Query(ge=1)] = None,
 ) -> JSONResponse:
-    """Open defects and hazards (or one flight's, or one defect) over the ledger's lines."""
-    needs(viewer, Permission.DEFECTS_READ)
+    """Open defects and hazards (or one flight's, or one defect) over the ledger's lines.
+
+    One flight's map needs only what its flight page needs (flights:read, and the flight visible
+    to the viewer: an uploader its own), since the flight's reports already list these defects;
+    every other view is the review side's and needs defects:read."""
+    if flight is not None and defect is None:
+        needs(viewer, Permission.FLIGHTS_READ)
+        flight_for(session, viewer.principal, flight)  # 404 for a flight the viewer can't see
+    else:
+        needs(viewer, Permission.DEFECTS_READ)
     query = select(Defect).where(Defect.lat.is_not(None), Defect.lon.is_not(None))
     if defect is not None:
         query = query.where(Defect.id == defect)
@@ -146,6 +159,7 @@ def map_geojson(
         wanted_lines = sorted({d.line for d in rows if d.line} | ({f.line} if f else set()))
         cameras = photo_features(session, flight_id=flight)
     features = ledger_features(session, wanted_lines, span) + cameras
-    features += [defect_feature(d) for d in rows]
+    linked = viewer.can(Permission.DEFECTS_READ)
+    features += [defect_feature(d, linked) for d in rows]
     return JSONResponse({"type": "FeatureCollection", "features": features},
                         headers={"Cache-Control": "no-store"})

@@ -272,10 +272,10 @@ def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
     ).all()
     photos = queries.flight_images(session, viewer.principal, flight_id, offset=0,
                                    limit=MAX_PHOTOS_SHOWN).items
-    defects = None
-    if viewer.can(Permission.DEFECTS_READ):
-        defects = queries.list_defects(session, DefectFilter(flight=flight_id), offset=0,
-                                       limit=500).items
+    # Whoever may see the flight sees what it found (its reports list the same defects): a
+    # patrol team checks its own flight. Only the links into the review side need defects:read.
+    defects = queries.list_defects(session, DefectFilter(flight=flight_id), offset=0,
+                                   limit=500).items
     refused = queries.upload_refusals(session, viewer.principal, flight_id)
     return render(request, "flight.html", viewer, flight=flight, defects=defects, photos=photos,
                   refused=refused,

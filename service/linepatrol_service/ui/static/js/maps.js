@@ -29,8 +29,9 @@
     const box = document.createElement("div");
     for (const p of list) {
       const row = document.createElement("div");
-      const link = document.createElement("a");
-      link.href = p.url;
+      // No url for a viewer who may not open the defect page (an uploader): name it only.
+      const link = document.createElement(p.url ? "a" : "span");
+      if (p.url) link.href = p.url;
       link.textContent = "#" + p.id + " " + p.zh + " · " + p.en;
       const info = document.createElement("small");
       info.textContent = " " + (p.severity || "—") + " · " + p.status +
