@@ -31,7 +31,9 @@
       const row = document.createElement("div");
       // No url for a viewer who may not open the defect page (an uploader): name it only.
       const link = document.createElement(p.url ? "a" : "span");
-      if (p.url) link.href = p.url;
+      if (p.url) {
+        link.href = p.url;
+      }
       link.textContent = "#" + p.id + " " + p.zh + " · " + p.en;
       const info = document.createElement("small");
       info.textContent = " " + (p.severity || "—") + " · " + p.status +
