@@ -1,14 +1,13 @@
 """Several models as one detector: each class comes from the first model that detects it.
 
-Why: no one model covers every class well yet. The CPLID model finds insulators and missing caps
-on real photos (AP50 0.976 / 0.995) where the corridor model, trained mostly on rendered scenes,
-finds caps at 0.42 — but only the corridor model knows cranes, excavators, nests and foreign
-objects. Run together, with each class owned by the first model in the list that has it, the
-pair keeps the CPLID model's accuracy on its classes exactly and adds the others' classes
-(``linepatrol.model_store.DEFAULT_MODELS``).
+Why: no one model covers every class well yet: each learned some classes from real photos and
+others from rendered scenes or not at all. Run together, with each class owned by the first
+model in the list that has it, a set takes every class from the model measured best at it, and
+each member's accuracy on the classes it owns is its own, box for box
+(``linepatrol.model_store.DEFAULT_MODELS`` says which model owns what in the default).
 
 Each member keeps its own session and its own ``--tile auto`` rule (the corridor model runs on
-the whole photo, the CPLID model on tiles); all share one :class:`DetectorConfig`.
+the whole photo, the others on tiles of their own scale); all share one :class:`DetectorConfig`.
 """
 
 from __future__ import annotations

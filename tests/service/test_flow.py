@@ -250,7 +250,7 @@ def test_real_uav_photos_go_through(api):
 
 
 def test_a_model_set_runs_as_one_and_health_names_its_members(tmp_path, tiny_model):
-    """The default runs two models together (linepatrol.ensemble); the service takes such a
+    """The default runs several models together (linepatrol.ensemble); the service takes such a
     set as LINEPATROL_MODEL=A+B: each class from the first model that detects it."""
     from support.service_settings import make_settings
     from support.tiny_onnx import make_yolo_onnx
