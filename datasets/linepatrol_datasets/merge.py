@@ -18,7 +18,7 @@ import numpy as np
 
 from linepatrol import taxonomy
 from linepatrol_datasets.model import Sample
-from linepatrol_datasets.osd import overlap_of_smaller, stamp_osd
+from linepatrol_datasets.osd import on_text, stamp_osd
 from linepatrol_datasets.readers.yolo import read_yolo
 from linepatrol_datasets.yolo_writer import LinkMode, WriteResult, prepare_out, write_yolo
 
@@ -68,8 +68,9 @@ def osd_copies(samples: Sequence[Sample], count: int, folder: Path, seed: int = 
         stamped, texts = stamp_osd(np.asarray(image, dtype=np.uint8), rng, varied=True)
         path = folder / f"osd{i:05d}_{sample.image_path.stem}.jpg"
         cv2.imwrite(str(path), stamped, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        kept = [b for b in sample.boxes if not any(
-            overlap_of_smaller((b.x1, b.y1, b.x2, b.y2), t) >= 0.5 for t in texts)]
+        covered = on_text(np.array([(b.x1, b.y1, b.x2, b.y2) for b in sample.boxes],
+                                    dtype=np.float64).reshape(-1, 4), texts)
+        kept = [b for b, hidden in zip(sample.boxes, covered, strict=True) if not hidden]
         copies.append(replace(sample, image_path=path, boxes=kept, label_paths=()))
     return copies
 

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from linepatrol.boxes import MatchMetric, overlap_matrix
+
 TextBox = tuple[int, int, int, int]  # xyxy pixels
 
 _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_PLAIN,
@@ -58,9 +60,11 @@ def stamp_osd(image: npt.NDArray[np.uint8], rng: np.random.Generator, varied: bo
     return out, boxes
 
 
-def overlap_of_smaller(a: tuple[float, float, float, float], b: TextBox) -> float:
-    """Intersection over the smaller of the two boxes (xyxy)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / max(smaller, 1e-6)
+def on_text(boxes: npt.NDArray[np.floating], texts: list[TextBox],
+            threshold: float = 0.5) -> npt.NDArray[np.bool_]:
+    """Per box (xyxy rows): whether it lies mostly on a text or holds one mostly, by the
+    core's intersection over the smaller box."""
+    if len(boxes) == 0 or not texts:
+        return np.zeros(len(boxes), dtype=bool)
+    ios = overlap_matrix(boxes, np.asarray(texts, dtype=np.float64), MatchMetric.IOS)
+    return np.asarray((ios >= threshold).any(axis=1), dtype=bool)

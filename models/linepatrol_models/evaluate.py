@@ -19,6 +19,7 @@ import numpy as np
 
 from linepatrol.detect_config import DEFAULTS, DetectorConfig, TileSetting
 from linepatrol.detector import Detector
+from linepatrol.ensemble import AnyDetector
 from linepatrol.model_store import ModelNotFoundError
 from linepatrol.pipeline import detect_files, open_detector
 from linepatrol.runtime.model_info import DEFAULT_AUTO_TILE_FACTOR, ModelLoadError
@@ -185,22 +186,7 @@ def _evaluate_one(model: str, settings: CoreSettings, dataset: YoloDataset, spli
     if not classes.identity:
         log.warning("scoring %d shared classes; not scored: model only %s, dataset only %s",
                     len(classes.names), list(classes.model_only), list(classes.data_only))
-    records: list[ImageRecord] = []
-    failed: list[tuple[str, str]] = []
-    for res in detect_files(detector, [(str(p), p) for p in images]):
-        if res.error is not None or res.detections is None:
-            failed.append((res.name, res.error or "no result"))
-            log.warning("%s: %s", res.name, res.error)
-            continue
-        assert res.width is not None and res.height is not None
-        gt_boxes, gt_classes = read_labels(label_path(res.path), res.width, res.height)
-        if len(gt_classes) and gt_classes.max() >= len(dataset.names):
-            raise EvaluationError(f"{label_path(res.path)}: class id beyond the dataset's names")
-        d = res.detections
-        records.append(classes.record(res.name, res.width, res.height, gt_boxes, gt_classes,
-                                      d.xyxy, d.confidence, d.class_id))
-    if not records:
-        raise EvaluationError("no image of the split could be read")
+    records, failed = score_images(detector, dataset, images, classes)
     metrics = evaluate_records(records, classes.names, conf)
     speed = measure_speed(model, settings, images[:speed_images],
                           DetectorConfig(conf=conf, tile=tile))
@@ -212,6 +198,29 @@ def _evaluate_one(model: str, settings: CoreSettings, dataset: YoloDataset, spli
     return Evaluation(Path(info.path), dataset, split, metrics, tile, detector.config.iou,
                       speed, providers, (info.input_height, info.input_width), precision,
                       classes, failed, info.auto_tile_factor)
+
+
+def score_images(detector: AnyDetector, dataset: YoloDataset, images: list[Path],
+                 classes: ClassMap) -> tuple[list[ImageRecord], list[tuple[str, str]]]:
+    """Detections and labels of each photo as records on the shared classes, and the photos
+    that could not be read (name, reason); one path for a single set and for the suite."""
+    records: list[ImageRecord] = []
+    failed: list[tuple[str, str]] = []
+    for res in detect_files(detector, [(str(p), p) for p in images]):
+        if res.error is not None or res.detections is None or res.width is None \
+                or res.height is None:
+            failed.append((res.name, res.error or "no result"))
+            log.warning("%s: %s", res.name, res.error)
+            continue
+        gt_boxes, gt_classes = read_labels(label_path(res.path), res.width, res.height)
+        if len(gt_classes) and gt_classes.max() >= len(dataset.names):
+            raise EvaluationError(f"{label_path(res.path)}: class id beyond the dataset's names")
+        d = res.detections
+        records.append(classes.record(res.name, res.width, res.height, gt_boxes, gt_classes,
+                                      d.xyxy, d.confidence, d.class_id))
+    if not records:
+        raise EvaluationError(f"{dataset.yaml_path}: no image of the split could be read")
+    return records, failed
 
 
 def measure_speed(model: str, settings: CoreSettings, images: list[Path],

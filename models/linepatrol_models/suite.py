@@ -25,13 +25,13 @@ from linepatrol import taxonomy
 from linepatrol.detect_config import DEFAULTS, DetectorConfig, TileSetting
 from linepatrol.ensemble import AnyDetector
 from linepatrol.model_store import ModelNotFoundError
-from linepatrol.pipeline import detect_files, open_detector
+from linepatrol.pipeline import open_detector
 from linepatrol.runtime.model_info import ModelLoadError
 from linepatrol.settings import CoreSettings
-from linepatrol_datasets.osd import overlap_of_smaller, stamp_osd
-from linepatrol_models.dataset import label_path, load_dataset, read_labels
-from linepatrol_models.evaluate import SCORE_FLOOR, ClassMap, EvaluationError
-from linepatrol_models.metrics import ImageRecord, Metrics, evaluate_records
+from linepatrol_datasets.osd import on_text, stamp_osd
+from linepatrol_models.dataset import load_dataset
+from linepatrol_models.evaluate import SCORE_FLOOR, ClassMap, EvaluationError, score_images
+from linepatrol_models.metrics import Metrics, evaluate_records
 
 log = logging.getLogger(__name__)
 
@@ -92,22 +92,9 @@ def score_set(detector: AnyDetector, dev: DevSet, conf: float, machines_as_one: 
     if machines_as_one:
         model_names, data_names = machine_grouped(model_names), machine_grouped(data_names)
     classes = ClassMap(model_names, data_names)
-    records: list[ImageRecord] = []
-    failed = 0
-    for res in detect_files(detector, [(str(p), p) for p in images]):
-        if res.error is not None or res.detections is None or res.width is None \
-                or res.height is None:
-            failed += 1
-            log.warning("%s: %s", res.name, res.error)
-            continue
-        gt_boxes, gt_classes = read_labels(label_path(res.path), res.width, res.height)
-        d = res.detections
-        records.append(classes.record(res.name, res.width, res.height, gt_boxes, gt_classes,
-                                      d.xyxy, d.confidence, d.class_id))
-    if not records:
-        raise EvaluationError(f"{dev.data}: no image of split '{dev.split}' could be read")
+    records, failed = score_images(detector, dataset, images, classes)
     return SetResult(dev, evaluate_records(records, tuple(dict.fromkeys(classes.names)), conf),
-                     failed)
+                     len(failed))
 
 
 # --- on-screen display text: a negative check ----------------------------------------------------
@@ -125,9 +112,7 @@ def osd_check(detector: AnyDetector, images: Sequence[Path], conf: float,
             continue
         stamped, regions = stamp_osd(np.asarray(image, dtype=np.uint8), rng)
         found = detector.detect(stamped)
-        keep = found.confidence >= conf
-        false += sum(1 for box in found.xyxy[keep].tolist()
-                     if any(overlap_of_smaller(tuple(box), r) >= 0.5 for r in regions))
+        false += int(on_text(found.xyxy[found.confidence >= conf], regions).sum())
         photos += 1
     return OsdResult(photos, false)
 
