@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
 from linepatrol import boxes as box_ops
+
+# One box as JSON carries it (the CLI's ``--json``, the service's photo rows); the functional
+# form because "class" is a keyword.
+DetectionRecord = TypedDict(
+    "DetectionRecord", {"class": str, "confidence": float, "xyxy": list[float]}
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,21 @@ class Detections:
     def class_keys(self) -> list[str]:
         return [self.names[i] for i in self.class_id]
 
-    def records(self) -> list[dict[str, Any]]:
-        """One dict per box, as the CLI's JSON prints them."""
+    @classmethod
+    def from_records(cls, records: Sequence[DetectionRecord]) -> Detections:
+        """The boxes :meth:`records` wrote (class names sorted: the ids are this set's own)."""
+        names = sorted({r["class"] for r in records})
+        if not records:
+            return cls.empty(names)
+        return cls(
+            np.array([r["xyxy"] for r in records], dtype=np.float32),
+            np.array([r["confidence"] for r in records], dtype=np.float32),
+            np.array([names.index(r["class"]) for r in records], dtype=np.int64),
+            tuple(names),
+        )
+
+    def records(self) -> list[DetectionRecord]:
+        """One record per box, as the CLI's JSON prints them."""
         return [
             {
                 "class": self.names[int(c)],

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def _fit(pixels: npt.NDArray[np.uint8], max_side: int) -> npt.NDArray[np.uint8]:
     return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
-def _draw(pixels: npt.NDArray[np.uint8], boxes: Sequence[dict[str, Any]], scale: float) -> None:
+def _draw(pixels: npt.NDArray[np.uint8], boxes: Sequence[Mapping[str, Any]], scale: float) -> None:
     thick = max(2, round(max(pixels.shape[:2]) / 400))
     for b in boxes:
         x1, y1, x2, y2 = (round(v * scale) for v in b["xyxy"])
@@ -47,7 +47,7 @@ def thumbnail(photo: Path, max_side: int) -> bytes:
     return encode_jpeg(_fit(img.pixels, max_side))
 
 
-def annotated(photo: Path, boxes: Sequence[dict[str, Any]], max_side: int = 2048) -> bytes:
+def annotated(photo: Path, boxes: Sequence[Mapping[str, Any]], max_side: int = 2048) -> bytes:
     img = read_image(photo, min_size=(max_side, max_side))
     pixels = _fit(img.pixels, max_side).copy()
     _draw(pixels, boxes, pixels.shape[1] / img.width)

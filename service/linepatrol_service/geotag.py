@@ -1,6 +1,7 @@
 """The geotag step: a flight's detected photos -> the flight's defects, merged across photos.
 
-This is the one function of the service that calls :func:`linepatrol.geo.flight.locate_flight`.
+The service's side of the core's flight use case (:mod:`linepatrol.flight`): photo rows in,
+defect rows out.
 It is pure with respect to the database (it returns unsaved rows), so the caller can run it and
 then swap the flight's defects in one transaction — re-running it after a crash gives the same
 defects, never a second copy. A photo's stored evidence keeps what its view placed (pixel,
@@ -16,27 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from linepatrol.detections import Detections
-from linepatrol.geo.flight import locate_flight
+from linepatrol.flight import DetectedPhoto, FlightPhoto, PhotoRecord, locate_photos
 from linepatrol.geo.ledger import Ledger as GeoLedger
 from linepatrol.geo.locate import Defect as GeoDefect
-from linepatrol.geo.locate import GeoConfig, Observation
-from linepatrol.geo.pose import CameraPose, PoseError, read_pose
+from linepatrol.geo.locate import GeoConfig
+from linepatrol.geo.pose import CameraPose, read_pose_or_reason
 from linepatrol.report.view import evidence_from_geo
 from linepatrol_service.domain import DefectStatus
-from linepatrol_service.models import Defect
-
-
-@dataclasses.dataclass(frozen=True)
-class DetectedPhoto:
-    image_id: int
-    path: Path
-    width: int
-    height: int
-    detections: list[dict[str, Any]]  # Detections.records() as stored
-    pose: dict[str, Any] | None = None  # CameraPose.to_json() read at upload, if any
+from linepatrol_service.models import Defect, Image
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,58 +35,37 @@ class LedgerText:
 
 def read_pose_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The photo's camera pose as stored (JSON), or the reason there is none."""
-    try:
-        return _plain(read_pose(path).to_json()), None
-    except PoseError as exc:
-        return None, exc.reason
+    pose, reason = read_pose_or_reason(path)
+    return (None if pose is None else pose.to_json()), reason
 
 
-def _plain(obj: Any) -> Any:
-    """numpy scalars and tuples as JSON has them."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-def to_detections(records: Sequence[dict[str, Any]]) -> Detections:
-    names = sorted({r["class"] for r in records})
-    if not records:
-        return Detections.empty(names)
-    return Detections(
-        np.array([r["xyxy"] for r in records], dtype=np.float32),
-        np.array([r["confidence"] for r in records], dtype=np.float32),
-        np.array([names.index(r["class"]) for r in records], dtype=np.int64),
-        tuple(names),
-    )
-
-
-def _pose_of(photo: DetectedPhoto) -> tuple[CameraPose | None, str | None]:
-    """The pose stored at upload, so the flight's photos are not read again; else read now."""
-    if photo.pose:
+def flight_photo(image: Image, path: Path) -> FlightPhoto:
+    """A photo row about to be detected, with the pose read at upload (a pose stored by an
+    older version that no longer parses is read from the photo again)."""
+    if image.pose:
         try:
-            return CameraPose.from_json(photo.pose), None
+            return FlightPhoto(str(image.id), path, CameraPose.from_json(image.pose))
         except ValueError:
-            pass  # stored by another version: read the photo again
-    try:
-        return read_pose(photo.path), None
-    except PoseError as exc:
-        return None, exc.reason
+            return FlightPhoto(str(image.id), path)
+    return FlightPhoto(str(image.id), path, None, image.pose_error)
+
+
+def stored_photo(image: Image, path: Path) -> DetectedPhoto:
+    """A processed photo's row as the core's flight use case knows it (named by its row id,
+    which the defects' evidence refers to)."""
+    return DetectedPhoto.from_record(str(image.id), path, PhotoRecord(
+        width=image.width, height=image.height, detections=image.detections,
+        error=image.error, pose=image.pose, pose_error=image.pose_error,
+    ))
 
 
 def locate(photos: Sequence[DetectedPhoto], line: str,
            ledger: LedgerText | None) -> list[GeoDefect]:
-    """The flight's defects, in the geotagger's (deterministic) order."""
-    observations = []
-    for p in sorted(photos, key=lambda p: p.image_id):
-        pose, pose_error = _pose_of(p)
-        observations.append(Observation(str(p.image_id), pose, pose_error, p.width, p.height,
-                                        to_detections(p.detections)))
+    """The flight's defects through the core's :func:`linepatrol.flight.locate_photos`, the
+    photos in upload order (row id), which fixes the defects' order and ids."""
     parsed = GeoLedger.parse(ledger.text, ledger.format) if ledger else None
-    return locate_flight(observations, parsed, GeoConfig(), line=line)
+    ordered = sorted(photos, key=lambda p: int(p.name))
+    return locate_photos(ordered, parsed, GeoConfig(), line=line)
 
 
 def defect_row(d: GeoDefect, flight_id: int, now: dt.datetime) -> Defect:

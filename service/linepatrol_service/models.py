@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from linepatrol.detections import DetectionRecord
 from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus
 
 
@@ -84,7 +85,7 @@ class Image(Base):
     pose_error: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=PhotoStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
-    detections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    detections: Mapped[list[DetectionRecord] | None] = mapped_column(JSON)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     processed_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,17 +16,14 @@ import datetime as dt
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from linepatrol.images import ImageError, LoadedImage, SizeRule, read_image
-from linepatrol.pipeline import decode_threads_default
+from linepatrol.flight import detect_photos
 from linepatrol_service.domain import ACTIVE_FLIGHT, DefectStatus, FlightStatus, PhotoStatus
-from linepatrol_service.geotag import DetectedPhoto, LedgerText, defect_row, locate
+from linepatrol_service.geotag import LedgerText, defect_row, flight_photo, locate, stored_photo
 from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
 
@@ -130,44 +127,22 @@ def _live_foreign_claims(services: Services, flight_id: int) -> dt.datetime | No
     return oldest
 
 
-def _load(services: Services, image: Image, min_size: SizeRule | None = None
-          ) -> LoadedImage | ImageError:
-    try:
-        return read_image(
-            services.store.path_for(image.sha256), max_pixels=services.settings.max_pixels,
-            min_size=min_size,
-        )
-    except ImageError as exc:
-        return exc
-
-
 def process_batch(services: Services, claim: str, ids: list[int]) -> int:
-    """Decode, detect and commit one claimed batch; returns the photos committed."""
+    """Detect and commit one claimed batch through the core's flight use case (the photos'
+    poses were read at upload); returns the photos committed."""
     with services.sessions() as s:
         images = list(s.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))
-    # Decoded only as large as the model input needs (DCT scaling), as `linepatrol detect`
-    # decodes (linepatrol.pipeline): the same photo gives the same detections in both.
-    detector = services.detector.get()
-    # JPEG decoding releases the GIL: as many threads as `detect_files` uses (2 on a small
-    # CPU, half the cores of a GPU host)
-    with ThreadPoolExecutor(max_workers=decode_threads_default()) as pool:
-        loaded = list(pool.map(lambda im: _load(services, im, detector.decode_size), images))
-    good = [(im, li) for im, li in zip(images, loaded, strict=True)
-            if isinstance(li, LoadedImage)]
-    results: dict[int, dict[str, Any]] = {}
-    if good:
-        dets = detector.detect_many(
-            [li.pixels for _, li in good], [1.0 / li.scale for _, li in good]
-        )
-        for (im, li), d in zip(good, dets, strict=True):
-            results[im.id] = {
-                "status": PhotoStatus.DONE, "error": None, "detections": d.records(),
-                "width": li.width, "height": li.height,
-            }
-    for im, outcome in zip(images, loaded, strict=True):
-        if isinstance(outcome, ImageError):
-            results[im.id] = {"status": PhotoStatus.FAILED, "error": outcome.reason,
-                              "detections": None}
+    photos = [flight_photo(im, services.store.path_for(im.sha256)) for im in images]
+    detected = detect_photos(services.detector.get(), photos,
+                             max_pixels=services.settings.max_pixels)
+    results: dict[int, dict[str, object]] = {}
+    for photo in detected:
+        record = photo.to_record()
+        results[int(photo.name)] = {
+            "status": PhotoStatus.DONE if photo.readable else PhotoStatus.FAILED,
+            "error": record["error"], "detections": record["detections"],
+            **({"width": record["width"], "height": record["height"]} if photo.readable else {}),
+        }
     committed = 0
     with services.sessions.begin() as s:
         now = utcnow()
@@ -194,11 +169,7 @@ def finalize(services: Services, flight_id: int) -> bool:
         images = s.scalars(
             select(Image).where(Image.flight_id == flight_id, Image.status == PhotoStatus.DONE)
         ).all()
-        photos = [
-            DetectedPhoto(im.id, services.store.path_for(im.sha256), im.width or 0,
-                          im.height or 0, list(im.detections or []), im.pose)
-            for im in images
-        ]
+        photos = [stored_photo(im, services.store.path_for(im.sha256)) for im in images]
         ledger_row = s.get(Ledger, flight.line)
         ledger = LedgerText(ledger_row.text, ledger_row.format) if ledger_row else None
         line = flight.line

@@ -112,6 +112,16 @@ class UploadResult(BaseModel):
     files: list[UploadItem]
 
 
+class DetectionOut(BaseModel):
+    """One box of a photo as the detector gave it (photo pixels)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    class_key: str = Field(alias="class", description="Taxonomy key of the class")
+    confidence: float
+    xyxy: list[float] = Field(description="x1, y1, x2, y2 in photo pixels")
+
+
 class ImageOut(BaseModel):
     id: int
     flight_id: int
@@ -125,7 +135,7 @@ class ImageOut(BaseModel):
     error: str | None
     pose: dict[str, Any] | None = Field(description="Camera pose read from EXIF/XMP at upload")
     pose_error: str | None
-    detections: list[dict[str, Any]] | None
+    detections: list[DetectionOut] | None
     processed_by: str | None
 
 

@@ -23,6 +23,7 @@ from linepatrol_service.models import Defect, Flight, Image
 from linepatrol_service.schemas import (
     DefectDetail,
     DefectOut,
+    DetectionOut,
     Evidence,
     FlightOut,
     ImageOut,
@@ -129,7 +130,9 @@ def image_out(im: Image) -> ImageOut:
         id=im.id, flight_id=im.flight_id, filename=im.filename, sha256=im.sha256, size=im.size,
         format=im.format, width=im.width, height=im.height, status=PhotoStatus(im.status),
         error=im.error,
-        pose=im.pose, pose_error=im.pose_error, detections=im.detections,
+        pose=im.pose, pose_error=im.pose_error,
+        detections=None if im.detections is None else [
+            DetectionOut.model_validate(r) for r in im.detections],
         processed_by=im.processed_by,
     )
 

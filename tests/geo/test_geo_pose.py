@@ -292,15 +292,13 @@ def test_dji_spelling_variants_of_the_position(dji_jpeg):
     assert (pose.lat, pose.lon) == (10.5, -20.25)
 
 
-def test_make_observation_never_raises(dji_jpeg):
-    from linepatrol.detections import Detections
-    from linepatrol.geo import make_observation
+def test_read_pose_or_reason_never_raises(dji_jpeg):
+    from linepatrol.geo import read_pose_or_reason
 
-    empty = Detections.empty(("bird_nest",))
-    good = make_observation("a.jpg", dji_jpeg(FULL), empty, 640, 480)
-    assert good.pose is not None and good.pose_error is None
-    bad = make_observation("b.jpg", b"garbage", empty)
-    assert bad.pose is None and bad.pose_error
+    pose, reason = read_pose_or_reason(dji_jpeg(FULL))
+    assert pose is not None and reason is None
+    pose, reason = read_pose_or_reason(b"garbage")
+    assert pose is None and reason
 
 
 def test_calibration_for_a_larger_image_is_scaled(dji_jpeg):

@@ -50,7 +50,7 @@ def load_report(path: Path) -> list[dict[str, Any]]:
 def oracle_findings(flight: Path, include_components: bool = False) -> list[dict[str, Any]]:
     """Geotag the flight's labelled boxes (as if a perfect detector had found them)."""
     from linepatrol.detections import Detections
-    from linepatrol.geo.flight import locate_flight, make_observation
+    from linepatrol.flight import FlightPhoto, detected_photo, locate_photos
     from linepatrol.geo.ledger import Ledger
     from linepatrol.geo.locate import GeoConfig
 
@@ -68,9 +68,9 @@ def oracle_findings(flight: Path, include_components: bool = False) -> list[dict
                          for _, cx, cy, bw, bh in rows], dtype=np.float32).reshape(-1, 4)
         dets = Detections(xyxy, np.ones(len(rows), np.float32),
                           np.array([int(r[0]) for r in rows], np.int64), names)
-        observations.append(make_observation(image.name, image, dets, w, h))
+        observations.append(detected_photo(FlightPhoto(image.name, image), w, h, dets))
     ledger = Ledger.load(flight / "ledger.csv")
-    defects = locate_flight(observations, ledger,
+    defects = locate_photos(observations, ledger,
                             GeoConfig(include_components=include_components))
     return [d.properties() for d in defects]
 

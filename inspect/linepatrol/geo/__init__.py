@@ -1,9 +1,9 @@
 """Geotagging: camera pose from EXIF/XMP, pixel-to-ground projection, towers, spans.
 
-The flight-level API the CLI and the service use::
+The geotagging API (a whole flight, detection included, is :mod:`linepatrol.flight`)::
 
     pose = read_pose(path_or_bytes)            # CameraPose, or PoseError(reason)
-    obs = make_observation(image_id, path_or_bytes, detections, width, height)  # never raises
+    pose, reason = read_pose_or_reason(path_or_bytes)  # never raises
     ledger = Ledger.load("towers.csv")          # or Ledger.parse(text, "csv"); LedgerError
     defects = locate_flight(observations, ledger, GeoConfig())
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the real imports, for type checkers; at run time they load on first use
     from linepatrol.geo.camera import Intrinsics, pixel_to_ray, project_world_to_pixel
     from linepatrol.geo.dji_meta import write_dji_metadata
-    from linepatrol.geo.flight import locate_flight, make_observation
+    from linepatrol.geo.flight import locate_flight
     from linepatrol.geo.geodesy import LocalFrame
     from linepatrol.geo.ground import DemGround, FlatGround, GroundError
     from linepatrol.geo.ledger import Ledger, LedgerError, Span, Tower
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at run time they load 
         Placement,
         locate_pixels,
     )
-    from linepatrol.geo.pose import CameraPose, PoseError, read_pose
+    from linepatrol.geo.pose import CameraPose, PoseError, read_pose, read_pose_or_reason
 
 # Loaded on first attribute access (PEP 562) so that `linepatrol --help`, which imports
 # linepatrol.geo.cli, does not pay for pyproj: the first submodule that has the name gives it.
@@ -60,10 +60,10 @@ __all__ = [
     "Tower",
     "locate_flight",
     "locate_pixels",
-    "make_observation",
     "pixel_to_ray",
     "project_world_to_pixel",
     "read_pose",
+    "read_pose_or_reason",
     "write_dji_metadata",
 ]
 

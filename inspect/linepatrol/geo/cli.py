@@ -144,14 +144,12 @@ def run_locate(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from linepatrol.geo.flight import locate_flight
+    from linepatrol.flight import FlightPhoto, detect_photos, locate_photos
     from linepatrol.geo.ground import GroundError
     from linepatrol.geo.ledger import Ledger, LedgerError
-    from linepatrol.geo.locate import Observation
-    from linepatrol.geo.pose import PoseError, read_pose
     from linepatrol.images import iter_image_paths
     from linepatrol.model_store import ModelNotFoundError
-    from linepatrol.pipeline import detect_files, open_detector
+    from linepatrol.pipeline import open_detector
     from linepatrol.report import Format, Report, ReportHeader, file_name, render
     from linepatrol.report.view import from_geo_all
     from linepatrol.runtime.model_info import ModelLoadError
@@ -178,35 +176,27 @@ def run_report(args: argparse.Namespace) -> int:
     files = iter_image_paths([str(folder)])
     if not files:
         raise UserError(f"no photos found in {folder}")
-    named = [(_relative(folder, Path(path)), Path(path)) for _name, path in files]
-    observations = []
-    failed: list[str] = []
-    no_pose: list[str] = []
-    show = len(named) > 1 and sys.stderr.isatty()
-    for result in tqdm(detect_files(detector, named), total=len(named), disable=not show,
-                       unit="photo", desc="report"):
-        if result.error or result.detections is None:
-            failed.append(result.name)
-            print(f"{result.name}: {result.error}", file=sys.stderr)
-            continue
-        pose, pose_error = None, None
-        try:
-            pose = read_pose(result.path)
-        except PoseError as exc:
-            pose_error = exc.reason
-            no_pose.append(result.name)
-            print(f"{result.name}: no camera pose: {exc.reason}", file=sys.stderr)
-        observations.append(Observation(result.name, pose, pose_error, result.width,
-                                        result.height, result.detections))
+    photos = [FlightPhoto(_relative(folder, Path(path)), Path(path)) for _name, path in files]
+    detected = []
+    show = len(photos) > 1 and sys.stderr.isatty()
+    for photo in tqdm(detect_photos(detector, photos), total=len(photos), disable=not show,
+                      unit="photo", desc="report"):
+        detected.append(photo)
+        if not photo.readable:
+            print(f"{photo.name}: {photo.error}", file=sys.stderr)
+        elif photo.pose is None:
+            print(f"{photo.name}: no camera pose: {photo.pose_error}", file=sys.stderr)
+    failed = [p.name for p in detected if not p.readable]
+    no_pose = [p.name for p in detected if p.readable and p.pose is None]
     try:
-        defects = locate_flight(observations, ledger, config, line=args.line)
+        defects = locate_photos(detected, ledger, config, line=args.line)
     except GroundError as exc:
         raise UserError(str(exc)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    header = ReportHeader(title=f"LinePatrol {folder.name}", photos=len(named),
+    header = ReportHeader(title=f"LinePatrol {folder.name}", photos=len(photos),
                           photos_failed=len(failed))
-    paths = dict(named)
+    paths = {p.name: p.path for p in photos}
     views = from_geo_all(defects)
     report = Report(header, views, _crops(views, paths))
     formats = [Format.GEOJSON, Format.KMZ if args.kmz else Format.KML, Format.CSV, Format.HTML]
@@ -215,8 +205,8 @@ def run_report(args: argparse.Namespace) -> int:
         path = out / file_name("report", fmt)
         path.write_bytes(render(fmt, report))
         written.append(path)
-    _summary(len(named), failed, no_pose, defects, written)
-    return 1 if len(failed) == len(named) else 0
+    _summary(len(photos), failed, no_pose, defects, written)
+    return 1 if len(failed) == len(photos) else 0
 
 
 def _crops(defects: Sequence[ReportDefect], paths: dict[str, Path]) -> dict[str, bytes]:

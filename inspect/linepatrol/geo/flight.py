@@ -8,9 +8,7 @@ neither of them has to import the other's caller.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-from linepatrol.detections import Detections
 from linepatrol.geo.ledger import Ledger
 from linepatrol.geo.locate import (
     Defect,
@@ -21,23 +19,6 @@ from linepatrol.geo.locate import (
     place_detections,
 )
 from linepatrol.geo.merge import merge_evidence
-from linepatrol.geo.pose import PoseError, read_pose
-
-
-def make_observation(
-    image_id: str,
-    source: str | Path | bytes,
-    detections: Detections,
-    width: int | None = None,
-    height: int | None = None,
-) -> Observation:
-    """An :class:`Observation` of one photo: its pose read from ``source`` (path or bytes), or
-    the reason it has none. Never raises for bad metadata."""
-    try:
-        pose, error = read_pose(source), None
-    except PoseError as exc:
-        pose, error = None, exc.reason
-    return Observation(image_id, pose, error, width, height, detections)
 
 
 def locate_flight(

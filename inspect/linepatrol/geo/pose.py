@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from linepatrol.geo.camera import Intrinsics, rotation_camera_to_enu
 
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
@@ -102,10 +104,13 @@ class CameraPose:
         return self.abs_alt - self.rel_alt
 
     def to_json(self) -> dict[str, Any]:
+        """The pose as plain JSON values (numpy scalars as numbers, tuples as lists): the
+        service stores it in a JSON column."""
         out = asdict(self)
         out["lrf"] = dict(self.lrf)
         out["takeoff_alt"] = self.takeoff_alt
-        return out
+        plain: dict[str, Any] = _plain(out)
+        return plain
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CameraPose:
@@ -119,6 +124,16 @@ class CameraPose:
             return cls(**kwargs)
         except TypeError as exc:
             raise ValueError(f"not a stored camera pose: {exc}") from None
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -136,6 +151,15 @@ def read_pose(source: str | Path | bytes) -> CameraPose:
         raise PoseError(exc.reason) from None
     width, height = _image_size(data, exif)
     return pose_from_metadata(exif, xmp, width, height)
+
+
+def read_pose_or_reason(source: str | Path | bytes) -> tuple[CameraPose | None, str | None]:
+    """The photo's camera pose, or the reason it has none: never raises for bad metadata, so
+    a photo without a pose still keeps its detections."""
+    try:
+        return read_pose(source), None
+    except PoseError as exc:
+        return None, exc.reason
 
 
 def _read_bytes(source: str | Path | bytes) -> bytes:
