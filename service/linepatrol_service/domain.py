@@ -9,6 +9,8 @@ status strings of their own.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 
 from linepatrol_service.roles import Permission
@@ -78,6 +80,9 @@ TRANSITIONS: dict[tuple[Status, Status], Actor] = {
     (_P.CLAIMED, _P.PENDING): _WORKER,  # given back by a failing worker
     (_P.CLAIMED, _P.DONE): _WORKER,
     (_P.CLAIMED, _P.FAILED): _WORKER,
+    # defects: the worker puts a rejected defect back in the queue when a later flight sees
+    # it graded more severely (linepatrol_service.tracking)
+    (_D.REJECTED, _D.NEW): _WORKER,
     # defects: reviewers
     **{(a, b): _REVIEW for a in (_D.NEW, *_REVIEWED) for b in _REVIEWED if a != b},
 }
@@ -105,3 +110,38 @@ def allowed_from(wanted: Status, actor: Actor) -> frozenset[Status]:
     """The statuses ``actor`` may move to ``wanted`` from (for queries and buttons)."""
     return frozenset(a for (a, b), who in TRANSITIONS.items() if b == wanted and who == actor)
 
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+OVERDUE_STATUSES = frozenset({DefectStatus.CONFIRMED, DefectStatus.ASSIGNED})
+
+
+@dataclass(frozen=True)
+class DueHours:
+    """Hours from confirmation to the deadline, per grade (a deployment's settings)."""
+
+    critical: float
+    serious: float
+    general: float
+
+    def for_grade(self, severity: str | None) -> float:
+        """An ungraded defect gets the general grade's time."""
+        if severity == "critical":
+            return self.critical
+        if severity == "serious":
+            return self.serious
+        return self.general
+
+
+def due_at(severity: str | None, confirmed_at: dt.datetime | None,
+           hours: DueHours) -> dt.datetime | None:
+    """When a confirmed defect must be dealt with; None before it is confirmed."""
+    if confirmed_at is None:
+        return None
+    return confirmed_at + dt.timedelta(hours=hours.for_grade(severity))
+
+
+def is_overdue(status: str, due: dt.datetime | None, now: dt.datetime) -> bool:
+    """Past its deadline and still waiting for a fix (fixed, closed and rejected never are)."""
+    return due is not None and status in OVERDUE_STATUSES and due < now

@@ -68,16 +68,22 @@ def locate(photos: Sequence[DetectedPhoto], line: str,
     return locate_photos(ordered, parsed, GeoConfig(), line=line)
 
 
-def defect_row(d: GeoDefect, flight_id: int, now: dt.datetime) -> Defect:
-    """The unsaved row of one geotagged defect (status new)."""
+def stored_evidence(d: GeoDefect) -> list[dict[str, Any]]:
+    """The defect's sightings in one flight's photos, as rows store them: the report's record
+    of each view (rounded as reports show it), keyed by the photo's row id and the class the
+    detector gave it there."""
     evidence = []
     for ev in d.evidence:
-        # the report's record of the sighting (rounded as reports show it), keyed by the
-        # photo's row id and the class the detector gave it here
         view = evidence_from_geo(ev).to_json()
         del view["photo"], view["class"]
         evidence.append({"image_id": int(ev.image_id),
                          "detected_class": ev.class_key or d.class_key, **view})
+    return evidence
+
+
+def defect_row(d: GeoDefect, flight_id: int, now: dt.datetime) -> Defect:
+    """The unsaved row of one geotagged defect (status new)."""
+    evidence = stored_evidence(d)
     best = evidence[0] if evidence else None
     return Defect(
         flight_id=flight_id, status=DefectStatus.NEW, detected_at=now, updated_at=now,

@@ -139,6 +139,41 @@ class Defect(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the line over time: one row per real-world object, however many flights saw it
+    # (linepatrol.tracking decides; linepatrol_service.tracking keeps the rows)
+    first_seen: Mapped[dt.date | None] = mapped_column(Date)  # flight dates
+    last_seen: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    sightings: Mapped[int] = mapped_column(Integer, default=1)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Sighting(Base):
+    """One flight's sighting of a tracked defect: what that flight's photos showed of it."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (
+        UniqueConstraint("defect_id", "flight_id", name="uq_sightings_defect_flight"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    defect_id: Mapped[int] = mapped_column(
+        ForeignKey("defects.id", ondelete="CASCADE"), index=True
+    )
+    flight_id: Mapped[int] = mapped_column(
+        ForeignKey("flights.id", ondelete="CASCADE"), index=True
+    )
+    seen_on: Mapped[dt.date] = mapped_column(Date)  # the flight's date
+    class_key: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str | None] = mapped_column(String(20))
+    confidence: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    placement: Mapped[str | None] = mapped_column(String(20))
+    uncertainty_m: Mapped[float | None] = mapped_column(Float)
+    distance_to_line_m: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DefectEvent(Base):

@@ -19,13 +19,14 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from linepatrol.flight import detect_photos
-from linepatrol_service.domain import ACTIVE_FLIGHT, DefectStatus, FlightStatus, PhotoStatus
-from linepatrol_service.geotag import LedgerText, defect_row, flight_photo, locate, stored_photo
-from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
+from linepatrol_service.domain import ACTIVE_FLIGHT, FlightStatus, PhotoStatus
+from linepatrol_service.geotag import LedgerText, flight_photo, locate, stored_photo
+from linepatrol_service.models import Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
+from linepatrol_service.tracking import attach_flight, forget_flight
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +184,12 @@ def finalize(services: Services, flight_id: int) -> bool:
         if not won.rowcount:  # type: ignore[attr-defined]
             s.rollback()
             return False
-        # Machine-made defects of this flight that nobody has touched are replaced; there are
-        # none unless the flight is being reprocessed.
-        s.execute(delete(Defect).where(Defect.flight_id == flight_id,
-                                       Defect.status == DefectStatus.NEW))
-        now = utcnow()
-        s.add_all(defect_row(d, flight_id, now) for d in located)
+        # Reprocessing: the flight's earlier sightings are undone first, so the same photos
+        # never count twice; then each defect joins the line's item it matches, or starts one.
+        flight_row = s.get(Flight, flight_id)
+        assert flight_row is not None  # the transition above found it
+        forget_flight(s, flight_id)
+        attach_flight(s, flight_row, located, utcnow())
     return True
 
 

@@ -19,8 +19,16 @@ from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
 from linepatrol_service.auth import Principal
-from linepatrol_service.domain import DefectStatus, FlightStatus
-from linepatrol_service.models import Defect, DefectEvent, Flight, Image, UploadRefusal
+from linepatrol_service.domain import OVERDUE_STATUSES, DefectStatus, FlightStatus
+from linepatrol_service.models import (
+    Defect,
+    DefectEvent,
+    Flight,
+    Image,
+    Sighting,
+    UploadRefusal,
+    utcnow,
+)
 from linepatrol_service.schemas import (
     DefectDetail,
     DefectEventOut,
@@ -30,6 +38,7 @@ from linepatrol_service.schemas import (
     Page,
     UploadRefusalOut,
 )
+from linepatrol_service.tracking import seen_on_flight
 from linepatrol_service.views import (
     _utc,
     defect_detail,
@@ -53,6 +62,10 @@ class DefectSort(StrEnum):
     ID_DESC = "-id"
     TOWER = "tower"
     TOWER_DESC = "-tower"
+    DUE_AT = "due_at"
+    DUE_AT_DESC = "-due_at"
+    LAST_SEEN = "last_seen"
+    LAST_SEEN_DESC = "-last_seen"
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,7 @@ class DefectFilter:
     flight: int | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    overdue: bool | None = None  # True: only overdue; False: only not overdue
     sort: DefectSort = DefectSort.SEVERITY
 
 
@@ -146,7 +160,10 @@ def list_defects(session: Session, where: DefectFilter, offset: int,
     if where.tower:
         query = query.where(Defect.tower == where.tower)
     if where.flight is not None:
-        query = query.where(Defect.flight_id == where.flight)
+        query = query.where(seen_on_flight(where.flight))
+    if where.overdue is not None:
+        late = Defect.status.in_(OVERDUE_STATUSES) & (Defect.due_at < utcnow())
+        query = query.where(late if where.overdue else ~late)
     if where.date_from:
         query = query.where(Flight.date >= where.date_from)
     if where.date_to:
@@ -157,7 +174,8 @@ def list_defects(session: Session, where: DefectFilter, offset: int,
     columns: dict[str, ColumnElement[Any]] = {
         "severity": _severity_rank(), "detected_at": Defect.detected_at.expression,
         "confidence": Defect.confidence.expression, "id": Defect.id.expression,
-        "tower": Defect.tower.expression,
+        "tower": Defect.tower.expression, "due_at": Defect.due_at.expression,
+        "last_seen": Defect.last_seen.expression,
     }
     column = columns[key]
     order: list[UnaryExpression[Any]] = [column.desc() if desc else column.asc()]
@@ -180,7 +198,9 @@ def get_defect(session: Session, defect_id: int) -> DefectDetail:
     d = defect_row(session, defect_id)
     flight = session.get(Flight, d.flight_id)
     assert flight is not None  # a defect's flight is deleted with it (ON DELETE CASCADE)
-    return defect_detail(d, flight.date)
+    sightings = session.scalars(select(Sighting).where(Sighting.defect_id == d.id)
+                                .order_by(Sighting.seen_on, Sighting.id)).all()
+    return defect_detail(d, flight.date, sightings)
 
 
 def defect_history(session: Session, defect_id: int) -> list[DefectEventOut]:

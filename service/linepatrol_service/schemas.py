@@ -177,11 +177,36 @@ class DefectOut(BaseModel):
     xyxy: list[float] | None
     detected_at: dt.datetime
     updated_at: dt.datetime
+    first_seen: dt.date | None = Field(description="Date of the first flight that saw it")
+    last_seen: dt.date | None = Field(description="Date of the latest flight that saw it")
+    sightings: int = Field(description="Flights that saw it (one item per real-world object)")
+    confirmed_at: dt.datetime | None
+    due_at: dt.datetime | None = Field(
+        description="Deadline: confirmation plus its grade's time (per deployment)")
+    overdue: bool = Field(description="Past its deadline and not yet fixed")
+
+
+class SightingOut(BaseModel):
+    """One flight's sighting of a tracked defect."""
+
+    flight_id: int
+    seen_on: dt.date
+    class_key: str
+    severity: str | None
+    confidence: float
+    lat: float | None
+    lon: float | None
+    placement: str | None
+    uncertainty_m: float | None
+    distance_to_line_m: float | None
+    evidence: list[Evidence]
 
 
 class DefectDetail(DefectOut):
     evidence: list[Evidence]
     flight_date: dt.date
+    sightings_list: list[SightingOut] = Field(
+        description="Every flight's sighting, oldest first")
 
 
 class DefectPatch(BaseModel):

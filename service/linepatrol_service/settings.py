@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 
 from linepatrol.detect_config import DEFAULTS, DetectorConfig, parse_tile
 from linepatrol.settings import CoreSettings
+from linepatrol_service.domain import DueHours
 
 MiB = 1024 * 1024
 
@@ -72,6 +73,16 @@ class ServiceSettings(CoreSettings):
     require_gps: bool = Field(
         default=False, description="Reject photos without a GPS position at upload"
     )
+    # Deadlines of confirmed defects, by grade (State Grid practice: a critical 危急 defect is
+    # dealt with at once, within a day; serious 严重 within a week; general 一般 within the
+    # maintenance cycle, here a quarter) -- each deployment sets its own
+    due_critical_h: float = Field(default=24.0, gt=0,
+                                  description="Hours from confirmation to the deadline of a "
+                                  "critical (危急) defect")
+    due_serious_h: float = Field(default=7 * 24.0, gt=0,
+                                 description="Hours to the deadline of a serious (严重) defect")
+    due_general_h: float = Field(default=90 * 24.0, gt=0,
+                                 description="Hours to the deadline of a general (一般) defect")
     # Upload limits
     max_request_bytes: int = Field(default=2048 * MiB, ge=1, description="Largest upload request")
     max_body_bytes: int = Field(
@@ -96,6 +107,9 @@ class ServiceSettings(CoreSettings):
     def detector_config(self) -> DetectorConfig:
         """The detector's configuration: these settings over :data:`DEFAULTS`."""
         return DetectorConfig(conf=self.conf, tile=parse_tile(self.tile))
+
+    def due_hours(self) -> DueHours:
+        return DueHours(self.due_critical_h, self.due_serious_h, self.due_general_h)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

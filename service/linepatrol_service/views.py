@@ -18,8 +18,9 @@ from linepatrol_service.domain import (
     DefectStatus,
     FlightStatus,
     PhotoStatus,
+    is_overdue,
 )
-from linepatrol_service.models import Defect, Flight, Image
+from linepatrol_service.models import Defect, Flight, Image, Sighting, utcnow
 from linepatrol_service.schemas import (
     DefectDetail,
     DefectOut,
@@ -28,6 +29,7 @@ from linepatrol_service.schemas import (
     FlightOut,
     ImageOut,
     Progress,
+    SightingOut,
     Timings,
 )
 
@@ -70,13 +72,15 @@ def progress_of(session: Session, flight_ids: Sequence[int]) -> dict[int, Progre
 
 
 def defect_counts(session: Session, flight_ids: Sequence[int]) -> dict[int, int]:
-    """Defects per flight as the report lists them: a rejected defect is not counted."""
+    """Defects each flight saw (wherever first seen), as its report lists them: a rejected
+    defect is not counted."""
     if not flight_ids:
         return {}
     rows = session.execute(
-        select(Defect.flight_id, func.count())
-        .where(Defect.flight_id.in_(flight_ids), Defect.status.in_(REPORTED_DEFECT))
-        .group_by(Defect.flight_id)
+        select(Sighting.flight_id, func.count())
+        .join(Defect, Defect.id == Sighting.defect_id)
+        .where(Sighting.flight_id.in_(flight_ids), Defect.status.in_(REPORTED_DEFECT))
+        .group_by(Sighting.flight_id)
     )
     return {int(f): int(n) for f, n in rows}
 
@@ -149,12 +153,26 @@ def defect_out(d: Defect) -> DefectOut:
         geo_reason=d.geo_reason, line=d.line, tower=d.tower, span=d.span,
         distance_to_line_m=d.distance_to_line_m, image_id=d.image_id, xyxy=d.xyxy,
         detected_at=_utc(d.detected_at), updated_at=_utc(d.updated_at),
+        first_seen=d.first_seen, last_seen=d.last_seen, sightings=d.sightings or 1,
+        confirmed_at=_utc(d.confirmed_at), due_at=_utc(d.due_at),
+        overdue=is_overdue(d.status, _utc(d.due_at), utcnow()),
     )
 
 
-def defect_detail(d: Defect, flight_date: dt.date) -> DefectDetail:
+def sighting_out(s: Sighting) -> SightingOut:
+    return SightingOut(
+        flight_id=s.flight_id, seen_on=s.seen_on, class_key=s.class_key, severity=s.severity,
+        confidence=s.confidence, lat=s.lat, lon=s.lon, placement=s.placement,
+        uncertainty_m=s.uncertainty_m, distance_to_line_m=s.distance_to_line_m,
+        evidence=[Evidence(**e) for e in (s.evidence or [])],
+    )
+
+
+def defect_detail(d: Defect, flight_date: dt.date,
+                  sightings: Sequence[Sighting] = ()) -> DefectDetail:
     return DefectDetail(
         **defect_out(d).model_dump(),
         evidence=[Evidence(**e) for e in (d.evidence or [])],
         flight_date=flight_date,
+        sightings_list=[sighting_out(s) for s in sightings],
     )

@@ -11,7 +11,7 @@ import pytest
 
 from linepatrol_service.processing import claim_batch
 
-from . import test_bad_input, test_flow, test_geotag
+from . import test_bad_input, test_flow, test_geotag, test_line_over_time
 from .photos import jpeg
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
@@ -41,6 +41,12 @@ def test_zip_and_duplicates_on_postgres(pg_api):
 
 def test_geotag_on_postgres(pg_api):
     test_geotag.test_dji_flight_is_located_and_merged(pg_api)
+
+
+def test_line_over_time_on_postgres(pg_api):
+    test_line_over_time.test_a_second_flight_over_the_same_objects_adds_sightings_not_queue_entries(
+        pg_api)
+    test_line_over_time.test_a_machine_coming_closer_escalates_and_a_rejected_one_returns(pg_api)
 
 
 def test_bad_file_on_postgres(pg_api):

@@ -252,6 +252,10 @@ def test_queue_defaults_to_new_and_filters(ui_app: UiApp, client: TestClient,
     assert rows[0] not in after and len(after) == len(rows) - 1
     confirmed = client.get("/ui/defects?status=confirmed").text
     assert re.findall(r'data-defect="(\d+)"', confirmed) == [rows[0]]
+    due = client.get(f"/api/v1/defects/{rows[0]}").json()["due_at"]
+    assert due and due[:10] in confirmed  # the deadline its confirmation started
+    assert 'data-defect="' not in client.get("/ui/defects?overdue=1").text  # none is late yet
+    assert 'name="overdue" value="1" checked' in client.get("/ui/defects?overdue=1").text
     nests = client.get("/ui/defects?status=new&class=bird_nest").text
     assert "鸟巢" in nests and "绝缘子自爆" not in nests.split("<tbody>")[1]
     none = client.get("/ui/defects?status=new&severity=critical").text

@@ -17,9 +17,18 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 
 FloatArray = npt.NDArray[np.float64]
+
+
+_WGS84 = Geod(ellps="WGS84")
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Geodesic distance on the WGS84 ellipsoid (PROJ's), in metres."""
+    _fwd, _back, dist = _WGS84.inv(lon1, lat1, lon2, lat2)
+    return float(dist)
 
 
 @lru_cache(maxsize=64)

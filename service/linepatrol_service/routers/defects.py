@@ -24,7 +24,13 @@ from linepatrol_service.deps import (
     SessionDep,
     TextFilter,
 )
-from linepatrol_service.domain import DefectStatus, TransitionError, check
+from linepatrol_service.domain import (
+    OVERDUE_STATUSES,
+    DefectStatus,
+    TransitionError,
+    check,
+    due_at,
+)
 from linepatrol_service.models import DefectEvent, Image, utcnow
 from linepatrol_service.queries import DefectFilter, DefectSort
 from linepatrol_service.roles import Permission
@@ -35,7 +41,7 @@ from linepatrol_service.schemas import (
     DefectPatch,
     Page,
 )
-from linepatrol_service.views import flight_for
+from linepatrol_service.views import _utc, flight_for
 
 router = APIRouter(prefix="/defects", tags=["defects"])
 
@@ -56,6 +62,7 @@ def list_defects(
     flight: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    overdue: bool | None = None,
     sort: DefectSort = DefectSort.SEVERITY,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -63,7 +70,7 @@ def list_defects(
     where = DefectFilter(
         statuses=tuple(status_ or ()), severities=tuple(severity or ()),
         classes=tuple(class_ or ()), categories=tuple(category or ()), line=line, tower=tower,
-        flight=flight, date_from=date_from, date_to=date_to, sort=sort,
+        flight=flight, date_from=date_from, date_to=date_to, overdue=overdue, sort=sort,
     )
     return queries.list_defects(session, where, offset, limit)
 
@@ -75,8 +82,10 @@ def get_defect(defect_id: IdPath, session: SessionDep, who: DefectReader) -> Def
 
 @router.patch("/{defect_id}")
 def update_defect(defect_id: IdPath, body: DefectPatch, session: SessionDep,
-                  who: DefectWriter) -> DefectDetail:
-    """Review a defect; every change is recorded with who made it and an optional note."""
+                  services: ServicesDep, who: DefectWriter) -> DefectDetail:
+    """Review a defect; every change is recorded with who made it and an optional note. The
+    first confirmation starts the defect's deadline (its grade's time, per deployment); a
+    change of grade moves it."""
     d = queries.defect_row(session, defect_id)
     fields = body.model_dump(exclude_unset=True, by_alias=False)
     note = fields.pop("note", None)
@@ -107,13 +116,24 @@ def update_defect(defect_id: IdPath, body: DefectPatch, session: SessionDep,
             if old != fields[name]:
                 changes[name] = [old, fields[name]]
                 setattr(d, name, fields[name])
+    now = utcnow()
+    if d.confirmed_at is None and d.status in OVERDUE_STATUSES:
+        d.confirmed_at = now
+    due = due_at(d.severity, _utc(d.confirmed_at), services.settings.due_hours())
+    if due != _utc(d.due_at):
+        changes["due_at"] = [_iso(d.due_at), _iso(due)]
+        d.due_at = due
     if changes or note:
-        now = utcnow()
         d.updated_at = now
         session.add(DefectEvent(defect_id=d.id, at=now, actor=f"{who.name} ({who.role.value})",
                                 changes=changes, note=note))
     session.commit()
     return queries.get_defect(session, d.id)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    aware = _utc(value)
+    return aware.isoformat() if aware else None
 
 
 @router.get("/{defect_id}/history")

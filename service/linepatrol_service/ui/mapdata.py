@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from linepatrol_service.domain import OPEN_DEFECT, REPORTED_DEFECT
 from linepatrol_service.models import Defect, Flight, Image, Ledger
 from linepatrol_service.roles import Permission
+from linepatrol_service.tracking import seen_on_flight
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
 from linepatrol_service.views import flight_for
@@ -136,7 +137,7 @@ def map_geojson(
     if defect is not None:
         query = query.where(Defect.id == defect)
     elif flight is not None:
-        query = query.where(Defect.flight_id == flight, Defect.status.in_(REPORTED_DEFECT))
+        query = query.where(seen_on_flight(flight), Defect.status.in_(REPORTED_DEFECT))
     else:
         query = query.where(Defect.status.in_(OPEN_DEFECT))
     if line:

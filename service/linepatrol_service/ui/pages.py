@@ -292,6 +292,8 @@ QUEUE_SORTS = {
     "detected_at": "Oldest first 最早",
     "-confidence": "Most confident first 置信度",
     "tower": "By tower 按杆塔",
+    "due_at": "Earliest deadline first 按期限",
+    "-last_seen": "Most recently seen first 最近发现",
 }
 
 
@@ -309,6 +311,7 @@ class QueueFilters:
     date_to: dt.date | None
     sort: str = "severity"
     category: str = ""
+    overdue: bool = False
 
     def where(self) -> DefectFilter:
         """The domain's filter for this form."""
@@ -318,7 +321,7 @@ class QueueFilters:
             classes=tuple(self.classes), line=self.line or None, tower=self.tower or None,
             flight=self.flight, date_from=self.date_from, date_to=self.date_to,
             categories=(taxonomy.Category(self.category),) if self.category else (),
-            sort=DefectSort(self.sort),
+            overdue=True if self.overdue else None, sort=DefectSort(self.sort),
         )
 
     def query(self, **override: Any) -> str:
@@ -327,7 +330,7 @@ class QueueFilters:
             "line": self.line, "tower": self.tower, "flight": self.flight,
             "date_from": self.date_from, "date_to": self.date_to,
             "sort": self.sort if self.sort != "severity" else None,
-            "category": self.category,
+            "category": self.category, "overdue": "1" if self.overdue else None,
         }
         values.update(override)
         pairs = []
@@ -356,13 +359,14 @@ def queue_page(
     date_from: str | None = None, date_to: str | None = None,
     sort: str = "severity",
     category: str = "",
+    overdue: str = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """The review queue; with no filter at all it shows what awaits review (status new)."""
     needs(viewer, Permission.DEFECTS_READ)
     any_filter = any(k in request.query_params for k in ("status", "severity", "class", "line",
                                                          "tower", "flight", "date_from",
-                                                         "date_to", "category"))
+                                                         "date_to", "category", "overdue"))
     statuses = [DefectStatus(s) for s in (status_ or []) if s in set(DefectStatus)]
     if not any_filter:
         statuses = [DefectStatus.NEW]
@@ -375,6 +379,7 @@ def queue_page(
         date_from=_date(date_from), date_to=_date(date_to),
         sort=sort if sort in QUEUE_SORTS else "severity",
         category=category if category in ("line_defect", "hazard") else "",
+        overdue=overdue in ("1", "on", "true"),
     )
     page = queries.list_defects(session, filters.where(), offset=offset, limit=100)
     lines = list(session.scalars(select(Defect.line).distinct().where(Defect.line.is_not(None))

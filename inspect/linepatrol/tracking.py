@@ -1,0 +1,107 @@
+"""The line over time: whether a flight's finding is a new object or one already tracked.
+
+A patrol photographs the same missing cap, nest or crane on flight after flight; a maintenance
+lead wants one record per real-world object, not one per flight. These are the rules that
+decide it, in one place, pure, for the service (and any other keeper of a line's history):
+
+- same line, and the same class — or, for machinery (external-damage hazards), any machine:
+  the views of one machine vote on its class, so two flights may name it differently;
+- the same place: the same tower for tower-placed findings, the same span for span-placed
+  ones; on the ground, within the two positions' combined uncertainty (the geotagger's own
+  1-sigma figures, :data:`SIGMAS` of them), never a new distance constant;
+- a finding that could not be placed at all matches nothing (nothing says it is the same).
+
+A finding that matches several items goes to the nearest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from linepatrol import taxonomy
+from linepatrol.geo.geodesy import distance_m
+
+SIGMAS = 2.0  # two combined standard deviations: about 95 % of true repeats within reach
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a finding or a tracked item is, as the geotagger placed it."""
+
+    line: str | None
+    placement: str | None  # tower, span, ground, none
+    tower: str | None = None
+    span: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    uncertainty_m: float | None = None
+
+    @property
+    def positioned(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A tracked item as the matching needs it: its id, class and place."""
+
+    item_id: int
+    class_key: str
+    category: str
+    place: Place
+
+
+def same_kind(a_class: str, a_category: str, b_class: str, b_category: str) -> bool:
+    """Same class; any two machines count as one kind (their class is the views' vote)."""
+    hazard = taxonomy.Category.HAZARD.value
+    return a_class == b_class or (a_category == hazard and b_category == hazard)
+
+
+def separation(a: Place, b: Place) -> float | None:
+    """How far apart two places are in units of their combined uncertainty (1 = one combined
+    sigma), or None when either has no position or uncertainty."""
+    if not (a.positioned and b.positioned):
+        return None
+    if a.uncertainty_m is None or b.uncertainty_m is None:
+        return None
+    d = distance_m(a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0)
+    sigma = math.hypot(a.uncertainty_m, b.uncertainty_m)
+    return d / sigma if sigma > 0 else (0.0 if d == 0 else math.inf)
+
+
+def same_place(a: Place, b: Place) -> bool:
+    if a.line is None or a.line != b.line:
+        return False
+    if a.placement == "tower" and b.placement == "tower":
+        return a.tower is not None and a.tower == b.tower
+    if a.placement == "span" and b.placement == "span":
+        return a.span is not None and a.span == b.span
+    apart = separation(a, b)
+    return apart is not None and apart <= SIGMAS
+
+
+def match(class_key: str, category: str, place: Place,
+          items: Sequence[Tracked]) -> Tracked | None:
+    """The tracked item this finding is another sighting of, or None (a new item)."""
+    best: tuple[float, Tracked] | None = None
+    for item in items:
+        if not same_kind(class_key, category, item.class_key, item.category):
+            continue
+        if not same_place(place, item.place):
+            continue
+        apart = separation(place, item.place)
+        key = apart if apart is not None else 0.0
+        if best is None or key < best[0]:
+            best = (key, item)
+    return best[1] if best else None
+
+
+def more_severe(new: str | None, old: str | None) -> bool:
+    """Whether grade ``new`` is more urgent than ``old`` (None: ungraded, the least)."""
+    if new is None:
+        return False
+    if old is None:
+        return True
+    return taxonomy.Severity(new).rank < taxonomy.Severity(old).rank

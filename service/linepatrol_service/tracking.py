@@ -1,0 +1,115 @@
+"""The line over time in the database: a flight's defects become sightings of tracked items.
+
+:mod:`linepatrol.tracking` decides whether a finding is an item already tracked on the line;
+this module keeps the rows: a new item (a :class:`Defect` row, status new) for a finding never
+seen before, or one more :class:`Sighting` of the item it matches, with the item's history
+saying what changed — seen again while rejected (it stays out of the queue), reopened because
+its class is now more severe, escalated because a machine came closer to the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
+
+from linepatrol import taxonomy
+from linepatrol.geo.locate import Defect as GeoDefect
+from linepatrol.tracking import Place, Tracked, match, more_severe
+from linepatrol_service.domain import DefectStatus, Worker, check
+from linepatrol_service.geotag import defect_row, stored_evidence
+from linepatrol_service.models import Defect, DefectEvent, Flight, Sighting
+
+# Items a new sighting may belong to. Fixed and closed ones are history: the object seen there
+# again is a new defect (a cap that went missing again), reviewed afresh.
+TRACKED = (DefectStatus.NEW, DefectStatus.CONFIRMED, DefectStatus.ASSIGNED, DefectStatus.REJECTED)
+ACTOR = Worker.WORKER.value
+
+
+def seen_on_flight(flight_id: int) -> ColumnElement[bool]:
+    """Rows of the items a flight saw (the flight's defects, wherever first seen)."""
+    return Defect.id.in_(select(Sighting.defect_id).where(Sighting.flight_id == flight_id))
+
+
+def place_of(d: Defect | GeoDefect) -> Place:
+    return Place(d.line, d.placement, d.tower, d.span, d.lat, d.lon, d.uncertainty_m)
+
+
+def _sighting(item_id: int, flight: Flight, d: GeoDefect, now: dt.datetime) -> Sighting:
+    return Sighting(
+        defect_id=item_id, flight_id=flight.id, seen_on=flight.date, class_key=d.class_key,
+        severity=d.severity, confidence=round(float(d.confidence), 4), lat=d.lat, lon=d.lon,
+        placement=d.placement, uncertainty_m=d.uncertainty_m,
+        distance_to_line_m=d.distance_to_line_m, evidence=stored_evidence(d), created_at=now,
+    )
+
+
+def forget_flight(session: Session, flight_id: int) -> None:
+    """Undo a flight's sightings before it is geotagged again: items it alone made and nobody
+    reviewed go; other items lose its sighting (and their counts are recomputed)."""
+    session.execute(delete(Defect).where(
+        Defect.flight_id == flight_id, Defect.status == DefectStatus.NEW,
+        ~Defect.id.in_(select(Sighting.defect_id).where(Sighting.flight_id != flight_id)),
+    ))
+    touched = list(session.scalars(
+        select(Sighting.defect_id).where(Sighting.flight_id == flight_id)))
+    session.execute(delete(Sighting).where(Sighting.flight_id == flight_id))
+    for item in session.scalars(select(Defect).where(Defect.id.in_(touched))):
+        count, last = session.execute(
+            select(func.count(), func.max(Sighting.seen_on)).where(Sighting.defect_id == item.id)
+        ).one()
+        item.sightings, item.last_seen = int(count), last or item.first_seen
+
+
+def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect],
+                  now: dt.datetime) -> None:
+    """Each of the flight's defects as a sighting of the item it matches on the flight's line,
+    or as a new item. Two defects of one flight never go to the same item (the geotagger
+    already merged what one flight saw of one object)."""
+    rows = {d.id: d for d in session.scalars(
+        select(Defect).where(Defect.line == flight.line, Defect.status.in_(TRACKED)))}
+    candidates = [Tracked(d.id, d.class_key, d.category, place_of(d)) for d in rows.values()]
+    for d in located:
+        found = match(d.class_key, d.category or "", place_of(d), candidates)
+        if found is None:
+            item = defect_row(d, flight.id, now)
+            item.first_seen = item.last_seen = flight.date
+            item.sightings = 1
+            session.add(item)
+            session.flush()  # its id, for the sighting
+            session.add(_sighting(item.id, flight, d, now))
+            continue
+        candidates.remove(found)
+        item = rows[found.item_id]
+        session.add(_sighting(item.id, flight, d, now))
+        _seen_again(session, item, flight, d, now)
+
+
+def _seen_again(session: Session, item: Defect, flight: Flight, d: GeoDefect,
+                now: dt.datetime) -> None:
+    item.sightings = (item.sightings or 1) + 1
+    if item.last_seen is None or flight.date >= item.last_seen:
+        item.last_seen = flight.date
+        if d.category == taxonomy.Category.HAZARD.value:  # a machine is where it was seen last
+            item.lat, item.lon, item.alt = d.lat, d.lon, d.alt
+            item.uncertainty_m, item.distance_to_line_m = d.uncertainty_m, d.distance_to_line_m
+    changes: dict[str, list[object]] = {}
+    notes = [f"seen again on flight {flight.id} ({flight.date.isoformat()})"]
+    if more_severe(d.severity, item.severity):
+        changes["severity"] = [item.severity, d.severity]
+        why = (f"{d.distance_to_line_m:.0f} m from the line"
+               if d.distance_to_line_m is not None else f"seen as {d.class_key}")
+        notes.append(f"graded {d.severity}: {why}")
+        item.severity = d.severity
+        if item.status == DefectStatus.REJECTED:
+            check(DefectStatus.REJECTED, DefectStatus.NEW, Worker.WORKER)
+            changes["status"] = [item.status, DefectStatus.NEW.value]
+            item.status = DefectStatus.NEW
+            notes.append("back in the queue: more severe than when it was rejected")
+    elif item.status == DefectStatus.REJECTED:
+        notes.append("still rejected")
+    item.updated_at = now
+    session.add(DefectEvent(defect_id=item.id, at=now, actor=ACTOR, changes=changes,
+                            note="; ".join(notes)))
