@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.service_settings import make_settings
 
 from linepatrol.geo.locate import Defect as GeoDefect
 from linepatrol_service.models import Flight, Sighting
 from linepatrol_service.tracking import attach_flight
+from support.service_settings import make_settings
 
 from .conftest import Api, open_api
 from .photos import dji_jpeg
