@@ -17,6 +17,7 @@ from linepatrol_service import __version__, backpressure
 from linepatrol_service.docs import mount_docs
 from linepatrol_service.headers import SecurityHeaders
 from linepatrol_service.metrics import Metrics, MetricsMiddleware
+from linepatrol_service.request_id import RequestIdMiddleware
 from linepatrol_service.routers import defects, flights, images, lines, system, tokens
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
@@ -137,4 +138,5 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
                        body_limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware)  # outermost: covers everything
     return app

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 class Dispatcher(Protocol):
     """Where submitted flights go to be processed."""
 
-    def dispatch(self, flight_id: int, photos: int) -> None: ...
+    def dispatch(self, flight_id: int, photos: int, request_id: str | None = None) -> None:
+        """Queue the flight; ``request_id``: the submit's, which the worker's log lines for
+        this flight carry (:func:`linepatrol_service.logs.log_context`)."""
+        ...
 
     def health(self) -> dict[str, Any]: ...
 

@@ -43,6 +43,15 @@ class ServiceSettings(CoreSettings):
         "(backpressure.pool_sizes); more requests than that wait, and past a backlog they "
         "get 503 with Retry-After",
     )
+    # Logs
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="Logs of linepatrol serve/worker: json (one object per line, with the "
+        "request id), text, or auto: text on a terminal, else json",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log records written by linepatrol serve/worker",
+    )
     # Processing
     batch_size: int = Field(
         default=4, ge=1, le=64,

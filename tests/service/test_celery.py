@@ -6,6 +6,7 @@ that every photo was processed once and that no defect is doubled.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,10 +77,11 @@ def embedded_signature(tmp_path_factory: pytest.TempPathFactory,
     raise AssertionError("unreachable")
 
 
-def _submit(api: Api) -> int:
+def _submit(api: Api, request_id: str | None = None) -> int:
     flight = api.new_flight()
     assert api.upload(flight["id"], _photos()).json()["accepted"] == PHOTOS
-    r = api.post(f"/flights/{flight['id']}/submit", "uploader")
+    headers = {"X-Request-ID": request_id} if request_id else {}
+    r = api.post(f"/flights/{flight['id']}/submit", "uploader", headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "queued"
     return int(flight["id"])
 
@@ -89,6 +91,12 @@ def _images(api: Api, flight_id: int) -> list[Image]:
         return list(s.scalars(select(Image).where(Image.flight_id == flight_id)))
 
 
+def _json_lines(worker: Worker) -> list[dict[str, Any]]:
+    """The worker's log records (its stderr is no terminal: JSON lines, beside Celery's
+    banner on stdout)."""
+    return [json.loads(line) for line in worker.text().splitlines() if line.startswith("{")]
+
+
 def test_two_workers_share_a_flight_and_match_embedded(celery_env, embedded_signature):
     api, start = celery_env["api"], celery_env["start"]
     assert api.get("/health").json()["queue"]["mode"] == "celery"
@@ -96,7 +104,7 @@ def test_two_workers_share_a_flight_and_match_embedded(celery_env, embedded_sign
     w2 = start("w2@test", throttle_s=0.3)
     w1.wait_ready()
     w2.wait_ready()
-    flight_id = _submit(api)
+    flight_id = _submit(api, request_id="celery-submit-1")
     done = api.wait(flight_id, timeout=120)
     assert done["status"] == "done", done
     assert done["progress"] == {"total": PHOTOS, "done": PHOTOS, "failed": 0, "pending": 0}
@@ -105,6 +113,11 @@ def test_two_workers_share_a_flight_and_match_embedded(celery_env, embedded_sign
     assert {im.processed_by for im in images} == {"w1@test", "w2@test"}
     assert _signature(api, flight_id) == embedded_signature
     assert len(embedded_signature) == 2  # two classes, each merged over all photos
+    # Each worker logged its part of the flight under the submit's request id.
+    for w in (w1, w2):
+        ours = [r for r in _json_lines(w) if r["logger"] == "linepatrol_service.celery_app"]
+        assert ours and all(r["request_id"] == "celery-submit-1" and r["flight_id"] == flight_id
+                            for r in ours), ours
 
 
 def test_worker_killed_mid_flight_resumes_without_loss_or_doubles(celery_env,
