@@ -112,6 +112,7 @@ def _worker(args: argparse.Namespace) -> int:
     import threading
 
     from celery.signals import setup_logging
+    from prometheus_client import CollectorRegistry, start_http_server
 
     from linepatrol_service.celery_app import (
         QUEUE,
@@ -121,6 +122,7 @@ def _worker(args: argparse.Namespace) -> int:
         register_tasks,
     )
     from linepatrol_service.logs import configure_logging
+    from linepatrol_service.metrics import InferenceMetrics
     from linepatrol_service.processing import reset_claims, resumable_flights
     from linepatrol_service.services import Services
 
@@ -129,6 +131,13 @@ def _worker(args: argparse.Namespace) -> int:
     configure_logging(settings.log_format, level)
     setup_logging.connect(_leave_logging_to_us, weak=False)
     name = args.name or f"linepatrol@{socket.gethostname()}"
+    inference = InferenceMetrics()
+    if settings.worker_metrics_port is not None:
+        registry = CollectorRegistry()
+        registry.register(inference)
+        start_http_server(settings.worker_metrics_port, registry=registry)
+        log.info("worker %s: inference metrics on port %d", name,
+                 settings.worker_metrics_port)
     # Take back what this worker's previous life left half done, and queue every unfinished
     # flight again, sending only the tasks the broker does not already hold (TaskLedger).
     boot = Services(settings)
@@ -148,7 +157,8 @@ def _worker(args: argparse.Namespace) -> int:
     def services() -> Services:
         with lock:
             if "s" not in holder:
-                holder["s"] = Services(settings, run_migrations=False)
+                holder["s"] = Services(settings, run_migrations=False,
+                                       inference_metrics=inference)
             return holder["s"]
 
     register_tasks(app, services, name, TaskLedger(settings))

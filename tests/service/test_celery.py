@@ -7,11 +7,13 @@ that every photo was processed once and that no defect is doubled.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -91,6 +93,12 @@ def _images(api: Api, flight_id: int) -> list[Image]:
         return list(s.scalars(select(Image).where(Image.flight_id == flight_id)))
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _json_lines(worker: Worker) -> list[dict[str, Any]]:
     """The worker's log records (its stderr is no terminal: JSON lines, beside Celery's
     banner on stdout)."""
@@ -100,7 +108,8 @@ def _json_lines(worker: Worker) -> list[dict[str, Any]]:
 def test_two_workers_share_a_flight_and_match_embedded(celery_env, embedded_signature):
     api, start = celery_env["api"], celery_env["start"]
     assert api.get("/health").json()["queue"]["mode"] == "celery"
-    w1 = start("w1@test", throttle_s=0.3)
+    metrics_port = _free_port()
+    w1 = start("w1@test", throttle_s=0.3, worker_metrics_port=metrics_port)
     w2 = start("w2@test", throttle_s=0.3)
     w1.wait_ready()
     w2.wait_ready()
@@ -118,6 +127,9 @@ def test_two_workers_share_a_flight_and_match_embedded(celery_env, embedded_sign
         ours = [r for r in _json_lines(w) if r["logger"] == "linepatrol_service.celery_app"]
         assert ours and all(r["request_id"] == "celery-submit-1" and r["flight_id"] == flight_id
                             for r in ours), ours
+    # A worker serves its own inference metrics (the API process cannot see them).
+    scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    assert 'linepatrol_inference_photos_total{outcome="done"}' in scraped
 
 
 def test_worker_killed_mid_flight_resumes_without_loss_or_doubles(celery_env,
