@@ -16,7 +16,8 @@ from fastapi.routing import APIRoute
 from linepatrol_service import __version__, backpressure
 from linepatrol_service.docs import mount_docs
 from linepatrol_service.headers import SecurityHeaders
-from linepatrol_service.metrics import Metrics, MetricsMiddleware
+from linepatrol_service.metrics import Metrics
+from linepatrol_service.request_id import RequestIdMiddleware
 from linepatrol_service.routers import defects, flights, images, lines, system, tokens
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
@@ -122,7 +123,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     )
     app.state.settings = settings
     app.state.services = services
-    app.state.metrics = Metrics(services)
+    app.state.metrics = Metrics(services.sessions, services.inference_metrics)
     app.include_router(api_router())
     app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
     mount_docs(app, f"{API_PREFIX}/docs", f"{API_PREFIX}/openapi.json")
@@ -136,5 +137,8 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     app.add_middleware(InputGuard, upload_limit=settings.max_request_bytes,
                        body_limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outermost last: the HTTP metrics count what the middleware inside answered (a 503, a
+    # 413), and the request id covers everything, the metrics' own failures included.
+    app.state.metrics.instrument(app)
+    app.add_middleware(RequestIdMiddleware)
     return app

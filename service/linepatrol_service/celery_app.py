@@ -3,7 +3,9 @@
 Tasks are acknowledged late and rejected on worker loss, so a task whose worker died is
 delivered again; they are idempotent (see :mod:`linepatrol_service.processing`), so a second
 delivery does no harm. Each worker process builds its own :class:`Services` (one model session).
-A submitted flight is sent as several tasks so that several workers share its photos.
+A submitted flight is sent as several tasks so that several workers share its photos. A task
+carries the id of the request that submitted the flight, and the worker logs the flight's work
+under it (:func:`linepatrol_service.logs.log_context`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from celery import Celery
 
+from linepatrol_service.logs import log_context
 from linepatrol_service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -114,14 +117,19 @@ def register_tasks(app: Celery, services_factory: Any, worker_name: str,
         return holder["s"]
 
     @app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
-    def process_flight(task: Any, flight_id: int) -> str:
+    def process_flight(task: Any, flight_id: int, request_id: str | None = None) -> str:
+        """``request_id``: the submit's (None for a flight a worker resumed at start, and for
+        tasks queued before the argument existed)."""
         from linepatrol_service.processing import OutcomeState, run_flight
 
         handed_on = False
         try:
-            outcome = run_flight(services(), flight_id, worker_name)
+            with log_context(request_id=request_id, flight_id=flight_id):
+                log.info("flight %s: processing on %s", flight_id, worker_name)
+                outcome = run_flight(services(), flight_id, worker_name)
+                log.info("flight %s: %s", flight_id, outcome.state)
             if outcome.state is OutcomeState.WAITING:  # its place in the count: its successor
-                task.apply_async((flight_id,), countdown=outcome.retry_in)
+                task.apply_async((flight_id, request_id), countdown=outcome.retry_in)
                 handed_on = True
             return outcome.state
         finally:
@@ -143,10 +151,12 @@ class CeleryDispatcher:
         self.app.close()
         self.ledger.close()
 
-    def dispatch(self, flight_id: int, photos: int) -> None:
+    def dispatch(self, flight_id: int, photos: int, request_id: str | None = None) -> None:
+        """Send what is missing of the flight's tasks (a flight whose tasks are all in the
+        broker already keeps the request id they carry)."""
         wanted = max(1, min(self.fanout, math.ceil(photos / self.settings.batch_size)))
         for _ in range(self.ledger.top_up(flight_id, wanted)):
-            self.app.send_task(TASK, args=(flight_id,), queue=QUEUE)
+            self.app.send_task(TASK, args=(flight_id, request_id), queue=QUEUE)
 
     def health(self) -> dict[str, Any]:
         try:

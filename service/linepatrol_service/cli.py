@@ -1,14 +1,20 @@
 """``linepatrol serve``, ``linepatrol worker`` and ``linepatrol token``.
 
 ``register`` imports nothing heavy; FastAPI, uvicorn and Celery load inside the handlers.
+``serve`` and ``worker`` set up the service's logs (:mod:`linepatrol_service.logs`: JSON lines
+with the request id, or text on a terminal) in place of the command's plain ones, for their own
+lines and uvicorn's and Celery's.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def _data_arg(p: argparse.ArgumentParser) -> None:
@@ -41,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                         "the worker takes back its own unfinished photos at once")
     worker.add_argument("--pool", choices=("solo", "threads"), default="solo")
     worker.add_argument("--concurrency", type=int, default=1)
-    worker.add_argument("--loglevel", default="INFO")
+    worker.add_argument("--loglevel", default=None, type=str.upper,
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="default $LINEPATROL_LOG_LEVEL or INFO")
     worker.set_defaults(handler=_worker)
 
     token = subparsers.add_parser("token", help="create, list and revoke API tokens")
@@ -82,17 +90,29 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from linepatrol_service.app import create_app
+    from linepatrol_service.logs import configure_logging
 
     settings = _settings(args)
+    configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings, ui=not args.no_ui)
-    print(f"LinePatrol serving on http://{args.host}:{args.port}/api/v1 "
-          f"(data {settings.data_dir.resolve()}, queue {settings.queue})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    log.info("LinePatrol serving on http://%s:%s/api/v1 (data %s, queue %s)", args.host,
+             args.port, settings.data_dir.resolve(), settings.queue)
+    # log_config=None: uvicorn's loggers keep no handlers of their own and reach the root's
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None,
+                log_level=settings.log_level.lower())
     return 0
+
+
+def _leave_logging_to_us(**_: object) -> None:
+    """Celery's ``setup_logging`` receiver: with one connected, Celery configures no logging
+    of its own and its records reach the root logger :func:`_worker` set up."""
 
 
 def _worker(args: argparse.Namespace) -> int:
     import threading
+
+    from celery.signals import setup_logging
+    from prometheus_client import CollectorRegistry, start_http_server
 
     from linepatrol_service.celery_app import (
         QUEUE,
@@ -101,11 +121,23 @@ def _worker(args: argparse.Namespace) -> int:
         make_celery,
         register_tasks,
     )
+    from linepatrol_service.logs import configure_logging
+    from linepatrol_service.metrics import InferenceMetrics
     from linepatrol_service.processing import reset_claims, resumable_flights
     from linepatrol_service.services import Services
 
     settings = _settings(args, queue="celery")
+    level = args.loglevel or settings.log_level
+    configure_logging(settings.log_format, level)
+    setup_logging.connect(_leave_logging_to_us, weak=False)
     name = args.name or f"linepatrol@{socket.gethostname()}"
+    inference = InferenceMetrics()
+    if settings.worker_metrics_port is not None:
+        registry = CollectorRegistry()
+        registry.register(inference)
+        start_http_server(settings.worker_metrics_port, registry=registry)
+        log.info("worker %s: inference metrics on port %d", name,
+                 settings.worker_metrics_port)
     # Take back what this worker's previous life left half done, and queue every unfinished
     # flight again, sending only the tasks the broker does not already hold (TaskLedger).
     boot = Services(settings)
@@ -116,7 +148,7 @@ def _worker(args: argparse.Namespace) -> int:
         dispatcher.dispatch(flight_id, max(todo, 1))
     dispatcher.stop()
     boot.close()
-    print(f"worker {name}: {freed} photos reclaimed, {len(resumed)} flights resumed", flush=True)
+    log.info("worker %s: %d photos reclaimed, %d flights resumed", name, freed, len(resumed))
 
     app = make_celery(settings)
     lock = threading.Lock()
@@ -125,13 +157,14 @@ def _worker(args: argparse.Namespace) -> int:
     def services() -> Services:
         with lock:
             if "s" not in holder:
-                holder["s"] = Services(settings, run_migrations=False)
+                holder["s"] = Services(settings, run_migrations=False,
+                                       inference_metrics=inference)
             return holder["s"]
 
     register_tasks(app, services, name, TaskLedger(settings))
     app.worker_main([
         "worker", "--pool", args.pool, "--concurrency", str(args.concurrency), "-n", name,
-        "-Q", QUEUE, "--loglevel", args.loglevel, "--without-gossip", "--without-mingle",
+        "-Q", QUEUE, "--loglevel", level, "--without-gossip", "--without-mingle",
     ])
     return 0
 

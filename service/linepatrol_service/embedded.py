@@ -3,6 +3,7 @@
 Bounded concurrency: ``worker_threads`` flights at once (default 1, so the model is never
 oversubscribed); photos of a flight go through the detector in batches. On start it takes back
 what a previous life of this process left claimed and queues every unfinished flight again.
+A flight's work is logged under the id of the request that submitted it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import queue
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from linepatrol_service.logs import log_context
 from linepatrol_service.processing import (
     OutcomeState,
     reset_claims,
@@ -23,14 +26,22 @@ from linepatrol_service.processing import (
 from linepatrol_service.services import Services
 
 log = logging.getLogger(__name__)
-_STOP = -1
+
+
+@dataclass(frozen=True)
+class _Job:
+    flight_id: int
+    request_id: str | None
+
+
+_STOP = _Job(-1, None)
 
 
 class EmbeddedDispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.name = f"embedded@{socket.gethostname()}:{services.settings.data_dir.resolve()}"
-        self._queue: queue.Queue[int] = queue.Queue()
+        self._queue: queue.Queue[_Job] = queue.Queue()
         self._pending: set[int] = set()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -52,12 +63,14 @@ class EmbeddedDispatcher:
             t.join(timeout=30)
         self._threads.clear()
 
-    def dispatch(self, flight_id: int, photos: int) -> None:
+    def dispatch(self, flight_id: int, photos: int, request_id: str | None = None) -> None:
+        """Queue the flight unless it is queued already (then it keeps its first request
+        id: that submit's work is what runs)."""
         with self._lock:
             if flight_id in self._pending:
                 return
             self._pending.add(flight_id)
-        self._queue.put(flight_id)
+        self._queue.put(_Job(flight_id, request_id))
 
     def idle(self) -> bool:
         with self._lock:
@@ -74,21 +87,30 @@ class EmbeddedDispatcher:
 
     def _loop(self) -> None:
         while True:
-            flight_id = self._queue.get()
-            if flight_id == _STOP:
+            job = self._queue.get()
+            if job is _STOP:
                 return
             with self._lock:
-                self._pending.discard(flight_id)
+                self._pending.discard(job.flight_id)
                 self._busy += 1
             try:
-                outcome = run_flight(self.services, flight_id, self.name)
-                if outcome.state is OutcomeState.WAITING:
-                    threading.Timer(outcome.retry_in, self.dispatch, (flight_id, 0)).start()
-            except Exception:  # run_flight records failures; this is a last resort
-                log.exception("embedded worker: flight %s", flight_id)
+                with log_context(request_id=job.request_id, flight_id=job.flight_id):
+                    self._run(job)
             finally:
                 with self._lock:
                     self._busy -= 1
+
+    def _run(self, job: _Job) -> None:
+        log.info("flight %s: processing on %s", job.flight_id, self.name)
+        try:
+            outcome = run_flight(self.services, job.flight_id, self.name)
+        except Exception:  # run_flight records failures; this is a last resort
+            log.exception("embedded worker: flight %s", job.flight_id)
+            return
+        log.info("flight %s: %s", job.flight_id, outcome.state)
+        if outcome.state is OutcomeState.WAITING:
+            threading.Timer(outcome.retry_in, self.dispatch,
+                            (job.flight_id, 0, job.request_id)).start()
 
     def health(self) -> dict[str, Any]:
         alive = sum(t.is_alive() for t in self._threads)

@@ -1,4 +1,5 @@
-"""The service's state, built from settings: database, photo store, detector, dispatcher.
+"""The service's state, built from settings: database, photo store, detector, dispatcher,
+inference metrics.
 
 One object per process (the web app keeps it on ``app.state.services``; a Celery worker builds
 its own), never a module-level singleton.
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from linepatrol.ensemble import AnyDetector
 from linepatrol_service.backpressure import DB_WAIT_S, HEALTH_THREADS, pool_sizes
 from linepatrol_service.db import make_engine, make_session_factory, migrate
+from linepatrol_service.metrics import InferenceMetrics
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.storage import PhotoStore
 
@@ -25,7 +27,10 @@ if TYPE_CHECKING:
 class Dispatcher(Protocol):
     """Where submitted flights go to be processed."""
 
-    def dispatch(self, flight_id: int, photos: int) -> None: ...
+    def dispatch(self, flight_id: int, photos: int, request_id: str | None = None) -> None:
+        """Queue the flight; ``request_id``: the submit's, which the worker's log lines for
+        this flight carry (:func:`linepatrol_service.logs.log_context`)."""
+        ...
 
     def health(self) -> dict[str, Any]: ...
 
@@ -66,7 +71,10 @@ class DetectorHolder:
 
 
 class Services:
-    def __init__(self, settings: ServiceSettings, run_migrations: bool = True) -> None:
+    def __init__(self, settings: ServiceSettings, run_migrations: bool = True,
+                 inference_metrics: InferenceMetrics | None = None) -> None:
+        """``inference_metrics``: where this process's workers count their photos; a Celery
+        worker passes the one it serves before its first task builds these services."""
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = make_engine(settings.resolved_database_url(),
@@ -82,6 +90,8 @@ class Services:
         self.store = PhotoStore(settings.photo_dir, settings.upload_tmp_dir)
         self.detector = DetectorHolder(settings)
         self.dispatcher: Dispatcher | None = None
+        self.inference_metrics = (inference_metrics if inference_metrics is not None
+                                  else InferenceMetrics())
 
     def close(self) -> None:
         if self.dispatcher is not None:

@@ -44,6 +44,21 @@ class ServiceSettings(CoreSettings):
         "(backpressure.pool_sizes); more requests than that wait, and past a backlog they "
         "get 503 with Retry-After",
     )
+    # Logs and metrics
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="Logs of linepatrol serve/worker: json (one object per line, with the "
+        "request id), text, or auto: text on a terminal, else json",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log records written by linepatrol serve/worker",
+    )
+    worker_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="linepatrol worker (Celery): serve this worker's inference metrics for "
+        "Prometheus on this port, all interfaces (the API process cannot see them); "
+        "default: not served",
+    )
     # Processing
     batch_size: int = Field(
         default=4, ge=1, le=64,

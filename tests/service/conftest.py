@@ -109,6 +109,35 @@ def api(tmp_path: Path, tiny_model: Path) -> Iterator[Api]:
     yield from open_api(make_settings(tmp_path / "data", tiny_model))
 
 
+class RecordingDispatcher:
+    """A dispatcher that queues nothing: what submit handed over, typed."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, str | None]] = []
+
+    def dispatch(self, flight_id: int, photos: int, request_id: str | None = None) -> None:
+        self.calls.append((flight_id, photos, request_id))
+
+    def health(self) -> dict[str, Any]:
+        return {"mode": "recording", "ok": True}
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def held_api(tmp_path: Path, tiny_model: Path) -> Iterator[Api]:
+    """An app whose submitted flights stay queued (a dispatcher that runs nothing)."""
+    settings = make_settings(tmp_path / "data", tiny_model)
+    services = Services(settings)
+    services.dispatcher = RecordingDispatcher()
+    with TestClient(create_app(settings, services)) as client:
+        yield Api(client, services)
+
+
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = 11  # a database number of its own, flushed by the tests

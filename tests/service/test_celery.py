@@ -6,11 +6,14 @@ that every photo was processed once and that no defect is doubled.
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -76,10 +79,11 @@ def embedded_signature(tmp_path_factory: pytest.TempPathFactory,
     raise AssertionError("unreachable")
 
 
-def _submit(api: Api) -> int:
+def _submit(api: Api, request_id: str | None = None) -> int:
     flight = api.new_flight()
     assert api.upload(flight["id"], _photos()).json()["accepted"] == PHOTOS
-    r = api.post(f"/flights/{flight['id']}/submit", "uploader")
+    headers = {"X-Request-ID": request_id} if request_id else {}
+    r = api.post(f"/flights/{flight['id']}/submit", "uploader", headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "queued"
     return int(flight["id"])
 
@@ -89,14 +93,27 @@ def _images(api: Api, flight_id: int) -> list[Image]:
         return list(s.scalars(select(Image).where(Image.flight_id == flight_id)))
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _json_lines(worker: Worker) -> list[dict[str, Any]]:
+    """The worker's log records (its stderr is no terminal: JSON lines, beside Celery's
+    banner on stdout)."""
+    return [json.loads(line) for line in worker.text().splitlines() if line.startswith("{")]
+
+
 def test_two_workers_share_a_flight_and_match_embedded(celery_env, embedded_signature):
     api, start = celery_env["api"], celery_env["start"]
     assert api.get("/health").json()["queue"]["mode"] == "celery"
-    w1 = start("w1@test", throttle_s=0.3)
+    metrics_port = _free_port()
+    w1 = start("w1@test", throttle_s=0.3, worker_metrics_port=metrics_port)
     w2 = start("w2@test", throttle_s=0.3)
     w1.wait_ready()
     w2.wait_ready()
-    flight_id = _submit(api)
+    flight_id = _submit(api, request_id="celery-submit-1")
     done = api.wait(flight_id, timeout=120)
     assert done["status"] == "done", done
     assert done["progress"] == {"total": PHOTOS, "done": PHOTOS, "failed": 0, "pending": 0}
@@ -105,6 +122,14 @@ def test_two_workers_share_a_flight_and_match_embedded(celery_env, embedded_sign
     assert {im.processed_by for im in images} == {"w1@test", "w2@test"}
     assert _signature(api, flight_id) == embedded_signature
     assert len(embedded_signature) == 2  # two classes, each merged over all photos
+    # Each worker logged its part of the flight under the submit's request id.
+    for w in (w1, w2):
+        ours = [r for r in _json_lines(w) if r["logger"] == "linepatrol_service.celery_app"]
+        assert ours and all(r["request_id"] == "celery-submit-1" and r["flight_id"] == flight_id
+                            for r in ours), ours
+    # A worker serves its own inference metrics (the API process cannot see them).
+    scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    assert 'linepatrol_inference_photos_total{outcome="done"}' in scraped
 
 
 def test_worker_killed_mid_flight_resumes_without_loss_or_doubles(celery_env,

@@ -3,6 +3,9 @@ the tasks the broker does not already hold."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 import redis
 
@@ -42,3 +45,16 @@ def test_restarts_do_not_pile_up_tasks(redis_url):
 def test_without_redis_counting_every_dispatch_is_sent():
     ledger = TaskLedger(ServiceSettings(broker_url="amqp://guest@127.0.0.1//"))
     assert ledger.top_up(1, 4) == 4 and ledger.top_up(1, 4) == 4
+
+
+def test_a_task_carries_the_submit_request_id(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    dispatcher = _dispatcher(redis_url)
+    try:
+        dispatcher.dispatch(9, photos=1, request_id="submit-req-9")
+        message = json.loads(client.lindex(QUEUE, 0))
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        assert args == [9, "submit-req-9"] and kwargs == {}
+    finally:
+        dispatcher.stop()
+        client.close()

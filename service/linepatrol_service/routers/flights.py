@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -29,6 +30,7 @@ from linepatrol_service.domain import (
     TransitionError,
     check,
 )
+from linepatrol_service.logs import REQUEST_ID
 from linepatrol_service.models import Flight, Image, utcnow
 from linepatrol_service.queries import FlightFilter
 from linepatrol_service.roles import Permission
@@ -44,6 +46,7 @@ from linepatrol_service.services import Services
 from linepatrol_service.uploads import ingest_upload
 from linepatrol_service.views import flight_for, flights_out
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/flights", tags=["flights"])
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -192,10 +195,13 @@ def submit_flight(flight_id: IdPath, services: ServicesDep, session: SessionDep,
     flight.started_at = flight.finished_at = None
     flight.error = None
     session.commit()
+    log.info("flight %s submitted: %d of %d photos to process", flight_id, todo, photos)
     if services.dispatcher is not None:
         try:
-            services.dispatcher.dispatch(flight_id, int(todo))
+            services.dispatcher.dispatch(flight_id, int(todo), request_id=REQUEST_ID.get())
         except Exception as exc:  # broker down: the flight stays queued for the next worker
+            log.warning("flight %s queued, but the task queue is unreachable: %s", flight_id,
+                        exc)
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE,
                 f"flight {flight_id} is queued but the task queue is unreachable ({exc}); "
