@@ -131,6 +131,7 @@ def _live_foreign_claims(services: Services, flight_id: int) -> dt.datetime | No
 def process_batch(services: Services, claim: str, ids: list[int]) -> int:
     """Detect and commit one claimed batch through the core's flight use case (the photos'
     poses were read at upload); returns the photos committed."""
+    started = time.perf_counter()
     with services.sessions() as s:
         images = list(s.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))
     photos = [flight_photo(im, services.store.path_for(im.sha256)) for im in images]
@@ -157,6 +158,10 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
                         processed_count=Image.processed_count + 1)
             )
             committed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    done = sum(1 for v in results.values() if v["status"] == PhotoStatus.DONE)
+    services.inference_metrics.record_batch(
+        photos_done=done, photos_failed=len(results) - done,
+        seconds=time.perf_counter() - started)
     return committed
 
 

@@ -270,3 +270,33 @@ class Health(BaseModel):
     model: dict[str, Any]
     geo: dict[str, Any]
     version: str
+
+
+class DistancePoint(BaseModel):
+    flight_id: int
+    seen_on: dt.date
+    distance_to_line_m: float | None
+
+
+class HazardTrend(BaseModel):
+    """An open hazard on a line and its distance to the conductors per sighting."""
+
+    id: int
+    class_key: str
+    severity: str | None
+    status: DefectStatus
+    distances: list[DistancePoint]
+    closer_by_m: float | None = Field(
+        description="How much closer the latest sighting is than the first (negative: farther)")
+
+
+class LineSummary(BaseModel):
+    """The line dashboard's figures ("centralised monitoring"): what is open, what is late,
+    which machines are near the line, and the latest patrols."""
+
+    line: str
+    open_by_grade: dict[str, int] = Field(
+        description="Open defects (new, confirmed, assigned) per grade; 'ungraded' for none")
+    overdue: int
+    hazards: list[HazardTrend]
+    latest_flights: list[FlightOut]

@@ -155,3 +155,30 @@ def test_confirmation_starts_the_deadline_of_its_grade(quick_deadlines: Api) -> 
     assert _queue(api, overdue="true") == []
     by_due = _queue(api, sort="due_at", status=["confirmed", "fixed"])
     assert [d["id"] for d in by_due] == [nest["id"], cap["id"]]
+
+
+def test_the_line_summary_counts_open_overdue_and_hazard_trends(quick_deadlines: Api) -> None:
+    api = quick_deadlines
+    flight, found = _fly(api, "2026-11-20", range(1))
+    nest = next(d for d in found if d["class"] == "bird_nest")
+    api.patch(f"/defects/{nest['id']}", "reviewer", json={"status": "confirmed",
+                                                          "severity": "general"})
+    services = api.services
+    now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    with services.sessions.begin() as s:
+        flights = [Flight(line=LINE, date=dt.date(2026, 11, 21 + i), status="done")
+                   for i in range(2)]
+        s.add_all(flights)
+        s.flush()
+        attach_flight(s, flights[0], [_geo("excavator", "hazard", "general", 40.0)], now)
+        attach_flight(s, flights[1], [_geo("excavator", "hazard", "serious", 25.0, 2.0)], now)
+    r = api.get(f"/lines/{LINE}/summary", "reviewer")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["open_by_grade"] == {"general": 1, "serious": 2}
+    assert body["overdue"] == 1
+    (hazard,) = body["hazards"]
+    assert [p["distance_to_line_m"] for p in hazard["distances"]] == [40.0, 25.0]
+    assert hazard["closer_by_m"] == 15.0 and hazard["severity"] == "serious"
+    assert [f["id"] for f in body["latest_flights"]][-1] == flight
+    assert api.get(f"/lines/{LINE}/summary", "uploader").status_code == 403

@@ -127,9 +127,6 @@ def test_a_processed_flight_empties_the_queue(api: Api):
                  handler="/api/v1/flights/{flight_id}/submit") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="processing.process_batch does not call "
-                   "services.inference_metrics.record_batch yet (issue #18); remove this "
-                   "marker with that line")
 def test_a_processed_flight_is_counted_by_the_inference_metrics(api: Api):
     flight = api.new_flight()
     whole = jpeg(seed=839, width=640, height=480)

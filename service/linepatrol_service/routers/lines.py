@@ -9,9 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from linepatrol.geo.ledger import Ledger as GeoLedger
 from linepatrol.geo.ledger import LedgerError
+from linepatrol_service import queries
 from linepatrol_service.deps import Admin, DefectReader, SessionDep
 from linepatrol_service.models import Ledger, utcnow
-from linepatrol_service.schemas import LedgerOut
+from linepatrol_service.schemas import LedgerOut, LineSummary
 from linepatrol_service.validation import TEXT_PATTERN, InputError, check_json, check_texts
 from linepatrol_service.views import _utc
 
@@ -96,3 +97,10 @@ def get_ledger(line: LineName, session: SessionDep, who: DefectReader) -> Ledger
     return LedgerOut(line=row.line, format=row.format, towers=row.towers,
                      updated_at=_utc(row.updated_at),
                      updated_by=row.updated_by)
+
+
+@router.get("/{line}/summary")
+def line_summary(line: LineName, session: SessionDep, who: DefectReader) -> LineSummary:
+    """The line dashboard's figures: open defects by grade, overdue ones, machines near the
+    line with their distance per sighting, the latest flights."""
+    return queries.line_summary(session, who, line)
