@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,9 @@ LABEL_SCALE = 1.1
 MIN_LABEL_PX = 12
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+# One FreeType face is shared by every thread (the service draws in a thread pool), and FreeType
+# faces are not safe to use from two threads at once.
+_FONT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,18 +87,19 @@ def draw_label(pixels: npt.NDArray[np.uint8], box: Sequence[int], text: str,
     ``colour`` is given in (BGR for OpenCV's arrays)."""
     h, w = pixels.shape[:2]
     size = size or label_px(w, h)
-    font, (left, top, right, bottom), pad = _measure(text, size)
-    if right - left + 2 * pad > w:  # wider than the image: the size that fits
-        size = max(6, math.floor(size * w / (right - left + 2 * pad)))
+    luminance = 0.114 * colour[0] + 0.587 * colour[1] + 0.299 * colour[2]  # BGR
+    ink = (0, 0, 0) if luminance > 150 else (255, 255, 255)
+    with _FONT_LOCK:
         font, (left, top, right, bottom), pad = _measure(text, size)
-    tw, th = min(w, right - left + 2 * pad), min(h, bottom - top + 2 * pad)
+        if right - left + 2 * pad > w:  # wider than the image: the size that fits
+            size = max(6, math.floor(size * w / (right - left + 2 * pad)))
+            font, (left, top, right, bottom), pad = _measure(text, size)
+        tw, th = min(w, right - left + 2 * pad), min(h, bottom - top + 2 * pad)
+        plate = Image.new("RGB", (tw, th), colour)
+        ImageDraw.Draw(plate).text((pad - left, pad - top), text, fill=ink, font=font)
     x1, y1 = int(box[0]), int(box[1])
     lx = min(max(0, x1), w - tw)
     ly = min(y1 - th if y1 - th >= 0 else max(0, y1), h - th)
-    plate = Image.new("RGB", (tw, th), colour)
-    luminance = 0.114 * colour[0] + 0.587 * colour[1] + 0.299 * colour[2]  # BGR
-    ink = (0, 0, 0) if luminance > 150 else (255, 255, 255)
-    ImageDraw.Draw(plate).text((pad - left, pad - top), text, fill=ink, font=font)
     pixels[ly:ly + th, lx:lx + tw] = np.asarray(plate, dtype=np.uint8)
     return BoxLabel(text, (lx, ly, lx + tw, ly + th))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import threading
 from collections.abc import Callable
 from html import escape
 from typing import Any
@@ -33,6 +34,11 @@ SEVERITY_BACKGROUND = {"critical": "#ffdddd", "serious": "#ffe9cc"}
 HEADERS = (("#", 16.0), ("Class 类别", 38.0), ("Severity 等级", 22.0), ("Status", 20.0),
            ("Conf.", 12.0), ("Line / tower / span", 34.0), ("Position", 40.0),
            ("Photo", 38.0))
+
+
+# ReportLab keeps fonts and their per-document subsets in module-level registries and documents
+# its toolkit as not thread-safe; the service renders reports in a thread pool.
+_BUILD_LOCK = threading.Lock()
 
 
 class PdfUnavailableError(RuntimeError):
@@ -136,6 +142,11 @@ def to_pdf(report: Report) -> bytes:
     """
     if not available():
         raise PdfUnavailableError
+    with _BUILD_LOCK:
+        return _build(report)
+
+
+def _build(report: Report) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
