@@ -17,7 +17,7 @@ COPY service ./service
 COPY datasets ./datasets
 COPY models ./models
 RUN python -m build --wheel --outdir /wheels . \
- && pip wheel --no-cache-dir --wheel-dir /wheels "$(ls /wheels/linepatrol-*.whl)[service]"
+ && pip wheel --no-cache-dir --wheel-dir /wheels "$(ls /wheels/linepatrol-*.whl)[service,pdf]"
 
 FROM ${RUNTIME_BASE} AS runtime
 # The CUDA base images ship no Python; slim images already have it. The base image's distribution
@@ -34,7 +34,7 @@ ENV PATH=/opt/linepatrol/bin:$PATH \
 COPY --from=build /wheels /wheels
 # Only the wheels built above are installed (--no-index), so they are pinned by construction.
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir --no-index --find-links /wheels "linepatrol[service]" \
+RUN pip install --no-cache-dir --no-index --find-links /wheels "linepatrol[service,pdf]" \
  && rm -rf /wheels \
  && useradd --create-home --uid 10001 linepatrol \
  && mkdir -p /data && chown linepatrol /data

@@ -17,7 +17,7 @@ $(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.dev: pyproject.toml package-lock.json | $(VENV)/bin/python
 	scripts/setup-system.sh
-	$(PIP) install --quiet -e '.[service,train,bench,synth,geo-dem,dev]'
+	$(PIP) install --quiet -e '.[service,train,bench,synth,geo-dem,pdf,dev]'
 	scripts/setup-browser.sh $(PY)
 	touch $(VENV)/.runtime $@
 

@@ -1,17 +1,26 @@
 """Drawing detections on photos: evidence images and crops for reports and the review queue.
 
-OpenCV's built-in fonts have no CJK glyphs, so labels on pixels use the English class key; the
-Chinese names appear in the reports and the interface, which render text properly.
+Box labels name the class in Chinese (the taxonomy's short name), drawn with a CJK font that
+fontconfig finds (:mod:`linepatrol.fonts`); OpenCV's own fonts have no CJK glyphs. Where no such
+font is installed the label is the English class key, in Pillow's built-in font.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFont
 
 from linepatrol import taxonomy
 from linepatrol.detections import Detections
+from linepatrol.fonts import cjk_font
 
 # BGR colours by grade; components (not defects) in a neutral blue.
 SEVERITY_BGR = {
@@ -20,6 +29,79 @@ SEVERITY_BGR = {
     taxonomy.Severity.GENERAL: (0, 200, 230),
 }
 COMPONENT_BGR = (200, 140, 40)
+# Label text height in pixels per square root of the image's long side. A thumbnail is shown
+# near its own size and a 20 MP photo scaled down several times, so a fixed fraction of the side
+# would be unreadable on the one or cover the other; the square root reads alike on both.
+LABEL_SCALE = 1.1
+MIN_LABEL_PX = 12
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+# One FreeType face is shared by every thread (the service draws in a thread pool), and FreeType
+# faces are not safe to use from two threads at once.
+_FONT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class BoxLabel:
+    """A label as drawn: its text and its rectangle (x1, y1, x2, y2, exclusive), inside the
+    image."""
+
+    text: str
+    rect: tuple[int, int, int, int]
+
+
+def label_px(width: int, height: int) -> int:
+    """The label text height for an image of this size (:data:`LABEL_SCALE`)."""
+    return max(MIN_LABEL_PX, round(LABEL_SCALE * math.sqrt(max(width, height))))
+
+
+@functools.lru_cache(maxsize=32)
+def _font(size: int) -> Font:
+    face = cjk_font()
+    if face is None:
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(str(face.path), size, index=face.index)
+
+
+def label_text(key: str, confidence: float) -> str:
+    """``鸟巢 0.87``: the class's Chinese short name and the confidence; the English key where
+    no CJK font is installed, or for a class the taxonomy does not know."""
+    info = taxonomy.BY_KEY.get(key)
+    name = info.zh if info is not None and cjk_font() is not None else key
+    return f"{name} {confidence:.2f}"
+
+
+def _measure(text: str, size: int) -> tuple[Font, tuple[int, int, int, int], int]:
+    font = _font(size)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
+    return font, (left, top, right, bottom), max(1, size // 6)
+
+
+def draw_label(pixels: npt.NDArray[np.uint8], box: Sequence[int], text: str,
+               colour: tuple[int, int, int], size: int | None = None) -> BoxLabel:
+    """``text`` on a ``colour`` plate above the box (inside its top where the image ends above
+    it), moved left, and shrunk where it is wider than the image, so that the whole plate lies
+    inside the image.
+
+    ``pixels`` (height x width x 3) is drawn on in place, in its own channel order, which
+    ``colour`` is given in (BGR for OpenCV's arrays)."""
+    h, w = pixels.shape[:2]
+    size = size or label_px(w, h)
+    luminance = 0.114 * colour[0] + 0.587 * colour[1] + 0.299 * colour[2]  # BGR
+    ink = (0, 0, 0) if luminance > 150 else (255, 255, 255)
+    with _FONT_LOCK:
+        font, (left, top, right, bottom), pad = _measure(text, size)
+        if right - left + 2 * pad > w:  # wider than the image: the size that fits
+            size = max(6, math.floor(size * w / (right - left + 2 * pad)))
+            font, (left, top, right, bottom), pad = _measure(text, size)
+        tw, th = min(w, right - left + 2 * pad), min(h, bottom - top + 2 * pad)
+        plate = Image.new("RGB", (tw, th), colour)
+        ImageDraw.Draw(plate).text((pad - left, pad - top), text, fill=ink, font=font)
+    x1, y1 = int(box[0]), int(box[1])
+    lx = min(max(0, x1), w - tw)
+    ly = min(y1 - th if y1 - th >= 0 else max(0, y1), h - th)
+    pixels[ly:ly + th, lx:lx + tw] = np.asarray(plate, dtype=np.uint8)
+    return BoxLabel(text, (lx, ly, lx + tw, ly + th))
 
 
 def colour_for(key: str) -> tuple[int, int, int]:
@@ -30,7 +112,7 @@ def colour_for(key: str) -> tuple[int, int, int]:
 def draw_detections(
     image: npt.NDArray[np.uint8], detections: Detections, thickness: int | None = None
 ) -> npt.NDArray[np.uint8]:
-    """A copy of ``image`` with each box and its ``class confidence`` label drawn on it.
+    """A copy of ``image`` with each box and its ``name confidence`` label drawn on it.
 
     Line width and text size follow the photo's size, so a 20 MP photo stays readable when
     shown scaled down.
@@ -38,19 +120,14 @@ def draw_detections(
     out = image.copy()
     h, w = out.shape[:2]
     t = thickness or max(2, round(max(h, w) / 600))
-    scale = max(0.5, max(h, w) / 1600)
     order = np.argsort(detections.confidence, kind="stable")  # best drawn last, on top
     for i in order:
         x1, y1, x2, y2 = (round(float(v)) for v in detections.xyxy[i])
         key = detections.names[int(detections.class_id[i])]
         colour = colour_for(key)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, t, cv2.LINE_AA)
-        label = f"{key} {float(detections.confidence[i]):.2f}"
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, t // 2))
-        ty = y1 - 4 if y1 - th - base - 4 >= 0 else y2 + th + base + 4
-        cv2.rectangle(out, (x1, ty - th - base), (x1 + tw + 4, ty + base // 2), colour, -1)
-        cv2.putText(out, label, (x1 + 2, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), max(1, t // 2), cv2.LINE_AA)
+        draw_label(out, (x1, y1, x2, y2), label_text(key, float(detections.confidence[i])),
+                   colour)
     return out
 
 

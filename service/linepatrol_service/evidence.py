@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from linepatrol.annotate import BoxLabel, draw_label, label_text
+from linepatrol.fonts import cjk_font
 from linepatrol.images import read_image
 from linepatrol.report.crops import BOX_COLOUR, encode_jpeg
 
@@ -32,14 +34,24 @@ def _fit(pixels: npt.NDArray[np.uint8], max_side: int) -> npt.NDArray[np.uint8]:
     return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
-def _draw(pixels: npt.NDArray[np.uint8], boxes: Sequence[Mapping[str, Any]], scale: float) -> None:
+def draw_boxes(pixels: npt.NDArray[np.uint8], boxes: Sequence[Mapping[str, Any]],
+               scale: float) -> list[BoxLabel]:
+    """Each box outlined and labelled with its class's Chinese short name (the core's
+    :func:`~linepatrol.annotate.draw_label`: sized for the image, kept inside it)."""
     thick = max(2, round(max(pixels.shape[:2]) / 400))
     for b in boxes:
         x1, y1, x2, y2 = (round(v * scale) for v in b["xyxy"])
         cv2.rectangle(pixels, (x1, y1), (x2, y2), BOX_COLOUR, thick)
-        label = f"{b.get('class', '')} {b.get('confidence', 0):.2f}".strip()
-        cv2.putText(pixels, label, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4 * thick, BOX_COLOUR, max(1, thick // 2), cv2.LINE_AA)
+    return [draw_label(pixels, [round(v * scale) for v in b["xyxy"]],
+                       label_text(str(b.get("class", "")), float(b.get("confidence", 0))),
+                       BOX_COLOUR)
+            for b in boxes]
+
+
+def label_style() -> str:
+    """What the box labels look like here, for the cache key of annotated images: a copy cached
+    before a CJK font was installed (English keys) or before the labels changed is not served."""
+    return "zh-2" if cjk_font() is not None else "en-2"
 
 
 def thumbnail(photo: Path, max_side: int) -> bytes:
@@ -50,7 +62,7 @@ def thumbnail(photo: Path, max_side: int) -> bytes:
 def annotated(photo: Path, boxes: Sequence[Mapping[str, Any]], max_side: int = 2048) -> bytes:
     img = read_image(photo, min_size=(max_side, max_side))
     pixels = _fit(img.pixels, max_side).copy()
-    _draw(pixels, boxes, pixels.shape[1] / img.width)
+    draw_boxes(pixels, boxes, pixels.shape[1] / img.width)
     return encode_jpeg(pixels)
 
 

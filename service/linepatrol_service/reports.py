@@ -3,7 +3,7 @@
 Reports are made from the database rows rather than from the geotagger's output, so a
 reviewer's corrections (class, severity, status) show in the next download. Each row becomes
 the core's :class:`~linepatrol.report.view.ReportDefect` here, once; the core writes GeoJSON,
-KML, CSV and HTML exactly as ``linepatrol report`` does for the same flight. Rejected defects
+KML, CSV, HTML and PDF exactly as ``linepatrol report`` does for the same flight. Rejected defects
 are left out unless asked for, and so are they from the flight's defect count
 (:func:`linepatrol_service.views.defect_counts`).
 """
@@ -39,10 +39,16 @@ class ReportFormat(StrEnum):
     KML = "kml"
     CSV = "csv"
     HTML = "html"
+    PDF = "pdf"  # needs the pdf extra (ReportLab)
 
     @property
     def media_type(self) -> str:
         return "application/json" if self is ReportFormat.JSON else Format(self).media_type
+
+    @property
+    def embeds_crops(self) -> bool:
+        """Whether the file carries each defect's evidence crop (HTML and PDF do)."""
+        return self in (ReportFormat.HTML, ReportFormat.PDF)
 
 
 def evidence_view(stored: Mapping[str, object], photos: Mapping[int, str]) -> ReportEvidence:
@@ -105,7 +111,7 @@ def photo_names(session: Session, defects: Sequence[FlightDefect]) -> dict[int, 
 def crops(session: Session, store: PhotoStore, cache_dir: Path,
           defects: Sequence[FlightDefect]) -> dict[str, bytes]:
     """Each defect's best-view crop in this flight (cached like the review queue's), for the
-    HTML report."""
+    HTML and PDF reports."""
     cache = DerivedCache(cache_dir)
     out = {}
     for item in defects:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import defusedxml.ElementTree as ET
 import pytest
@@ -127,12 +128,20 @@ def test_report_places_defects_at_towers_and_hazards_on_the_ground(flight, tmp_p
     assert len(kml.findall(".//{http://www.opengis.net/kml/2.2}Placemark")) == 2
 
 
-def test_report_kmz_and_bad_inputs(flight, tmp_path, capsys):
+def test_report_kmz_pdf_and_bad_inputs(flight, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("reportlab")
     folder, _, model, _ = flight
     out = tmp_path / "kmz"
     assert main(["report", str(folder), "--model", str(model), "--out", str(out),
-                 "--tile", "off", "--kmz"]) == 0
+                 "--tile", "off", "--kmz", "--pdf"]) == 0
     assert (out / "report.kmz").read_bytes()[:2] == b"PK"
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    with monkeypatch.context() as m:  # without the extra: said before any photo is read
+        m.setitem(sys.modules, "reportlab", None)
+        capsys.readouterr()
+        assert main(["report", str(folder), "--model", str(tmp_path / "no.onnx"),
+                     "--out", str(tmp_path / "nopdf"), "--pdf"]) == 2
+        assert "install the pdf extra: pip install 'linepatrol[pdf]'" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     bad.write_text("line,tower,lat,lon\nL1,1,30.5,114.25\nL1,2,30.5,east\n")
     capsys.readouterr()

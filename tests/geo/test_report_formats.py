@@ -146,3 +146,68 @@ def test_evidence_round_trips_through_json():
                                  "a.jpg", None)
     with pytest.raises(ValueError, match="not 4 numbers"):
         ReportEvidence.from_json({"xyxy": [0, 0, 1], "confidence": 0.5}, "a.jpg", None)
+
+
+# --- PDF (the pdf extra) -------------------------------------------------------------------
+
+
+def _jpeg(seed: int) -> bytes:
+    import cv2
+    import numpy as np
+
+    img = np.random.default_rng(seed).integers(0, 255, (60, 80, 3)).astype(np.uint8)
+    return bytes(cv2.imencode(".jpg", img)[1])
+
+
+def _pdf_text(data: bytes) -> tuple[str, int]:
+    """The PDF's text (whitespace removed: cells wrap) and how many images it holds."""
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    text = "".join(p.extract_text() for p in reader.pages)
+    return "".join(text.split()), sum(len(p.images) for p in reader.pages)
+
+
+def test_pdf_has_a_row_per_defect_every_csv_value_chinese_names_and_the_crops():
+    pytest.importorskip("reportlab")
+    crops = {"D0001": _jpeg(1), "D0002": _jpeg(2)}
+    data = render(Format.PDF, report(line="L1 <b>&</b>", crops=crops))
+    assert data.startswith(b"%PDF-") and Format.PDF.media_type == "application/pdf"
+    text, images = _pdf_text(data)
+    assert images == 2  # the defect without a crop has an empty cell
+    assert "defects3(2critical,1serious)" in text  # the HTML report's count line
+    assert "L1<b>&</b>" in text  # user text escaped, shown as written
+    rows = list(csv.DictReader(io.StringIO(to_csv(report(line="L1 <b>&</b>")))))
+    assert [text.count(r["id"]) for r in rows] == [1, 1, 1]  # one row per defect
+    assert text.count("photo(s):") == 3
+    for r in rows:
+        for column in COLUMNS:
+            if r[column]:
+                assert "".join(r[column].split()) in text, (r["id"], column, r[column])
+    for zh in ("鸟巢", "吊车", "导线异物", "危急", "严重"):
+        assert zh in text
+    assert render(Format.PDF, report(line="L1 <b>&</b>", crops=crops)) == data  # invariant
+
+
+def test_pdf_without_a_system_cjk_font_uses_stsong(monkeypatch):
+    pytest.importorskip("reportlab")
+    from linepatrol.report import pdf
+
+    monkeypatch.setattr(pdf, "cjk_font", lambda truetype=False: None)
+    pdf._font.cache_clear()
+    try:
+        data = render(Format.PDF, report())
+    finally:
+        pdf._font.cache_clear()
+    assert b"/STSong-Light" in data
+    text, _ = _pdf_text(data)
+    assert "鸟巢" in text and "导线异物" in text
+
+
+def test_pdf_without_reportlab_names_the_extra(monkeypatch):
+    import sys
+
+    from linepatrol.report import PdfUnavailableError
+
+    monkeypatch.setitem(sys.modules, "reportlab", None)
+    with pytest.raises(PdfUnavailableError, match=r"pip install 'linepatrol\[pdf\]'"):
+        render(Format.PDF, report())

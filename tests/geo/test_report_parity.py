@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from linepatrol.cli import main
-from linepatrol.report import COLUMNS
+from linepatrol.report import COLUMNS, Format
 from linepatrol_service.app import create_app
 from linepatrol_service.auth import create_token
 from linepatrol_service.roles import Role
@@ -40,10 +41,11 @@ def _same(row: dict[str, Any]) -> dict[str, Any]:
 def both(flight: tuple[Path, Path, Path, dict[str, Any]], tmp_path: Path
          ) -> Iterator[tuple[Path, dict[str, bytes]]]:
     """(the CLI's output folder, the service's report bytes by format) for one flight."""
+    pytest.importorskip("reportlab")
     folder, ledger, model, _ = flight
     out = tmp_path / "cli"
     assert main(["report", str(folder), "--ledger", str(ledger), "--model", str(model),
-                 "--out", str(out), "--tile", "off", "--line", "L1"]) == 0
+                 "--out", str(out), "--tile", "off", "--line", "L1", "--pdf"]) == 0
     settings = make_settings(tmp_path / "data", model, batch_size=4)
     services = Services(settings)
     with TestClient(create_app(settings, services)) as client:
@@ -66,9 +68,10 @@ def both(flight: tuple[Path, Path, Path, dict[str, Any]], tmp_path: Path
                 break
             time.sleep(0.1)
         reports = {}
-        for fmt in ("geojson", "kml", "csv", "html"):
+        for fmt in ("geojson", "kml", "csv", "html", "pdf"):
             r = client.get(f"{api}/flights/{fid}/report?format={fmt}", headers=auth)
             assert r.status_code == 200, r.text
+            assert r.headers["content-type"].split(";")[0] == Format(fmt).media_type.split(";")[0]
             assert f'filename="flight-{fid}.{fmt}"' in r.headers["content-disposition"]
             reports[fmt] = r.content
     services.close()
@@ -120,3 +123,23 @@ def test_html_reports_are_self_contained_alike(both):
         assert page.count('src="data:image/jpeg;base64,') == 4
         assert "127.0.0.1" not in page and "http://" not in page and "https://" not in page
         assert page.count("<tr class=") == 4
+
+
+def test_pdf_reports_show_the_same_rows_counts_and_crops(both):
+    pypdf = pytest.importorskip("pypdf")
+    out, service = both
+    cli_csv = list(csv.DictReader(io.StringIO(
+        (out / "report.csv").read_bytes().decode("utf-8-sig"))))
+    # the HTML's crops; a PDF holds an image once however often it shows it
+    crops = set(re.findall(r'src="data:image/jpeg;base64,([^"]+)"',
+                           (out / "report.html").read_text(encoding="utf-8")))
+    for data in ((out / "report.pdf").read_bytes(), service["pdf"]):
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        text = "".join("".join(p.extract_text().split()) for p in reader.pages)
+        held = {i.indirect_reference.idnum for p in reader.pages for i in p.images}
+        assert len(held) == len(crops) > 0
+        assert f"defects{len(cli_csv)}(" in text
+        assert text.count("photo(s):") == len(cli_csv)  # once in every defect's row
+        for row in cli_csv:  # the same defects, by the values every format shares
+            assert "".join(row["photo_files"].split()) in text
+            assert row["name_zh"] in text

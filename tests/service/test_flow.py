@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,31 @@ def test_flight_from_upload_to_reviewed_defect(api):
     assert len(csv_rows) == count and second["id"] not in {int(r["id"]) for r in csv_rows}
     everything = api.get(f"/flights/{fid}/report?format=json&include_rejected=true").json()
     assert len(everything["defects"]) == count + 1
+    pytest.importorskip("reportlab")  # the pdf extra: last, the rest was checked without it
+    pdf = api.get(f"/flights/{fid}/report?format=pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"] == f'attachment; filename="flight-{fid}.pdf"'
+    text = pdf_text(pdf.content)
+    assert text.count("photo(s):") == count and f"defects{count}(" in text
+    assert "鸟巢" in text and "绝缘子自爆/缺片" in text
+
+
+def pdf_text(data: bytes) -> str:
+    """A PDF's text with the whitespace taken out (table cells wrap)."""
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return "".join("".join(p.extract_text().split()) for p in reader.pages)
+
+
+def test_pdf_report_without_reportlab_says_which_extra(api, monkeypatch):
+    flight = api.new_flight()
+    api.upload(flight["id"], [("a.jpg", jpeg(seed=2))])
+    api.post(f"/flights/{flight['id']}/submit", "uploader")
+    assert api.wait(flight["id"])["status"] == "done"
+    monkeypatch.setitem(sys.modules, "reportlab", None)
+    r = api.get(f"/flights/{flight['id']}/report?format=pdf", "uploader")
+    assert r.status_code == 501
+    assert "install the pdf extra: pip install 'linepatrol[pdf]'" in r.json()["detail"]
 
 
 def test_evidence_images(api):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -215,6 +217,16 @@ def test_flight_page_shows_progress_reports_and_defects(ui_app: UiApp, client: T
         assert f"/api/v1/flights/{processed['id']}/report?format={fmt}" in page
     assert len(re.findall(r'href="/ui/defects/\d+"', page)) >= processed["defects"]
     assert "绝缘子自爆/缺片" in page and "Insulator self-explosion" in page  # zh and en
+
+
+def test_flight_page_offers_pdf_only_where_it_can_be_written(
+        ui_app: UiApp, client: TestClient, processed: dict[str, Any], monkeypatch) -> None:
+    sign_in(client, ui_app[2]["reviewer"])
+    link = f"/api/v1/flights/{processed['id']}/report?format=pdf"
+    if importlib.util.find_spec("reportlab") is not None:
+        assert link in client.get(f"/ui/flights/{processed['id']}").text
+    monkeypatch.setitem(sys.modules, "reportlab", None)  # no pdf extra: no dead link
+    assert link not in client.get(f"/ui/flights/{processed['id']}").text
 
 
 def test_flight_page_keeps_the_upload_verdicts(ui_app: UiApp, client: TestClient) -> None:

@@ -47,11 +47,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     rep = subparsers.add_parser(
         "report",
-        help="defect report of a flight: detect, geotag, merge; GeoJSON, KML, CSV, HTML",
+        help="defect report of a flight: detect, geotag, merge; GeoJSON, KML, CSV, HTML (PDF)",
         description="Detect defects and hazards in a folder of DJI photos, place each on its "
         "tower, span or ground position, merge repeated sightings into one defect, and write "
         "report.geojson, report.kml (or .kmz), report.csv and report.html (one file, evidence "
-        "crops inside) to --out. The service writes the same files for the same flight.",
+        "crops inside) to --out, and report.pdf with --pdf. The service writes the same files "
+        "for the same flight.",
     )
     rep.add_argument("folder", metavar="FOLDER", help="folder of photos (searched recursively)")
     rep.add_argument("--ledger", help="tower ledger, .csv or .geojson (line, tower, lat, lon...)")
@@ -70,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     rep.add_argument("--include-components", action="store_true",
                      help="also report plain components (insulators, dampers), not only defects")
     rep.add_argument("--kmz", action="store_true", help="write report.kmz instead of report.kml")
+    rep.add_argument("--pdf", action="store_true",
+                     help="also write report.pdf, the HTML report's content for printing "
+                     "(needs the pdf extra: pip install 'linepatrol[pdf]')")
     _ground_args(rep)
     rep.set_defaults(handler=run_report)
 
@@ -159,6 +163,11 @@ def run_report(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder")
+    if args.pdf:  # before the photos are read, not after
+        from linepatrol.report import pdf
+
+        if not pdf.available():
+            raise UserError(str(pdf.PdfUnavailableError()))
     config = _config(
         args, merge_distance_m=args.merge_distance, hazard_critical_m=args.hazard_critical,
         hazard_serious_m=args.hazard_serious, include_components=args.include_components,
@@ -200,6 +209,8 @@ def run_report(args: argparse.Namespace) -> int:
     views = from_geo_all(defects)
     report = Report(header, views, _crops(views, paths))
     formats = [Format.GEOJSON, Format.KMZ if args.kmz else Format.KML, Format.CSV, Format.HTML]
+    if args.pdf:
+        formats.append(Format.PDF)
     written = []
     for fmt in formats:
         path = out / file_name("report", fmt)
@@ -210,8 +221,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def _crops(defects: Sequence[ReportDefect], paths: dict[str, Path]) -> dict[str, bytes]:
-    """Each defect's best view, cropped, for the HTML report; a photo that cannot be read
-    again (it was read a moment ago) just leaves its defect without a crop."""
+    """Each defect's best view, cropped, for the HTML and PDF reports; a photo that cannot be
+    read again (it was read a moment ago) just leaves its defect without a crop."""
     from linepatrol.images import ImageError
     from linepatrol.report.crops import crop_jpeg
 

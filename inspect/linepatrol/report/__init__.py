@@ -3,7 +3,8 @@
 Both sides turn their defects into :class:`~linepatrol.report.view.ReportDefect` records and
 call :func:`render`; the formats are written only here, so a flight's GeoJSON, KML, CSV and
 HTML carry the same features, columns and values whichever side wrote them. Files are named
-``{stem}.{extension}`` by :func:`file_name` on both sides.
+``{stem}.{extension}`` by :func:`file_name` on both sides. PDF needs the ``pdf`` extra
+(:mod:`linepatrol.report.pdf`); every other format needs nothing beyond the core.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from enum import StrEnum
 from linepatrol.report.geojson import to_geojson, to_geojson_text
 from linepatrol.report.kml import to_kml
 from linepatrol.report.page import to_html
+from linepatrol.report.pdf import PdfUnavailableError, to_pdf
 from linepatrol.report.table import neutralise, to_csv, to_csv_bytes
 from linepatrol.report.view import (
     COLUMNS,
@@ -33,6 +35,7 @@ class Format(StrEnum):
     KMZ = "kmz"
     CSV = "csv"
     HTML = "html"
+    PDF = "pdf"
 
     @property
     def media_type(self) -> str:
@@ -45,6 +48,7 @@ _MEDIA_TYPES = {
     Format.KMZ: "application/vnd.google-earth.kmz",
     Format.CSV: "text/csv; charset=utf-8",
     Format.HTML: "text/html; charset=utf-8",
+    Format.PDF: "application/pdf",
 }
 
 
@@ -55,19 +59,23 @@ def file_name(stem: str, fmt: str) -> str:
 
 
 def render(fmt: Format, report: Report) -> bytes:
-    """The report in one format, as the bytes of its file."""
+    """The report in one format, as the bytes of its file; PDF raises
+    :class:`PdfUnavailableError` where ReportLab is not installed."""
     if fmt is Format.GEOJSON:
         return to_geojson_text(report).encode("utf-8")
     if fmt is Format.KML or fmt is Format.KMZ:
         return to_kml(report, kmz=fmt is Format.KMZ)
     if fmt is Format.CSV:
         return to_csv_bytes(report)
+    if fmt is Format.PDF:
+        return to_pdf(report)
     return to_html(report).encode("utf-8")
 
 
 __all__ = [
     "COLUMNS",
     "Format",
+    "PdfUnavailableError",
     "Report",
     "ReportDefect",
     "ReportEvidence",
@@ -81,4 +89,5 @@ __all__ = [
     "to_geojson",
     "to_html",
     "to_kml",
+    "to_pdf",
 ]

@@ -8,10 +8,10 @@ it. Every value is escaped (flight lines, file names and notes are user text).
 from __future__ import annotations
 
 import base64
-from collections import Counter
 from html import escape
 
 from linepatrol.report.view import Report, ReportDefect
+from linepatrol.report.view import facts as summary_facts
 
 STYLE = """
 body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; margin: 1.5em; }
@@ -57,14 +57,7 @@ def _row(report: Report, d: ReportDefect) -> str:
 
 def to_html(report: Report) -> str:
     h = report.header
-    grades = Counter(d.severity or "ungraded" for d in report.defects)
-    facts = [f"line {_text(h.line)}", f"date {_text(h.date)}", f"team {_text(h.team)}",
-             f"drone {_text(h.drone)}"]
-    if h.photos is not None:
-        facts.append(f"photos {h.photos} ({h.photos_failed or 0} unreadable)")
-    facts.append(f"defects {len(report.defects)}"
-                 + (" (" + ", ".join(f"{n} {escape(g)}" for g, n in grades.most_common()) + ")"
-                    if grades else ""))
+    facts = [escape(f) for f in summary_facts(report)]
     notes = f"<p>{_text(h.notes)}</p>" if h.notes else ""
     head = ("<tr><th>#</th><th>Class</th><th>Severity</th><th>Status</th><th>Confidence</th>"
             "<th>Line / tower / span</th><th>Position</th><th>Photo</th><th>Evidence</th></tr>")

@@ -10,6 +10,7 @@ altitudes, 1 for distances and pixels, 4 for confidences.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -207,6 +208,25 @@ class Report:
     header: ReportHeader
     defects: tuple[ReportDefect, ...]
     crops: dict[str, bytes] = field(default_factory=dict)
+
+
+def facts(report: Report) -> list[str]:
+    """The line under a report's title, as plain text: the flight's facts and the defect count
+    by grade. The HTML and the PDF report both print it, so their counts cannot differ."""
+    h = report.header
+
+    def text(value: object) -> str:
+        return "—" if value is None or value == "" else str(value)
+
+    grades = Counter(d.severity or "ungraded" for d in report.defects)
+    out = [f"line {text(h.line)}", f"date {text(h.date)}", f"team {text(h.team)}",
+           f"drone {text(h.drone)}"]
+    if h.photos is not None:
+        out.append(f"photos {h.photos} ({h.photos_failed or 0} unreadable)")
+    out.append(f"defects {len(report.defects)}"
+               + (" (" + ", ".join(f"{n} {g}" for g, n in grades.most_common()) + ")"
+                  if grades else ""))
+    return out
 
 
 def evidence_from_geo(ev: Evidence, photo: str | None = None) -> ReportEvidence:

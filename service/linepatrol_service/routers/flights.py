@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from linepatrol.report import file_name
+from linepatrol.report import PdfUnavailableError, file_name
+from linepatrol.report.pdf import available as pdf_available
 from linepatrol_service import queries, reports
 from linepatrol_service.auth import Principal
 from linepatrol_service.deps import (
@@ -226,7 +227,9 @@ def cancel_flight(flight_id: IdPath, session: SessionDep, who: FlightWriter) -> 
     response_class=Response,
     responses={200: {"content": {f.media_type: {} for f in reports.ReportFormat},
                      "description": "The report in the asked format"},
-               409: {"description": "The flight is not processed yet"}},
+               409: {"description": "The flight is not processed yet"},
+               501: {"description": "PDF asked for, and ReportLab (the pdf extra) is not "
+                                    "installed"}},
 )
 def flight_report(
     flight_id: IdPath,
@@ -236,16 +239,18 @@ def flight_report(
     format: reports.ReportFormat = reports.ReportFormat.JSON,
     include_rejected: bool = False,
 ) -> Response:
-    """The flight's defects as JSON, GeoJSON, KML, CSV or one self-contained HTML file (the
-    same files ``linepatrol report`` writes), named ``flight-{id}.{format}``."""
+    """The flight's defects as JSON, GeoJSON, KML, CSV, one self-contained HTML file or PDF
+    (the same files ``linepatrol report`` writes), named ``flight-{id}.{format}``."""
     flight = flight_for(session, who, flight_id)
     if flight.status != FlightStatus.DONE:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"flight {flight_id} is {flight.status}; the report comes when done")
+    if format is reports.ReportFormat.PDF and not pdf_available():
+        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, str(PdfUnavailableError()))
     defects = reports.flight_defects(session, flight_id, include_rejected)
     photos = reports.photo_names(session, defects)
     embedded = {}
-    if format is reports.ReportFormat.HTML:
+    if format.embeds_crops:
         embedded = reports.crops(session, services.store,
                                  services.settings.data_dir / "derived", defects)
     summary = flights_out(session, [flight])[0]

@@ -51,7 +51,8 @@ async def get_image(
                                            lambda: evidence.thumbnail(path, side))
         else:
             side = size or 2048
-            data = await run_in_threadpool(cache.get, image.sha256, "annotated", [side, boxes],
+            data = await run_in_threadpool(cache.get, image.sha256, "annotated",
+                                           [side, boxes, evidence.label_style()],
                                            lambda: evidence.annotated(path, boxes, side))
     except ImageError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from None

@@ -257,6 +257,14 @@ def new_flight_page(request: Request, viewer: ViewerDep, session: SessionDep) ->
                   limits=_services(request).settings)
 
 
+def report_formats() -> list[str]:
+    """The report downloads the flight page links to; PDF only where ReportLab is installed,
+    so no link ends in the API's 501."""
+    from linepatrol.report.pdf import available
+
+    return ["html", *(["pdf"] if available() else []), "geojson", "kml", "csv", "json"]
+
+
 @router.get("/flights/{flight_id}", response_class=HTMLResponse)
 def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
                 session: SessionDep) -> Response:
@@ -280,7 +288,7 @@ def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
     return render(request, "flight.html", viewer, flight=flight, defects=defects, photos=photos,
                   refused=refused,
                   failed=[image_out(i) for i in failed], no_pose=[image_out(i) for i in no_pose],
-                  formats=["html", "geojson", "kml", "csv", "json"])
+                  formats=report_formats())
 
 
 # --- defects -------------------------------------------------------------------------------

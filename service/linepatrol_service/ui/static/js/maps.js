@@ -1,5 +1,6 @@
 /* Maps: the ledger's lines and towers drawn as vectors (no tile server needed, works offline),
-   defects coloured by grade on top; a tile layer only when the service is configured with one. */
+   defects coloured by grade over the lines, the towers over them (panes below); a tile layer
+   only when the service is configured with one. */
 (function () {
   "use strict";
   const COLOURS = { critical: "#b3141b", serious: "#b54708", general: "#d4a017" };
@@ -15,6 +16,18 @@
     L.tileLayer(cfg.tileUrl, { maxZoom: cfg.tileMaxZoom || 19, attribution: cfg.tileAttribution || "" }).addTo(map);
   }
   map.setView([30, 110], 4);
+  // A metric scale bar: span lengths and hazard distances are judged in metres.
+  L.control.scale({ metric: true, imperial: false, maxWidth: 160 }).addTo(map);
+
+  // Stacking, bottom to top: lines, spans and camera positions (the overlay pane); defects;
+  // towers, so a finding snapped to a tower rings it instead of hiding it; tower labels (the
+  // tooltip pane); the count badges, so no label covers them. Towers take no clicks: a click on
+  // a tower's dot goes through to the defect ringing it (app.css lets these panes' SVG pass
+  // clicks through too).
+  const PANES = { defects: "lpDefects", towers: "lpTowers", counts: "lpCounts" };
+  map.createPane(PANES.defects).style.zIndex = "450";
+  map.createPane(PANES.towers).style.zIndex = "460";
+  map.createPane(PANES.counts).style.zIndex = "660";
 
   // Leaflet puts a string tooltip or popup in as HTML: user text (photo names, tower names)
   // goes in as a text node instead, so it can never become markup.
@@ -46,6 +59,9 @@
 
   function style(feature) {
     const kind = feature.properties.kind;
+    if (kind === "tower" || kind === "photo") {
+      return {}; // L.geoJSON styles its points too: keep towerMarker's own colours
+    }
     if (kind === "span") {
       return { color: "#f59e0b", weight: 8, opacity: 0.8 };
     }
@@ -60,8 +76,10 @@
       return L.circleMarker(latlng, { radius: 3, color: "#4b5563", weight: 1, fillColor: "#9ca3af", fillOpacity: 1 })
         .bindTooltip(text("Photo " + feature.properties.filename));
     }
-    return L.circleMarker(latlng, { radius: 5, color: "#1b1f24", weight: 2, fillColor: "#fff", fillOpacity: 1 })
-      .bindTooltip(text(feature.properties.tower), { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
+    return L.circleMarker(latlng, {
+      radius: 5, color: "#1b1f24", weight: 2, fillColor: "#fff", fillOpacity: 1,
+      pane: PANES.towers, interactive: false,
+    }).bindTooltip(text(feature.properties.tower), { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
   }
 
   /** One marker per position: coloured by its most urgent finding, sized by how many. */
@@ -79,16 +97,22 @@
       list.sort(function (a, b) { return (RANK[a.severity] ?? 9) - (RANK[b.severity] ?? 9); });
       const [lon, lat] = key.split(",").map(Number);
       const focus = el.dataset.focus && list.some(function (p) { return String(p.id) === el.dataset.focus; });
+      const radius = (focus ? 12 : 9) + Math.min(6, 2 * (list.length - 1));
       const marker = L.circleMarker([lat, lon], {
         // Hazards (cranes, excavators… near the line) get a dark dashed ring, line defects a white one.
-        radius: (focus ? 12 : 9) + Math.min(6, 2 * (list.length - 1)),
+        radius: radius, pane: PANES.defects,
         color: list.some(function (p) { return p.category === "hazard"; }) ? "#1b1f24" : "#fff",
         dashArray: list.some(function (p) { return p.category === "hazard"; }) ? "4 3" : null,
         weight: 2,
         fillOpacity: 0.95, fillColor: COLOURS[list[0].severity] || "#4b5563",
       }).bindPopup(popup(list));
       if (list.length > 1) {
-        marker.bindTooltip(text(list.length), { permanent: true, direction: "center", className: "count-label" });
+        // A badge on the ring's upper left: the centre is the tower's dot, the right its label.
+        const off = Math.round(radius * 0.75);
+        marker.bindTooltip(text(list.length), {
+          permanent: true, direction: "center", className: "count-label", pane: PANES.counts,
+          offset: [-off, -off],
+        });
       }
       markers.push(marker);
     }
@@ -103,7 +127,7 @@
       return r.json();
     })
     .then(function (data) {
-      // Lines first, then the span, camera positions and towers; defects on top.
+      // Lines first, then the span, camera positions and towers (each pane keeps this order).
       const order = { line: 0, span: 1, photo: 2, tower: 3, defect: 4 };
       data.features.sort(function (a, b) { return order[a.properties.kind] - order[b.properties.kind]; });
       const defects = data.features.filter(function (f) { return f.properties.kind === "defect"; });
