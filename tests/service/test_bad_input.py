@@ -158,7 +158,7 @@ def test_malformed_requests(api):
     assert api.get("/flights/99999").status_code == 404
     assert api.upload(99999, [("a.jpg", GOOD)]).status_code == 404
     assert api.get(f"/flights/{fid}/report").status_code == 409  # not processed yet
-    assert api.get(f"/flights/{fid}/report?format=pdf").status_code == 422
+    assert api.get(f"/flights/{fid}/report?format=docx").status_code == 422
 
 
 def test_zip_entry_count_is_checked_before_parsing(api):
