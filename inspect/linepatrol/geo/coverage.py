@@ -303,5 +303,5 @@ def line_coverage(
 
 def percent(ratio: float) -> str:
     """A ratio as people read it ("75 %"); never rounds a partial coverage up to 100."""
-    value = math.floor(ratio * 1000) / 10
+    value = math.floor(round(ratio * 1000, 6)) / 10  # 0.29 * 1000 is 289.99999999999997
     return f"{value:g} %"

@@ -79,29 +79,31 @@ def span_fractions(samples: int) -> FloatArray:
 def _sample_points(geom: PhotoGeometry, ledger: Ledger, samples: int) -> tuple[FloatArray,
                                                                                FloatArray]:
     """ENU points in the photo's frame: towers (T, k, 3) and span conductors (S, samples, 3);
-    NaN for towers too far from the photo to be in its tower table."""
+    NaN for towers too far from the photo to be in its tower table (and their spans)."""
     table = geom.tower_table(ledger)
-    fractions = np.asarray(TOWER_SAMPLE_FRACTIONS)
-    towers = np.full((len(ledger.towers), len(fractions), 3), np.nan)
+    n = len(ledger.towers)
+    feet = np.full((n, 2), np.nan)
+    z0 = np.full(n, np.nan)
+    z1 = np.full(n, np.nan)
     for i, t in enumerate(ledger.towers):
         entry = table.get((t.line, t.tower))
         if entry is not None:
-            foot, z0, z1 = entry
-            towers[i, :, :2] = foot[:2]
-            towers[i, :, 2] = z0 + fractions * (z1 - z0)
-    s = span_fractions(samples)
-    spans = np.full((len(ledger.spans), samples, 3), np.nan)
-    for j, span in enumerate(ledger.spans):
-        a = table.get((span.a.line, span.a.tower))
-        b = table.get((span.b.line, span.b.tower))
-        if a is None or b is None:
-            continue
-        (fa, za0, za1), (fb, zb0, zb1) = a, b
-        ha = za0 + CONDUCTOR_HEIGHT_FRACTION * (za1 - za0)
-        hb = zb0 + CONDUCTOR_HEIGHT_FRACTION * (zb1 - zb0)
-        length = float(np.hypot(*(fb[:2] - fa[:2])))
-        spans[j, :, :2] = fa[:2] + s[:, None] * (fb[:2] - fa[:2])
-        spans[j, :, 2] = ha + s * (hb - ha) - 4.0 * SAG_FRACTION * length * s * (1.0 - s)
+            feet[i], z0[i], z1[i] = entry[0][:2], entry[1], entry[2]
+    fractions = np.asarray(TOWER_SAMPLE_FRACTIONS)
+    towers = np.empty((n, len(fractions), 3))
+    towers[:, :, :2] = feet[:, None, :]
+    towers[:, :, 2] = z0[:, None] + fractions[None, :] * (z1 - z0)[:, None]
+    index = {(t.line, t.tower): i for i, t in enumerate(ledger.towers)}
+    ends = np.array([(index[(s.a.line, s.a.tower)], index[(s.b.line, s.b.tower)])
+                     for s in ledger.spans], dtype=np.int64).reshape(-1, 2)
+    a, b = ends[:, 0], ends[:, 1]
+    hang = z0 + CONDUCTOR_HEIGHT_FRACTION * (z1 - z0)  # where the conductors hang at each tower
+    length = np.hypot(*(feet[b] - feet[a]).T)
+    s = span_fractions(samples)[None, :]
+    spans = np.empty((len(ends), samples, 3))
+    spans[:, :, :2] = feet[a][:, None, :] + s[:, :, None] * (feet[b] - feet[a])[:, None, :]
+    spans[:, :, 2] = (hang[a][:, None] + s * (hang[b] - hang[a])[:, None]
+                      - 4.0 * SAG_FRACTION * length[:, None] * s * (1.0 - s))
     return towers, spans
 
 
