@@ -62,7 +62,7 @@ SAG_FRACTION = 0.03
 class PhotoView:
     """What one photo shows of a ledger: per tower whether it was seen and the finest ground
     sample distance (m/px) among its points in frame (NaN: none in frame); per span which of
-    its sample points were seen (towers x samples) and the same distance."""
+    its sample points were seen (spans x samples) and the same distance."""
 
     tower_seen: BoolArray
     tower_gsd_m: FloatArray
