@@ -76,3 +76,27 @@ def test_flight_and_line_maps_carry_the_coverage_layer(client):
     everything = c.get("/ui/data/map.geojson").json()
     assert _layer(everything) == ({"N1": None, "N2": None, "N3": None}, {})
     assert c.get("/ui/data/map.geojson?line=no such line").json()["features"] == []
+
+
+@pytest.mark.browser
+def test_the_flight_map_draws_covered_spans_and_gaps(tmp_path: Path, tiny_model: Path) -> None:
+    """In a browser: the flight page's map draws each span of the line as a gap (red, dashed)
+    when the photos did not cover it."""
+    import httpx
+
+    from ui.browser import browser_page, chromium_path, serve
+
+    chromium_path()
+    settings = make_settings(tmp_path / "data", tiny_model, coverage_min_object_px=4.0)
+    app, _, tokens = build_app(settings)
+    with serve(app) as base, browser_page() as page:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            flight_id = _processed_flight(c, tokens)  # type: ignore[arg-type]
+        page.goto(f"{base}/ui/login")
+        page.get_by_label("Access token").fill(tokens["reviewer"])
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{base}/ui/flights/{flight_id}")
+        page.wait_for_selector("#map.loaded")
+        gaps = page.locator('#map path[stroke="#b3141b"][stroke-dasharray="8 6"]')
+        assert gaps.count() == 2
+        assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
