@@ -263,6 +263,78 @@ class LedgerOut(BaseModel):
     updated_by: str
 
 
+class CoverageGap(BaseModel):
+    """A tower or span of the ledger: ``id`` is the tower's number or the span's "12-13"."""
+
+    kind: Literal["tower", "span"]
+    id: str
+    line: str
+
+
+class CoverageItemOut(CoverageGap):
+    covered: bool = Field(description="Shown in frame closely enough: a missing cap there "
+                          "spans at least min_object_px pixels (for a span: enough of its "
+                          "conductor)")
+    photos: int = Field(description="Photos that showed it that closely")
+    best_gsd_cm: float | None = Field(description="Finest ground sample distance (cm per "
+                                      "pixel at the object) of any photo framing it, close "
+                                      "enough or not; null when no photo framed it")
+
+
+class FlightCoverageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "flight_id": 7, "line": "500kV 江城线", "min_object_px": 60.0, "ratio": 0.75,
+        "photos": 120,
+        "towers": [{"kind": "tower", "id": "N1", "line": "500kV 江城线", "covered": True,
+                    "photos": 3, "best_gsd_cm": 0.3}],
+        "spans": [{"kind": "span", "id": "N1-N2", "line": "500kV 江城线", "covered": False,
+                   "photos": 1, "best_gsd_cm": 1.2}],
+        "gaps": [{"kind": "span", "id": "N1-N2", "line": "500kV 江城线"}]}]})
+    flight_id: int
+    line: str
+    min_object_px: float
+    photos: int = Field(description="Photos with a camera pose that were counted")
+    ratio: float = Field(description="Covered towers and spans over all of the ledger's")
+    towers: list[CoverageItemOut]
+    spans: list[CoverageItemOut]
+    gaps: list[CoverageGap] = Field(description="Towers and spans not covered")
+
+
+class LineCoverageItemOut(CoverageItemOut):
+    flights: int = Field(description="Flights of the period that covered it")
+    last_covered: dt.date | None = Field(description="Date of the last flight that covered "
+                                         "it, within the period; null: none did")
+    stale: bool = Field(description="Not covered for longer than stale_after_days")
+
+
+class LineCoverageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "line": "500kV 江城线", "since": "2026-09-01", "as_of": "2026-12-02",
+        "min_object_px": 60.0, "stale_after_days": 90, "flights": 2, "ratio": 0.5,
+        "towers": [{"kind": "tower", "id": "N1", "line": "500kV 江城线", "covered": True,
+                    "photos": 5, "best_gsd_cm": 0.3, "flights": 2,
+                    "last_covered": "2026-11-20", "stale": False}],
+        "spans": [{"kind": "span", "id": "N1-N2", "line": "500kV 江城线", "covered": False,
+                   "photos": 0, "best_gsd_cm": None, "flights": 0, "last_covered": None,
+                   "stale": True}],
+        "gaps": [{"kind": "span", "id": "N1-N2", "line": "500kV 江城线"}],
+        "stale": [{"kind": "span", "id": "N1-N2", "line": "500kV 江城线"}]}]})
+    line: str
+    since: dt.date | None = Field(description="Flights dated on or after this day were "
+                                  "combined; null: all of the line's")
+    as_of: dt.date = Field(description="The day staleness is counted to (today, UTC)")
+    min_object_px: float
+    stale_after_days: int
+    flights: int = Field(description="Processed flights of the line in the period")
+    ratio: float = Field(description="Towers and spans covered by any flight of the period "
+                         "over all of the ledger's")
+    towers: list[LineCoverageItemOut]
+    spans: list[LineCoverageItemOut]
+    gaps: list[CoverageGap] = Field(description="Not covered by any flight of the period")
+    stale: list[CoverageGap] = Field(description="Not covered for longer than "
+                                     "stale_after_days")
+
+
 class Health(BaseModel):
     ok: bool
     database: dict[str, Any]

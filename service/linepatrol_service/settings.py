@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from linepatrol.detect_config import DEFAULTS, DetectorConfig, parse_tile
+from linepatrol.geo.coverage import DEFAULT_COVERAGE, CoverageConfig
 from linepatrol.settings import CoreSettings
 from linepatrol_service.domain import DueHours
 
@@ -112,6 +113,17 @@ class ServiceSettings(CoreSettings):
         default=200.0, gt=1, description="Largest uncompressed/compressed ratio of a zip entry"
     )
     thumbnail_px: int = Field(default=320, ge=16, le=2048)
+    # Visual coverage (GET /flights/{id}/coverage, /lines/{line}/coverage); the defaults are
+    # the core's (linepatrol.geo.coverage says why)
+    coverage_min_object_px: float = Field(
+        default=DEFAULT_COVERAGE.min_object_px, gt=0,
+        description="A tower or span is covered when a missing cap there spans at least this "
+        "many pixels in a photo",
+    )
+    coverage_stale_after_days: int = Field(
+        default=DEFAULT_COVERAGE.stale_after_days, ge=0,
+        description="A line's tower or span not covered for longer than this is flagged stale",
+    )
 
     @field_validator("tile")
     @classmethod
@@ -125,6 +137,11 @@ class ServiceSettings(CoreSettings):
 
     def due_hours(self) -> DueHours:
         return DueHours(self.due_critical_h, self.due_serious_h, self.due_general_h)
+
+    def coverage_config(self) -> CoverageConfig:
+        """The coverage rule: these settings over the core's defaults."""
+        return CoverageConfig(min_object_px=self.coverage_min_object_px,
+                              stale_after_days=self.coverage_stale_after_days)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

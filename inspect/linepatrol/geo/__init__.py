@@ -6,6 +6,7 @@ The geotagging API (a whole flight, detection included, is :mod:`linepatrol.flig
     pose, reason = read_pose_or_reason(path_or_bytes)  # never raises
     ledger = Ledger.load("towers.csv")          # or Ledger.parse(text, "csv"); LedgerError
     defects = locate_flight(observations, ledger, GeoConfig())
+    coverage = flight_coverage(ledger, poses)   # which towers/spans the photos showed closely
 
 Reports (GeoJSON, KML, CSV, HTML) are written by :mod:`linepatrol.report`.
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the real imports, for type checkers; at run time they load on first use
     from linepatrol.geo.camera import Intrinsics, pixel_to_ray, project_world_to_pixel
+    from linepatrol.geo.coverage import Coverage, CoverageConfig, line_coverage
     from linepatrol.geo.dji_meta import write_dji_metadata
     from linepatrol.geo.flight import locate_flight
     from linepatrol.geo.geodesy import LocalFrame
@@ -35,13 +37,17 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at run time they load 
         locate_pixels,
     )
     from linepatrol.geo.pose import CameraPose, PoseError, read_pose, read_pose_or_reason
+    from linepatrol.geo.visibility import flight_coverage
 
 # Loaded on first attribute access (PEP 562) so that `linepatrol --help`, which imports
 # linepatrol.geo.cli, does not pay for pyproj: the first submodule that has the name gives it.
-_SUBMODULES = ("pose", "camera", "geodesy", "ground", "ledger", "locate", "flight", "dji_meta")
+_SUBMODULES = ("pose", "camera", "geodesy", "ground", "ledger", "locate", "flight", "dji_meta",
+               "coverage", "visibility")
 
 __all__ = [
     "CameraPose",
+    "Coverage",
+    "CoverageConfig",
     "Defect",
     "DemGround",
     "Evidence",
@@ -58,6 +64,8 @@ __all__ = [
     "PoseError",
     "Span",
     "Tower",
+    "flight_coverage",
+    "line_coverage",
     "locate_flight",
     "locate_pixels",
     "pixel_to_ray",

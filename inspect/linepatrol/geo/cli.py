@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from linepatrol.cli.errors import UserError
 from linepatrol.detect_config import add_detection_options, from_args
+from linepatrol.geo.coverage import MIN_OBJECT_PX
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from linepatrol.flight import DetectedPhoto
+    from linepatrol.geo.coverage import Coverage
+    from linepatrol.geo.ledger import Ledger
     from linepatrol.geo.locate import Defect, GeoConfig
     from linepatrol.report import ReportDefect
 
@@ -52,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "tower, span or ground position, merge repeated sightings into one defect, and write "
         "report.geojson, report.kml (or .kmz), report.csv and report.html (one file, evidence "
         "crops inside) to --out, and report.pdf with --pdf. The service writes the same files "
-        "for the same flight.",
+        "for the same flight. With --ledger, also coverage.csv: which towers and spans the "
+        "photos showed closely enough.",
     )
     rep.add_argument("folder", metavar="FOLDER", help="folder of photos (searched recursively)")
     rep.add_argument("--ledger", help="tower ledger, .csv or .geojson (line, tower, lat, lon...)")
@@ -74,6 +79,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     rep.add_argument("--pdf", action="store_true",
                      help="also write report.pdf, the HTML report's content for printing "
                      "(needs the pdf extra: pip install 'linepatrol[pdf]')")
+    rep.add_argument("--min-object-px", type=float, default=MIN_OBJECT_PX, metavar="PX",
+                     help="coverage: a tower or span counts as covered when a missing cap there "
+                     f"spans at least PX pixels in a photo ({MIN_OBJECT_PX:g}: the default "
+                     "model's smallest measured cap, on photos tiled by --tile auto)")
     _ground_args(rep)
     rep.set_defaults(handler=run_report)
 
@@ -154,7 +163,14 @@ def run_report(args: argparse.Namespace) -> int:
     from linepatrol.images import iter_image_paths
     from linepatrol.model_store import ModelNotFoundError
     from linepatrol.pipeline import open_detector
-    from linepatrol.report import Format, Report, ReportHeader, file_name, render
+    from linepatrol.report import (
+        Format,
+        Report,
+        ReportHeader,
+        coverage_to_csv_bytes,
+        file_name,
+        render,
+    )
     from linepatrol.report.view import from_geo_all
     from linepatrol.runtime.model_info import ModelLoadError
     from linepatrol.runtime.providers import ProviderError
@@ -216,8 +232,51 @@ def run_report(args: argparse.Namespace) -> int:
         path = out / file_name("report", fmt)
         path.write_bytes(render(fmt, report))
         written.append(path)
+    coverage = None
+    if ledger is not None:
+        coverage = _coverage(args, ledger, detected, config)
+        path = out / "coverage.csv"
+        path.write_bytes(coverage_to_csv_bytes(coverage))
+        written.append(path)
     _summary(len(photos), failed, no_pose, defects, written)
+    if coverage is not None:
+        _coverage_summary(coverage, args.min_object_px)
     return 1 if len(failed) == len(photos) else 0
+
+
+def _coverage(args: argparse.Namespace, ledger: Ledger, detected: Sequence[DetectedPhoto],
+              config: GeoConfig) -> Coverage:
+    """The flight's coverage of the ledger (of ``--line`` when the ledger has it) from the
+    poses of the photos that were read: a photo that could not be analysed covers nothing."""
+    from linepatrol.geo.coverage import CoverageConfig
+    from linepatrol.geo.ground import GroundError
+    from linepatrol.geo.visibility import flight_coverage
+
+    try:
+        coverage_config = CoverageConfig(min_object_px=args.min_object_px)
+    except ValueError as exc:
+        raise UserError(f"--min-object-px: {exc}") from None
+    line = args.line
+    if line is not None and all(t.line != line for t in ledger.towers):
+        print(f"coverage: the ledger has no line {line!r}; covering all its lines",
+              file=sys.stderr)
+        line = None
+    poses = [p.pose for p in detected if p.readable and p.pose is not None]
+    try:
+        return flight_coverage(ledger, poses, coverage_config, config, line=line)
+    except GroundError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _coverage_summary(coverage: Coverage, min_object_px: float) -> None:
+    from linepatrol.geo.coverage import percent
+
+    gaps = coverage.gaps
+    items = coverage.items
+    print(f"coverage: {percent(coverage.ratio)} of {len(items)} towers and spans covered "
+          f"(a missing cap >= {min_object_px:g} px); {len(gaps)} gap(s)"
+          + (": " + ", ".join(f"{g.kind} {g.id}" for g in gaps[:10]) if gaps else "")
+          + (f" ... {len(gaps) - 10} more in coverage.csv" if len(gaps) > 10 else ""))
 
 
 def _crops(defects: Sequence[ReportDefect], paths: dict[str, Path]) -> dict[str, bytes]:

@@ -55,6 +55,9 @@ from linepatrol.geo.pose import CameraPose
 FloatArray = npt.NDArray[np.float64]
 MIN_CURTAIN_ANGLE_DEG = 10.0  # a ray must cross a span's centre plane at least this steeply
 MAX_SPAN_M = 2000.0  # longer spans (river crossings) exist but are rarer than this suggests
+# Conductors hang from the insulator strings at about this fraction of the tower's height (the
+# lower cross-arms of a 2-3 level tower); used where only the tower's total height is known.
+CONDUCTOR_HEIGHT_FRACTION = 0.7
 # (line, tower) -> (ENU of the foot, foot height, top height), in one photo's frame
 TowerTable = dict[tuple[str, str], tuple[FloatArray, float, float]]
 
@@ -297,8 +300,11 @@ class PhotoGeometry:
 
     # --- the line ------------------------------------------------------------------------
 
-    def _tower_table(self, ledger: Ledger) -> TowerTable:
-        """The ledger's towers near this photo, in its frame, converted in one PROJ call."""
+    def tower_table(self, ledger: Ledger) -> TowerTable:
+        """The ledger's towers near this photo, in its frame, converted in one PROJ call: (foot
+        ENU, foot height, top height) by (line, tower). The foot is the ledger's ground
+        elevation, else this photo's ground under the tower; the top adds the ledger's height,
+        else ``default_tower_height_m``."""
         if self._towers is not None and self._towers[0] is ledger:
             return self._towers[1]
         towers = ledger.towers
@@ -333,7 +339,7 @@ class PhotoGeometry:
         if self.error:
             return None
         d = self.rays([pixel])
-        table = self._tower_table(ledger)
+        table = self.tower_table(ledger)
         best: tuple[float, float, float, Tower, FloatArray] | None = None
         for tower in ledger.towers:
             entry = table.get((tower.line, tower.tower))
@@ -369,15 +375,15 @@ class PhotoGeometry:
 
         A steep view of a conductor beside the span's centre plane crosses that plane far below
         the conductor (or under the ground); such a ray is still given to the span when, at
-        the height of the conductors (70 % of the towers' height), it passes within twice
-        ``span_margin_m`` of the span's centre line — and placed there (see
+        the height of the conductors (``CONDUCTOR_HEIGHT_FRACTION`` of the towers' height), it
+        passes within twice ``span_margin_m`` of the span's centre line — and placed there (see
         :meth:`_steep_span_point` for when that applies).
         """
         if self.error:
             return None
         d = self.rays([pixel])
         margin = self.config.span_margin_m
-        table = self._tower_table(ledger)
+        table = self.tower_table(ledger)
         best: tuple[float, Span, FloatArray] | None = None
         steep: tuple[float, Span, FloatArray] | None = None
         for span in ledger.spans:
@@ -426,7 +432,7 @@ class PhotoGeometry:
         lower or flatter views the height of the conductors says little about where along the
         ray the object is.
         """
-        height = foot + 0.7 * (top - foot)
+        height = foot + CONDUCTOR_HEIGHT_FRACTION * (top - foot)
         if d[2] > -np.sin(np.radians(30.0)) or height > self.origin[2] - 5.0:
             return None
         t = (height - self.origin[2]) / d[2]

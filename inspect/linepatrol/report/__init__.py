@@ -15,7 +15,14 @@ from linepatrol.report.geojson import to_geojson, to_geojson_text
 from linepatrol.report.kml import to_kml
 from linepatrol.report.page import to_html
 from linepatrol.report.pdf import PdfUnavailableError, to_pdf
-from linepatrol.report.table import neutralise, to_csv, to_csv_bytes
+from linepatrol.report.table import (
+    COVERAGE_COLUMNS,
+    coverage_to_csv,
+    coverage_to_csv_bytes,
+    neutralise,
+    to_csv,
+    to_csv_bytes,
+)
 from linepatrol.report.view import (
     COLUMNS,
     Report,
@@ -74,12 +81,15 @@ def render(fmt: Format, report: Report) -> bytes:
 
 __all__ = [
     "COLUMNS",
+    "COVERAGE_COLUMNS",
     "Format",
     "PdfUnavailableError",
     "Report",
     "ReportDefect",
     "ReportEvidence",
     "ReportHeader",
+    "coverage_to_csv",
+    "coverage_to_csv_bytes",
     "evidence_from_geo",
     "file_name",
     "from_geo",

@@ -1,4 +1,5 @@
-"""CSV: one row per defect, :data:`~linepatrol.report.view.COLUMNS`, UTF-8 with a BOM.
+"""CSV: one row per defect, :data:`~linepatrol.report.view.COLUMNS`, UTF-8 with a BOM; and a
+flight's coverage of its ledger, one row per tower and span (:data:`COVERAGE_COLUMNS`).
 
 The BOM is for Excel, which most maintenance offices open CSV in: without it Excel reads UTF-8
 as the local code page and the Chinese names garble. Text cells that a spreadsheet would run
@@ -12,9 +13,11 @@ from __future__ import annotations
 import csv
 import io
 
+from linepatrol.geo.coverage import Coverage
 from linepatrol.report.view import COLUMNS, Cell, Report
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COVERAGE_COLUMNS: tuple[str, ...] = ("kind", "id", "covered", "photos", "best_gsd_cm")
 
 
 def neutralise(value: Cell) -> str | int | float:
@@ -39,3 +42,21 @@ def to_csv(report: Report) -> str:
 
 def to_csv_bytes(report: Report) -> bytes:
     return to_csv(report).encode("utf-8-sig")
+
+
+def coverage_to_csv(coverage: Coverage) -> str:
+    """``coverage.csv``'s text (without the BOM): towers then spans in ledger order; covered as
+    ``true``/``false`` (as in the JSON), no GSD for what no photo framed."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COVERAGE_COLUMNS)
+    for item in coverage.items:
+        row = item.to_json()
+        writer.writerow([neutralise(row["kind"]), neutralise(row["id"]),
+                         "true" if row["covered"] else "false", row["photos"],
+                         neutralise(row["best_gsd_cm"])])
+    return buf.getvalue()
+
+
+def coverage_to_csv_bytes(coverage: Coverage) -> bytes:
+    return coverage_to_csv(coverage).encode("utf-8-sig")

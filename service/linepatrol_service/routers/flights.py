@@ -1,4 +1,5 @@
-"""Flights: create, upload photos, submit, cancel, follow progress, download the report."""
+"""Flights: create, upload photos, submit, cancel, follow progress, download the report, see
+which towers and spans the photos covered."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.formparsers import MultiPartException
 
 from linepatrol.report import PdfUnavailableError, file_name
 from linepatrol.report.pdf import available as pdf_available
-from linepatrol_service import queries, reports
+from linepatrol_service import coverage, queries, reports
 from linepatrol_service.auth import Principal
 from linepatrol_service.deps import (
     FlightReader,
@@ -36,6 +37,7 @@ from linepatrol_service.models import Flight, Image, utcnow
 from linepatrol_service.queries import FlightFilter
 from linepatrol_service.roles import Permission
 from linepatrol_service.schemas import (
+    FlightCoverageOut,
     FlightCreate,
     FlightOut,
     ImageOut,
@@ -260,3 +262,15 @@ def flight_report(
     name = file_name(f"flight-{flight_id}", format)
     return Response(body, media_type=format.media_type,
                     headers={"Content-Disposition": f'{shown}; filename="{name}"'})
+
+
+@router.get("/{flight_id}/coverage",
+            responses={409: {"description": "The flight's line has no tower ledger"}})
+def flight_coverage(flight_id: IdPath, services: ServicesDep, session: SessionDep,
+                    who: FlightReader) -> FlightCoverageOut:
+    """Which towers and spans of the line's ledger the flight's photos showed closely enough
+    that a missing cap would span ``min_object_px`` pixels, with the number of photos and the
+    finest ground sample distance; the ratio covered and the gaps. From the camera poses read
+    at upload, so a draft flight already shows what its photos cover."""
+    flight = flight_for(session, who, flight_id)
+    return coverage.flight_coverage_out(session, services.settings, flight)

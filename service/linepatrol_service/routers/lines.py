@@ -1,7 +1,9 @@
-"""Tower ledgers per line (CSV or GeoJSON), used to name the tower and span of a defect."""
+"""Tower ledgers per line (CSV or GeoJSON), used to name the tower and span of a defect, and
+the line's visual coverage over its flights."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
@@ -9,10 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from linepatrol.geo.ledger import Ledger as GeoLedger
 from linepatrol.geo.ledger import LedgerError
-from linepatrol_service import queries
-from linepatrol_service.deps import Admin, DefectReader, SessionDep
+from linepatrol_service import coverage, queries
+from linepatrol_service.deps import Admin, DefectReader, FlightReader, ServicesDep, SessionDep
 from linepatrol_service.models import Ledger, utcnow
-from linepatrol_service.schemas import LedgerOut, LineSummary
+from linepatrol_service.schemas import LedgerOut, LineCoverageOut, LineSummary
 from linepatrol_service.validation import TEXT_PATTERN, InputError, check_json, check_texts
 from linepatrol_service.views import _utc
 
@@ -104,3 +106,14 @@ def line_summary(line: LineName, session: SessionDep, who: DefectReader) -> Line
     """The line dashboard's figures: open defects by grade, overdue ones, machines near the
     line with their distance per sighting, the latest flights."""
     return queries.line_summary(session, who, line)
+
+
+@router.get("/{line}/coverage")
+def line_coverage(line: LineName, services: ServicesDep, session: SessionDep,
+                  who: FlightReader, since: dt.date | None = None) -> LineCoverageOut:
+    """The line's towers and spans over its processed flights dated ``since`` or later (all
+    of them without it): covered by any, by how many, the last date each was covered, and
+    ``stale`` for those not covered for longer than ``stale_after_days`` (counted to today,
+    UTC). An uploader's answer counts its own flights only."""
+    today = dt.datetime.now(dt.UTC).date()
+    return coverage.line_coverage_out(session, services.settings, who, line, since, today)

@@ -2,10 +2,15 @@
 
 The maps draw these vectors themselves, so they work offline with no tile server at all; a tile
 layer is only drawn underneath when one is configured (``LINEPATROL_UI_TILE_URL``).
+
+Coverage layer: on a flight's map, and on one line's map, the line's towers carry ``covered``
+and each of its spans is a ``span`` feature with ``covered`` (the flight's coverage; for a line,
+covered by a processed flight within ``coverage_stale_after_days``, i.e. not stale).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Annotated, Any
 
@@ -14,9 +19,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from linepatrol_service import coverage
+from linepatrol_service.auth import Principal
 from linepatrol_service.domain import OPEN_DEFECT, REPORTED_DEFECT
 from linepatrol_service.models import Defect, Flight, Image, Ledger
 from linepatrol_service.roles import Permission
+from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.tracking import seen_on_flight
 from linepatrol_service.ui import labels
 from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
@@ -97,6 +105,46 @@ def photo_features(session: Session, image_ids: list[int] | None = None,
     return out
 
 
+CoverageKey = tuple[str, str, str]  # (kind, line, id) of a tower or span
+
+
+def coverage_marks(session: Session, settings: ServiceSettings, principal: Principal,
+                   flight: Flight | None, line: str) -> dict[CoverageKey, bool]:
+    """Covered or not per tower and span: the flight's coverage, or (no flight) the line's
+    over its processed flights of the last ``coverage_stale_after_days``; empty without a
+    ledger."""
+    ledger_line = flight.line if flight is not None else line
+    if not ledger_line or coverage.line_ledger(session, ledger_line) is None:
+        return {}
+    if flight is not None:
+        out = coverage.flight_coverage_out(session, settings, flight)
+        return {(i.kind, i.line, i.id): i.covered for i in out.towers + out.spans}
+    today = dt.datetime.now(dt.UTC).date()
+    since = today - dt.timedelta(days=settings.coverage_stale_after_days)
+    period = coverage.line_coverage_out(session, settings, principal, line, since, today)
+    return {(i.kind, i.line, i.id): not i.stale for i in period.towers + period.spans}
+
+
+def coverage_features(session: Session, line: str, features: list[dict[str, Any]],
+                      marks: dict[CoverageKey, bool]) -> list[dict[str, Any]]:
+    """``covered`` set on the line's tower features (in place), and its spans as features."""
+    if not marks:
+        return []
+    for f in features:
+        p = f["properties"]
+        if p["kind"] == "tower" and ("tower", p["line"], p["tower"]) in marks:
+            p["covered"] = marks[("tower", p["line"], p["tower"])]
+    parsed = coverage.line_ledger(session, line)
+    spans = [] if parsed is None else parsed.spans
+    return [{
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [
+            [span.a.lon, span.a.lat], [span.b.lon, span.b.lat]]},
+        "properties": {"kind": "span", "line": span.line, "span": span.name,
+                       "covered": marks[("span", span.line, span.name)]},
+    } for span in spans if ("span", span.line, span.name) in marks]
+
+
 def defect_feature(d: Defect, linked: bool = True) -> dict[str, Any]:
     """One defect as a map point; ``linked`` is False for a viewer who may not open the defect
     page (an uploader), so the popup names the defect without a link that would only 403."""
@@ -160,6 +208,11 @@ def map_geojson(
         wanted_lines = sorted({d.line for d in rows if d.line} | ({f.line} if f else set()))
         cameras = photo_features(session, flight_id=flight)
     features = ledger_features(session, wanted_lines, span) + cameras
+    if defect is None and (flight is not None or line):
+        settings: ServiceSettings = request.app.state.settings
+        shown = session.get(Flight, flight) if flight is not None else None
+        marks = coverage_marks(session, settings, viewer.principal, shown, line)
+        features += coverage_features(session, shown.line if shown else line, features, marks)
     linked = viewer.can(Permission.DEFECTS_READ)
     features += [defect_feature(d, linked) for d in rows]
     return JSONResponse({"type": "FeatureCollection", "features": features},

@@ -63,6 +63,12 @@
       return {}; // L.geoJSON styles its points too: keep towerMarker's own colours
     }
     if (kind === "span") {
+      if (typeof feature.properties.covered === "boolean") {
+        // Coverage: spans the photos showed closely enough, and the gaps (dashed).
+        return feature.properties.covered
+          ? { color: "#15803d", weight: 6, opacity: 0.7 }
+          : { color: "#b3141b", weight: 6, opacity: 0.7, dashArray: "8 6" };
+      }
       return { color: "#f59e0b", weight: 8, opacity: 0.8 };
     }
     return { color: "#0b5cad", weight: 3 };

@@ -1,0 +1,102 @@
+"""The coverage layer of the map data: a flight's and a line's towers carry ``covered``, and the
+line's spans come as ``span`` features with ``covered``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from support.service_settings import make_settings
+from ui import support
+
+from .conftest import build_app
+
+
+@pytest.fixture
+def client(tmp_path: Path, tiny_model: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    # The test photos look straight down from 15 m over each tower's top with a 288 px focal
+    # length: a cap spans 0.255 * 288 / 15 = 4.9 px, covered at 4. A long staleness limit keeps
+    # the line's flight, dated 2026-11-20, within it whenever the test runs.
+    settings = make_settings(tmp_path / "data", tiny_model, coverage_min_object_px=4.0,
+                             coverage_stale_after_days=100_000)
+    app, _, tokens = build_app(settings)
+    with TestClient(app) as c:
+        yield c, tokens
+
+
+def _signed_in(c: TestClient, token: str) -> None:
+    c.get("/ui/login")
+    r = c.post("/ui/login", data={"token": token, "csrf": c.cookies.get("lp_login_csrf"),
+                                  "next": "/ui/flights"}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def _processed_flight(c: TestClient, tokens: dict[str, str]) -> int:
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    assert c.put(f"/api/v1/lines/{support.LINE}/ledger", content=support.ledger_csv(),
+                 headers={**admin, "Content-Type": "text/csv"}).status_code == 200
+    flight = c.post("/api/v1/flights", json={"line": support.LINE, "date": "2026-11-20"},
+                    headers=admin).json()
+    files = [("files", (f"p{i}.jpg", support.dji_photo(i, lat, lon), "image/jpeg"))
+             for i, (_, lat, lon) in enumerate(support.TOWERS)]
+    assert c.post(f"/api/v1/flights/{flight['id']}/images", files=files,
+                  headers=admin).status_code == 200
+    assert c.post(f"/api/v1/flights/{flight['id']}/submit", headers=admin).status_code == 200
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if c.get(f"/api/v1/flights/{flight['id']}", headers=admin).json()["status"] == "done":
+            return int(flight["id"])
+        time.sleep(0.1)
+    raise AssertionError("the flight was not processed")
+
+
+def _layer(data: dict[str, Any]) -> tuple[dict[str, bool], dict[str, bool]]:
+    towers = {f["properties"]["tower"]: f["properties"].get("covered")
+              for f in data["features"] if f["properties"]["kind"] == "tower"}
+    spans = {f["properties"]["span"]: f["properties"]["covered"]
+             for f in data["features"] if f["properties"]["kind"] == "span"}
+    return towers, spans
+
+
+def test_flight_and_line_maps_carry_the_coverage_layer(client):
+    c, tokens = client
+    flight_id = _processed_flight(c, tokens)
+    _signed_in(c, tokens["reviewer"])
+    towers, spans = _layer(c.get(f"/ui/data/map.geojson?flight={flight_id}").json())
+    # each photo is over its tower; the spans' conductors 250 m long lie outside the views
+    assert towers == {"N1": True, "N2": True, "N3": True}
+    assert spans == {"N1-N2": False, "N2-N3": False}
+    assert _layer(c.get(f"/ui/data/map.geojson?line={support.LINE}").json()) == (towers, spans)
+    # the all-lines map and a defect's map draw no coverage
+    everything = c.get("/ui/data/map.geojson").json()
+    assert _layer(everything) == ({"N1": None, "N2": None, "N3": None}, {})
+    assert c.get("/ui/data/map.geojson?line=no such line").json()["features"] == []
+
+
+@pytest.mark.browser
+def test_the_flight_map_draws_covered_spans_and_gaps(tmp_path: Path, tiny_model: Path) -> None:
+    """In a browser: the flight page's map draws each span of the line as a gap (red, dashed)
+    when the photos did not cover it."""
+    import httpx
+
+    from ui.browser import browser_page, chromium_path, serve
+
+    chromium_path()
+    settings = make_settings(tmp_path / "data", tiny_model, coverage_min_object_px=4.0)
+    app, _, tokens = build_app(settings)
+    with serve(app) as base, browser_page() as page:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            flight_id = _processed_flight(c, tokens)  # type: ignore[arg-type]
+        page.goto(f"{base}/ui/login")
+        page.get_by_label("Access token").fill(tokens["reviewer"])
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{base}/ui/flights/{flight_id}")
+        page.wait_for_selector("#map.loaded")
+        gaps = page.locator('#map path[stroke="#b3141b"][stroke-dasharray="8 6"]')
+        assert gaps.count() == 2
+        assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
