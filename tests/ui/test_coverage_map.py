@@ -3,7 +3,6 @@ line's spans come as ``span`` features with ``covered``."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from support.service_settings import make_settings
 from ui import support
 
 from .conftest import build_app
+from .test_pages import process_flight, sign_in
 
 
 @pytest.fixture
@@ -29,32 +29,6 @@ def client(tmp_path: Path, tiny_model: Path) -> Iterator[tuple[TestClient, dict[
         yield c, tokens
 
 
-def _signed_in(c: TestClient, token: str) -> None:
-    c.get("/ui/login")
-    r = c.post("/ui/login", data={"token": token, "csrf": c.cookies.get("lp_login_csrf"),
-                                  "next": "/ui/flights"}, follow_redirects=False)
-    assert r.status_code == 303
-
-
-def _processed_flight(c: TestClient, tokens: dict[str, str]) -> int:
-    admin = {"Authorization": f"Bearer {tokens['admin']}"}
-    assert c.put(f"/api/v1/lines/{support.LINE}/ledger", content=support.ledger_csv(),
-                 headers={**admin, "Content-Type": "text/csv"}).status_code == 200
-    flight = c.post("/api/v1/flights", json={"line": support.LINE, "date": "2026-11-20"},
-                    headers=admin).json()
-    files = [("files", (f"p{i}.jpg", support.dji_photo(i, lat, lon), "image/jpeg"))
-             for i, (_, lat, lon) in enumerate(support.TOWERS)]
-    assert c.post(f"/api/v1/flights/{flight['id']}/images", files=files,
-                  headers=admin).status_code == 200
-    assert c.post(f"/api/v1/flights/{flight['id']}/submit", headers=admin).status_code == 200
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if c.get(f"/api/v1/flights/{flight['id']}", headers=admin).json()["status"] == "done":
-            return int(flight["id"])
-        time.sleep(0.1)
-    raise AssertionError("the flight was not processed")
-
-
 def _layer(data: dict[str, Any]) -> tuple[dict[str, bool], dict[str, bool]]:
     towers = {f["properties"]["tower"]: f["properties"].get("covered")
               for f in data["features"] if f["properties"]["kind"] == "tower"}
@@ -65,8 +39,9 @@ def _layer(data: dict[str, Any]) -> tuple[dict[str, bool], dict[str, bool]]:
 
 def test_flight_and_line_maps_carry_the_coverage_layer(client):
     c, tokens = client
-    flight_id = _processed_flight(c, tokens)
-    _signed_in(c, tokens["reviewer"])
+    flight_id = process_flight(c, tokens, "admin")["id"]
+    r = sign_in(c, tokens["reviewer"])
+    assert r.status_code == 303
     towers, spans = _layer(c.get(f"/ui/data/map.geojson?flight={flight_id}").json())
     # each photo is over its tower; the spans' conductors 250 m long lie outside the views
     assert towers == {"N1": True, "N2": True, "N3": True}
@@ -91,7 +66,7 @@ def test_the_flight_map_draws_covered_spans_and_gaps(tmp_path: Path, tiny_model:
     app, _, tokens = build_app(settings)
     with serve(app) as base, browser_page() as page:
         with httpx.Client(base_url=base, timeout=30) as c:
-            flight_id = _processed_flight(c, tokens)  # type: ignore[arg-type]
+            flight_id = process_flight(c, tokens, "admin")["id"]  # type: ignore[arg-type]
         page.goto(f"{base}/ui/login")
         page.get_by_label("Access token").fill(tokens["reviewer"])
         page.get_by_role("button", name="Sign in").click()
