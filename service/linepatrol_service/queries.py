@@ -228,18 +228,21 @@ def line_summary(session: Session, who: Principal, line: str,
     overdue = session.scalar(select(func.count()).select_from(Defect).where(
         Defect.line == line, Defect.status.in_(OVERDUE_STATUSES), Defect.due_at < utcnow(),
     )) or 0
+    open_hazards = list(session.scalars(select(Defect).where(
+        Defect.line == line, Defect.status.in_(OPEN_DEFECT),
+        Defect.category == taxonomy.Category.HAZARD.value).order_by(Defect.id)))
+    points: dict[int, list[DistancePoint]] = {d.id: [] for d in open_hazards}
+    for s in session.scalars(select(Sighting).where(Sighting.defect_id.in_(points))
+                             .order_by(Sighting.seen_on, Sighting.id)):
+        points[s.defect_id].append(DistancePoint(flight_id=s.flight_id, seen_on=s.seen_on,
+                                                 distance_to_line_m=s.distance_to_line_m))
     hazards = []
-    for d in session.scalars(select(Defect).where(
-            Defect.line == line, Defect.status.in_(OPEN_DEFECT),
-            Defect.category == taxonomy.Category.HAZARD.value).order_by(Defect.id)):
-        seen = session.scalars(select(Sighting).where(Sighting.defect_id == d.id)
-                               .order_by(Sighting.seen_on, Sighting.id)).all()
-        points = [DistancePoint(flight_id=s.flight_id, seen_on=s.seen_on,
-                                distance_to_line_m=s.distance_to_line_m) for s in seen]
-        known = [p.distance_to_line_m for p in points if p.distance_to_line_m is not None]
+    for d in open_hazards:
+        known = [p.distance_to_line_m for p in points[d.id] if p.distance_to_line_m is not None]
         hazards.append(HazardTrend(
             id=d.id, class_key=d.class_key, severity=d.severity, status=DefectStatus(d.status),
-            distances=points, closer_by_m=round(known[0] - known[-1], 1) if known else None))
+            distances=points[d.id],
+            closer_by_m=round(known[0] - known[-1], 1) if known else None))
     flights = list_flights(session, who, FlightFilter(line=line), 0, flights_shown).items
     return LineSummary(line=line, open_by_grade=grades, overdue=int(overdue), hazards=hazards,
                        latest_flights=flights)

@@ -56,11 +56,12 @@ def forget_flight(session: Session, flight_id: int) -> None:
     touched = list(session.scalars(
         select(Sighting.defect_id).where(Sighting.flight_id == flight_id)))
     session.execute(delete(Sighting).where(Sighting.flight_id == flight_id))
+    left = {int(i): (int(n), last) for i, n, last in session.execute(
+        select(Sighting.defect_id, func.count(), func.max(Sighting.seen_on))
+        .where(Sighting.defect_id.in_(touched)).group_by(Sighting.defect_id))}
     for item in session.scalars(select(Defect).where(Defect.id.in_(touched))):
-        count, last = session.execute(
-            select(func.count(), func.max(Sighting.seen_on)).where(Sighting.defect_id == item.id)
-        ).one()
-        item.sightings, item.last_seen = int(count), last or item.first_seen
+        count, last = left.get(item.id, (0, None))
+        item.sightings, item.last_seen = count, last or item.first_seen
 
 
 def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect],
