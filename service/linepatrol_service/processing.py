@@ -135,32 +135,29 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
     with services.sessions() as s:
         images = list(s.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))
     photos = [flight_photo(im, services.store.path_for(im.sha256)) for im in images]
-    detected = detect_photos(services.detector.get(), photos,
-                             max_pixels=services.settings.max_pixels)
-    results: dict[int, dict[str, object]] = {}
-    for photo in detected:
-        record = photo.to_record()
-        results[int(photo.name)] = {
-            "status": PhotoStatus.DONE if photo.readable else PhotoStatus.FAILED,
-            "error": record["error"], "detections": record["detections"],
-            **({"width": record["width"], "height": record["height"]} if photo.readable else {}),
-        }
+    detected = list(detect_photos(services.detector.get(), photos,
+                                  max_pixels=services.settings.max_pixels))
     committed = 0
     with services.sessions.begin() as s:
         now = utcnow()
-        for image_id, values in results.items():
+        for photo in detected:
+            record = photo.to_record()
+            size = {"width": record["width"], "height": record["height"]} if photo.readable \
+                else {}  # a photo that could not be read keeps the size its upload probed
             result = s.execute(
                 update(Image)
-                .where(Image.id == image_id, Image.claimed_by == claim,
+                .where(Image.id == int(photo.name), Image.claimed_by == claim,
                        Image.status == PhotoStatus.CLAIMED)
-                .values(**values, claimed_by=None, claimed_at=None, processed_at=now,
+                .values(status=PhotoStatus.DONE if photo.readable else PhotoStatus.FAILED,
+                        error=record["error"], detections=record["detections"], **size,
+                        claimed_by=None, claimed_at=None, processed_at=now,
                         processed_by=claim.rsplit(":", 1)[0],
                         processed_count=Image.processed_count + 1)
             )
             committed += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    done = sum(1 for v in results.values() if v["status"] == PhotoStatus.DONE)
+    done = sum(1 for p in detected if p.readable)
     services.inference_metrics.record_batch(
-        photos_done=done, photos_failed=len(results) - done,
+        photos_done=done, photos_failed=len(detected) - done,
         seconds=time.perf_counter() - started)
     return committed
 
