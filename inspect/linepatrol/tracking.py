@@ -12,12 +12,17 @@ decide it, in one place, pure, for the service (and any other keeper of a line's
 - a finding that could not be placed at all matches nothing (nothing says it is the same).
 
 A finding that matches several items goes to the nearest.
+
+The other side of it: an item on a tower or span that a later flight photographed closely
+enough (its visual coverage) without seeing it again is a candidate fix (:func:`not_seen`) —
+for a lead to close or keep, never closed by the machine. Items on the open ground are not:
+a machine leaves, and coverage is counted for towers and spans.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from linepatrol import taxonomy
@@ -96,6 +101,20 @@ def match(class_key: str, category: str, place: Place,
         if best is None or key < best[0]:
             best = (key, item)
     return best[1] if best else None
+
+
+def not_seen(items: Sequence[Tracked], covered: Collection[tuple[str, str, str]],
+             sighted: Collection[int]) -> list[Tracked]:
+    """The items a flight covered the place of — ``covered`` holds (kind, line, id) of the
+    towers and spans it covered — but did not see (their ids not in ``sighted``)."""
+    out = []
+    for item in items:
+        p = item.place
+        key = ("tower", p.line, p.tower) if p.placement == "tower" else (
+            ("span", p.line, p.span) if p.placement == "span" else None)
+        if key is not None and key in covered and item.item_id not in sighted:
+            out.append(item)
+    return out
 
 
 def more_severe(new: str | None, old: str | None) -> bool:

@@ -62,6 +62,24 @@ def _poses(stored: Iterable[dict[str, Any] | None]) -> list[CameraPose]:
     return poses
 
 
+def _flight_poses(session: Session, flight: Flight) -> list[CameraPose]:
+    return _poses(session.scalars(
+        select(Image.pose).where(Image.flight_id == flight.id,
+                                 Image.status != PhotoStatus.FAILED,
+                                 Image.pose.is_not(None)).order_by(Image.id)))
+
+
+def covered_places(session: Session, settings: ServiceSettings,
+                   flight: Flight) -> set[tuple[str, str, str]]:
+    """(kind, line, id) of the towers and spans the flight covered; none without a ledger."""
+    ledger = line_ledger(session, flight.line)
+    if ledger is None:
+        return set()
+    coverage = flight_coverage(ledger, _flight_poses(session, flight),
+                               settings.coverage_config(), GeoConfig())
+    return {(i.kind, i.line, i.id) for i in coverage.items if i.covered}
+
+
 def flight_coverage_out(session: Session, settings: ServiceSettings,
                         flight: Flight) -> FlightCoverageOut:
     """The flight's coverage of its line's ledger; 409 when the line has no ledger."""
@@ -72,10 +90,7 @@ def flight_coverage_out(session: Session, settings: ServiceSettings,
             f"line {flight.line!r} has no tower ledger, so there is nothing to cover: an admin "
             f"uploads one with PUT /api/v1/lines/{flight.line}/ledger",
         )
-    poses = _poses(session.scalars(
-        select(Image.pose).where(Image.flight_id == flight.id,
-                                 Image.status != PhotoStatus.FAILED,
-                                 Image.pose.is_not(None)).order_by(Image.id)))
+    poses = _flight_poses(session, flight)
     config = settings.coverage_config()
     body = flight_coverage(ledger, poses, config, GeoConfig()).to_json()
     return FlightCoverageOut(

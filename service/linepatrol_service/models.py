@@ -146,6 +146,9 @@ class Defect(Base):
     sightings: Mapped[int] = mapped_column(Integer, default=1)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # a later flight covered its tower or span and did not see it: a candidate fix for the
+    # lead (cleared when a flight sees it again; never closed by the machine)
+    not_seen_flight_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Sighting(Base):

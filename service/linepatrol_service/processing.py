@@ -22,11 +22,12 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 
 from linepatrol.flight import detect_photos
+from linepatrol_service.coverage import covered_places
 from linepatrol_service.domain import ACTIVE_FLIGHT, FlightStatus, PhotoStatus
 from linepatrol_service.geotag import LedgerText, flight_photo, locate, stored_photo
 from linepatrol_service.models import Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
-from linepatrol_service.tracking import attach_flight, forget_flight
+from linepatrol_service.tracking import attach_flight, forget_flight, mark_not_seen
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,7 @@ def finalize(services: Services, flight_id: int) -> bool:
         ledger_row = s.get(Ledger, flight.line)
         ledger = LedgerText(ledger_row.text, ledger_row.format) if ledger_row else None
         line = flight.line
+        covered = covered_places(s, services.settings, flight)  # for the candidate fixes
     located = locate(photos, line, ledger)
     with services.sessions.begin() as s:
         won = s.execute(
@@ -191,7 +193,9 @@ def finalize(services: Services, flight_id: int) -> bool:
         flight_row = s.get(Flight, flight_id)
         assert flight_row is not None  # the transition above found it
         forget_flight(s, flight_id)
-        attach_flight(s, flight_row, located, utcnow())
+        now = utcnow()
+        sighted = attach_flight(s, flight_row, located, now)
+        mark_not_seen(s, flight_row, covered, sighted, now)
     return True
 
 

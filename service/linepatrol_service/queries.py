@@ -94,6 +94,7 @@ class DefectFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     overdue: bool | None = None  # True: only overdue; False: only not overdue
+    not_seen: bool | None = None  # True: only candidate fixes (a covering flight missed them)
     sort: DefectSort = DefectSort.SEVERITY
 
 
@@ -167,6 +168,9 @@ def list_defects(session: Session, where: DefectFilter, offset: int,
     if where.overdue is not None:
         late = Defect.status.in_(OVERDUE_STATUSES) & (Defect.due_at < utcnow())
         query = query.where(late if where.overdue else ~late)
+    if where.not_seen is not None:
+        missed = Defect.not_seen_flight_id.is_not(None)
+        query = query.where(missed if where.not_seen else ~missed)
     if where.date_from:
         query = query.where(Flight.date >= where.date_from)
     if where.date_to:

@@ -184,6 +184,9 @@ class DefectOut(BaseModel):
     due_at: dt.datetime | None = Field(
         description="Deadline: confirmation plus its grade's time (per deployment)")
     overdue: bool = Field(description="Past its deadline and not yet fixed")
+    not_seen_on_flight: int | None = Field(
+        description="A later flight covered its tower or span without seeing it: a candidate "
+        "fix for the lead to close or keep (null once seen again)")
 
 
 class SightingOut(BaseModel):

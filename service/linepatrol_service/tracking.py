@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
 from linepatrol.geo.locate import Defect as GeoDefect
-from linepatrol.tracking import Place, Tracked, match, more_severe
+from linepatrol.tracking import Place, Tracked, match, more_severe, not_seen
 from linepatrol_service.domain import DefectStatus, Worker, check
 from linepatrol_service.geotag import defect_row, stored_evidence
 from linepatrol_service.models import Defect, DefectEvent, Flight, Sighting
@@ -65,10 +65,12 @@ def forget_flight(session: Session, flight_id: int) -> None:
 
 
 def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect],
-                  now: dt.datetime) -> None:
+                  now: dt.datetime) -> set[int]:
     """Each of the flight's defects as a sighting of the item it matches on the flight's line,
-    or as a new item. Two defects of one flight never go to the same item (the geotagger
-    already merged what one flight saw of one object)."""
+    or as a new item; returns the ids of the items the flight saw. Two defects of one flight
+    never go to the same item (the geotagger already merged what one flight saw of one
+    object)."""
+    sighted: set[int] = set()
     rows = {d.id: d for d in session.scalars(
         select(Defect).where(Defect.line == flight.line, Defect.status.in_(TRACKED)))}
     candidates = [Tracked(d.id, d.class_key, d.category, place_of(d)) for d in rows.values()]
@@ -81,16 +83,45 @@ def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect]
             session.add(item)
             session.flush()  # its id, for the sighting
             session.add(_sighting(item.id, flight, d, now))
+            sighted.add(item.id)
             continue
         candidates.remove(found)
         item = rows[found.item_id]
         session.add(_sighting(item.id, flight, d, now))
         _seen_again(session, item, flight, d, now)
+        sighted.add(item.id)
+    return sighted
+
+
+def mark_not_seen(session: Session, flight: Flight, covered: set[tuple[str, str, str]],
+                  sighted: set[int], now: dt.datetime) -> list[int]:
+    """Confirmed or assigned items of the flight's line whose tower or span the flight covered
+    without seeing them become candidate fixes ("not seen on flight N"); returns their ids.
+    Items first seen by a later flight are left alone (a flight reprocessed late says nothing
+    of what came after it)."""
+    rows = {d.id: d for d in session.scalars(select(Defect).where(
+        Defect.line == flight.line,
+        Defect.status.in_((DefectStatus.CONFIRMED, DefectStatus.ASSIGNED))))}
+    tracked = [Tracked(d.id, d.class_key, d.category, place_of(d)) for d in rows.values()
+               if d.first_seen is None or d.first_seen <= flight.date]
+    missed = [rows[t.item_id] for t in not_seen(tracked, covered, sighted)]
+    for item in missed:
+        if item.not_seen_flight_id == flight.id:
+            continue
+        item.not_seen_flight_id = flight.id
+        item.updated_at = now
+        session.add(DefectEvent(
+            defect_id=item.id, at=now, actor=ACTOR,
+            changes={"not_seen_flight_id": [None, flight.id]},
+            note=f"not seen on flight {flight.id} ({flight.date.isoformat()}), which covered "
+                 f"its {item.placement}: a candidate fix"))
+    return [i.id for i in missed]
 
 
 def _seen_again(session: Session, item: Defect, flight: Flight, d: GeoDefect,
                 now: dt.datetime) -> None:
     item.sightings = (item.sightings or 1) + 1
+    item.not_seen_flight_id = None
     if item.last_seen is None or flight.date >= item.last_seen:
         item.last_seen = flight.date
         if d.category == taxonomy.Category.HAZARD.value:  # a machine is where it was seen last

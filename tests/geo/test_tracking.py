@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from linepatrol.geo.geodesy import distance_m
-from linepatrol.tracking import Place, Tracked, match, more_severe, same_place
+from linepatrol.tracking import Place, Tracked, match, more_severe, not_seen, same_place
 
 LAT, LON = 30.5, 114.3
 METRE_LAT = 1.0 / 110_850.0  # one metre of latitude near 30.5 degrees, about
@@ -62,3 +62,15 @@ def test_more_severe() -> None:
     assert not more_severe("general", "serious")
     assert not more_severe(None, "general")
     assert not more_severe("serious", "serious")
+
+
+def test_an_item_whose_covered_place_showed_nothing_is_not_seen() -> None:
+    on_tower = Tracked(1, "bird_nest", "line_defect", Place("L1", "tower", tower="T2"))
+    on_span = Tracked(2, "foreign_object", "line_defect", Place("L1", "span", span="T2-T3"))
+    on_ground = Tracked(3, "excavator", "hazard", ground(0))
+    items = [on_tower, on_span, on_ground]
+    covered = {("tower", "L1", "T2"), ("span", "L1", "T2-T3")}
+    assert not_seen(items, covered, sighted=set()) == [on_tower, on_span]
+    assert not_seen(items, covered, sighted={1}) == [on_span]
+    assert not_seen(items, {("tower", "L1", "T3")}, sighted=set()) == []
+    assert not_seen(items, {("tower", "L2", "T2")}, sighted=set()) == []  # another line's T2

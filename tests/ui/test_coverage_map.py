@@ -75,3 +75,36 @@ def test_the_flight_map_draws_covered_spans_and_gaps(tmp_path: Path, tiny_model:
         gaps = page.locator('#map path[stroke="#b3141b"][stroke-dasharray="8 6"]')
         assert gaps.count() == 2
         assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
+
+
+def test_a_confirmed_defect_a_covering_flight_did_not_see_becomes_a_candidate_fix(
+        client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flight 2 photographs every tower closely (coverage) but finds nothing there: the
+    confirmed defects on those towers become "not seen on flight 2" — never closed — and a
+    review of the candidate clears the mark."""
+    from linepatrol_service import processing
+
+    c, tokens = client
+    process_flight(c, tokens, "admin")
+    rev = {"Authorization": f"Bearer {tokens['reviewer']}"}
+    items = c.get("/api/v1/defects", headers=rev).json()["items"]
+    on_towers = [d for d in items if d["placement"] == "tower"]
+    assert on_towers, items
+    for d in items:
+        c.patch(f"/api/v1/defects/{d['id']}", json={"status": "confirmed"}, headers=rev)
+    monkeypatch.setattr(processing, "locate", lambda *_args: [])  # flight 2 sees nothing
+    second = process_flight(c, tokens, "admin", expect_defects=False)["id"]
+    after = {d["id"]: d for d in c.get("/api/v1/defects", headers=rev).json()["items"]}
+    for d in items:
+        expected = second if d["placement"] == "tower" else None
+        assert after[d["id"]]["not_seen_on_flight"] == expected, after[d["id"]]
+        assert after[d["id"]]["status"] == "confirmed"  # never closed by the machine
+    candidates = c.get("/api/v1/defects?not_seen=true", headers=rev).json()["items"]
+    assert sorted(d["id"] for d in candidates) == sorted(d["id"] for d in on_towers)
+    one = on_towers[0]["id"]
+    notes = [e["note"] for e in c.get(f"/api/v1/defects/{one}/history", headers=rev).json()]
+    assert any(f"not seen on flight {second}" in (n or "") for n in notes), notes
+    r = c.patch(f"/api/v1/defects/{one}", json={"status": "fixed", "note": "cap replaced"},
+                headers=rev)
+    assert r.json()["not_seen_on_flight"] is None
+

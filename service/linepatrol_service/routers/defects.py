@@ -63,6 +63,7 @@ def list_defects(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     overdue: bool | None = None,
+    not_seen: bool | None = None,
     sort: DefectSort = DefectSort.SEVERITY,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -70,7 +71,8 @@ def list_defects(
     where = DefectFilter(
         statuses=tuple(status_ or ()), severities=tuple(severity or ()),
         classes=tuple(class_ or ()), categories=tuple(category or ()), line=line, tower=tower,
-        flight=flight, date_from=date_from, date_to=date_to, overdue=overdue, sort=sort,
+        flight=flight, date_from=date_from, date_to=date_to, overdue=overdue,
+        not_seen=not_seen, sort=sort,
     )
     return queries.list_defects(session, where, offset, limit)
 
@@ -116,6 +118,10 @@ def update_defect(defect_id: IdPath, body: DefectPatch, session: SessionDep,
             if old != fields[name]:
                 changes[name] = [old, fields[name]]
                 setattr(d, name, fields[name])
+    if d.not_seen_flight_id is not None and (changes or note):
+        # the lead has looked at the candidate fix: closed it, or kept it (and said why)
+        changes["not_seen_on_flight"] = [d.not_seen_flight_id, None]
+        d.not_seen_flight_id = None
     now = utcnow()
     if d.confirmed_at is None and d.status in OVERDUE_STATUSES:
         d.confirmed_at = now

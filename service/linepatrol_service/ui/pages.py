@@ -320,6 +320,7 @@ class QueueFilters:
     sort: str = "severity"
     category: str = ""
     overdue: bool = False
+    not_seen: bool = False
 
     def where(self) -> DefectFilter:
         """The domain's filter for this form."""
@@ -329,7 +330,8 @@ class QueueFilters:
             classes=tuple(self.classes), line=self.line or None, tower=self.tower or None,
             flight=self.flight, date_from=self.date_from, date_to=self.date_to,
             categories=(taxonomy.Category(self.category),) if self.category else (),
-            overdue=True if self.overdue else None, sort=DefectSort(self.sort),
+            overdue=True if self.overdue else None,
+            not_seen=True if self.not_seen else None, sort=DefectSort(self.sort),
         )
 
     def query(self, **override: Any) -> str:
@@ -339,6 +341,7 @@ class QueueFilters:
             "date_from": self.date_from, "date_to": self.date_to,
             "sort": self.sort if self.sort != "severity" else None,
             "category": self.category, "overdue": "1" if self.overdue else None,
+            "not_seen": "1" if self.not_seen else None,
         }
         values.update(override)
         pairs = []
@@ -368,13 +371,15 @@ def queue_page(
     sort: str = "severity",
     category: str = "",
     overdue: str = "",
+    not_seen: str = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """The review queue; with no filter at all it shows what awaits review (status new)."""
     needs(viewer, Permission.DEFECTS_READ)
     any_filter = any(k in request.query_params for k in ("status", "severity", "class", "line",
                                                          "tower", "flight", "date_from",
-                                                         "date_to", "category", "overdue"))
+                                                         "date_to", "category", "overdue",
+                                                         "not_seen"))
     statuses = [DefectStatus(s) for s in (status_ or []) if s in set(DefectStatus)]
     if not any_filter:
         statuses = [DefectStatus.NEW]
@@ -388,6 +393,7 @@ def queue_page(
         sort=sort if sort in QUEUE_SORTS else "severity",
         category=category if category in ("line_defect", "hazard") else "",
         overdue=overdue in ("1", "on", "true"),
+        not_seen=not_seen in ("1", "on", "true"),
     )
     page = queries.list_defects(session, filters.where(), offset=offset, limit=100)
     lines = list(session.scalars(select(Defect.line).distinct().where(Defect.line.is_not(None))

@@ -50,6 +50,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("not_seen_flight_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_defects_due_at"), ["due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_defects_last_seen"), ["last_seen"], unique=False)
     # every defect stored before is one item seen once, on its own flight
@@ -71,6 +72,7 @@ def downgrade() -> None:
     with op.batch_alter_table("defects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_defects_last_seen"))
         batch_op.drop_index(batch_op.f("ix_defects_due_at"))
+        batch_op.drop_column("not_seen_flight_id")
         batch_op.drop_column("due_at")
         batch_op.drop_column("confirmed_at")
         batch_op.drop_column("sightings")
