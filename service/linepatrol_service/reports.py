@@ -10,6 +10,7 @@ are left out unless asked for, and so are they from the flight's defect count
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,14 +18,26 @@ from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from fastapi import HTTPException, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol.images import ImageError
-from linepatrol.report import Format, Report, ReportDefect, ReportEvidence, ReportHeader, render
+from linepatrol.report import (
+    Format,
+    PdfUnavailableError,
+    Report,
+    ReportDefect,
+    ReportEvidence,
+    ReportHeader,
+    file_name,
+    render,
+)
 from linepatrol.report.crops import crop_jpeg
-from linepatrol_service.domain import REPORTED_DEFECT
+from linepatrol.report.pdf import available as pdf_available
+from linepatrol_service.domain import OPEN_DEFECT, REPORTED_DEFECT
 from linepatrol_service.evidence import DerivedCache
 from linepatrol_service.models import Defect, Image, Sighting
 from linepatrol_service.schemas import Evidence, FlightOut
@@ -130,10 +143,44 @@ def crops(session: Session, store: PhotoStore, cache_dir: Path,
     return out
 
 
-def to_json(flight: FlightOut, defects: Sequence[FlightDefect],
+@dataclass(frozen=True)
+class Subject:
+    """What a report is of — a flight or a line — as its header and its JSON say it."""
+
+    header: ReportHeader
+    json_key: str  # "flight" or "line"
+    json: dict[str, Any]
+
+
+def flight_subject(flight: FlightOut) -> Subject:
+    return Subject(header(flight), "flight", flight.model_dump(mode="json"))
+
+
+def line_subject(line: str, as_of: dt.date, flights: int) -> Subject:
+    title = f"LinePatrol line {line} · open defects · {as_of.isoformat()}"
+    return Subject(ReportHeader(title=title, line=line, date=as_of.isoformat()), "line",
+                   {"line": line, "as_of": as_of.isoformat(), "flights": flights})
+
+
+def line_defects(session: Session, line: str) -> list[FlightDefect]:
+    """The line's open defects (new, confirmed, assigned), each with the evidence of its
+    latest sighting."""
+    rows = list(session.scalars(select(Defect).where(Defect.line == line,
+                                                     Defect.status.in_(OPEN_DEFECT))
+                                .order_by(Defect.id)))
+    latest: dict[int, list[dict[str, Any]]] = {}
+    for defect_id, evidence in session.execute(
+            select(Sighting.defect_id, Sighting.evidence)
+            .where(Sighting.defect_id.in_([d.id for d in rows]))
+            .order_by(Sighting.seen_on, Sighting.id)):
+        latest[defect_id] = list(evidence or [])
+    return [FlightDefect(d, latest.get(d.id, list(d.evidence or []))) for d in rows]
+
+
+def to_json(subject: Subject, defects: Sequence[FlightDefect],
             photos: Mapping[int, str]) -> bytes:
-    """The API's JSON: the flight, and per defect the report's columns and this flight's
-    evidence (with the image ids the API serves the photos under)."""
+    """The API's JSON: the flight (or line), and per defect the report's columns and the
+    evidence shown (with the image ids the API serves the photos under)."""
     items = []
     for item in defects:
         d = item.row
@@ -146,14 +193,35 @@ def to_json(flight: FlightOut, defects: Sequence[FlightDefect],
                       "image_id": best, "evidence": evidence,
                       "first_seen": d.first_seen.isoformat() if d.first_seen else None,
                       "sightings": d.sightings})
-    body = {"flight": flight.model_dump(mode="json"), "defects": items}
+    body = {subject.json_key: subject.json, "defects": items}
     return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def render_report(fmt: ReportFormat, flight: FlightOut, defects: Sequence[FlightDefect],
+def render_report(fmt: ReportFormat, subject: Subject, defects: Sequence[FlightDefect],
                   photos: Mapping[int, str], embedded: Mapping[str, bytes]) -> bytes:
     if fmt is ReportFormat.JSON:
-        return to_json(flight, defects, photos)
-    report = Report(header(flight), tuple(defect_view(d, photos) for d in defects),
+        return to_json(subject, defects, photos)
+    report = Report(subject.header, tuple(defect_view(d, photos) for d in defects),
                     dict(embedded))
     return render(Format(fmt), report)
+
+
+def report_response(session: Session, store: PhotoStore, cache_dir: Path, fmt: ReportFormat,
+                    subject: Subject, defects: Sequence[FlightDefect], stem: str) -> Response:
+    """The download of a flight's or a line's report: 501 for a PDF without the pdf extra;
+    JSON and HTML shown in the browser, the other formats saved as ``{stem}.{format}``."""
+    if fmt is ReportFormat.PDF and not pdf_available():
+        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, str(PdfUnavailableError()))
+    photos = photo_names(session, defects)
+    embedded = crops(session, store, cache_dir, defects) if fmt.embeds_crops else {}
+    body = render_report(fmt, subject, defects, photos, embedded)
+    shown = "inline" if fmt in (ReportFormat.JSON, ReportFormat.HTML) else "attachment"
+    name = file_name(stem, fmt)
+    # a line's name is often Chinese: RFC 6266's UTF-8 form beside an ASCII fallback (headers
+    # are Latin-1), as Starlette's FileResponse words it
+    plain = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in name)
+    disposition = f'{shown}; filename="{plain}"'
+    if plain != name:
+        disposition += f"; filename*=utf-8''{quote(name)}"
+    return Response(body, media_type=fmt.media_type,
+                    headers={"Content-Disposition": disposition})

@@ -182,3 +182,26 @@ def test_the_line_summary_counts_open_overdue_and_hazard_trends(quick_deadlines:
     assert hazard["closer_by_m"] == 15.0 and hazard["severity"] == "serious"
     assert [f["id"] for f in body["latest_flights"]][-1] == flight
     assert api.get(f"/lines/{LINE}/summary", "uploader").status_code == 403
+
+
+def test_the_line_report_lists_open_items_in_every_format(api: Api) -> None:
+    api.put(f"/lines/{LINE}/ledger", content=LEDGER_CSV.encode(),
+            headers={"Content-Type": "text/csv"})
+    _first, found = _fly(api, "2026-11-20")
+    second, _ = _fly(api, "2026-11-27")
+    nest = next(d for d in found if d["class"] == "bird_nest")
+    api.patch(f"/defects/{nest['id']}", "reviewer", json={"status": "fixed"})
+    r = api.get(f"/lines/{LINE}/report", "reviewer")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["line"]["line"] == LINE and body["line"]["flights"] == 2
+    (cap,) = body["defects"]  # the fixed nest is not open
+    assert cap["class"] == "insulator_missing_cap" and cap["sightings"] == 2
+    latest = {i["id"] for i in api.get(f"/flights/{second}/images").json()["items"]}
+    assert {e["image_id"] for e in cap["evidence"]} <= latest  # the latest sighting's photos
+    csv = api.get(f"/lines/{LINE}/report?format=csv", "reviewer")
+    assert csv.status_code == 200 and len(csv.content.decode("utf-8-sig").splitlines()) == 2
+    assert "filename*=utf-8''line-500kV%20" in csv.headers["content-disposition"]
+    for fmt in ("geojson", "kml", "html"):
+        assert api.get(f"/lines/{LINE}/report?format={fmt}", "reviewer").status_code == 200
+    assert api.get(f"/lines/{LINE}/report", "uploader").status_code == 403

@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from linepatrol.report import PdfUnavailableError, file_name
-from linepatrol.report.pdf import available as pdf_available
 from linepatrol_service import coverage, queries, reports
 from linepatrol_service.auth import Principal
 from linepatrol_service.deps import (
@@ -247,21 +245,10 @@ def flight_report(
     if flight.status != FlightStatus.DONE:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"flight {flight_id} is {flight.status}; the report comes when done")
-    if format is reports.ReportFormat.PDF and not pdf_available():
-        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, str(PdfUnavailableError()))
-    defects = reports.flight_defects(session, flight_id, include_rejected)
-    photos = reports.photo_names(session, defects)
-    embedded = {}
-    if format.embeds_crops:
-        embedded = reports.crops(session, services.store,
-                                 services.settings.data_dir / "derived", defects)
-    summary = flights_out(session, [flight])[0]
-    body = reports.render_report(format, summary, defects, photos, embedded)
-    shown = "inline" if format in (reports.ReportFormat.JSON, reports.ReportFormat.HTML) \
-        else "attachment"
-    name = file_name(f"flight-{flight_id}", format)
-    return Response(body, media_type=format.media_type,
-                    headers={"Content-Disposition": f'{shown}; filename="{name}"'})
+    return reports.report_response(
+        session, services.store, services.settings.data_dir / "derived", format,
+        reports.flight_subject(flights_out(session, [flight])[0]),
+        reports.flight_defects(session, flight_id, include_rejected), f"flight-{flight_id}")
 
 
 @router.get("/{flight_id}/coverage",

@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func, select
 
 from linepatrol.geo.ledger import Ledger as GeoLedger
 from linepatrol.geo.ledger import LedgerError
-from linepatrol_service import coverage, queries
+from linepatrol_service import coverage, queries, reports
 from linepatrol_service.deps import Admin, DefectReader, FlightReader, ServicesDep, SessionDep
-from linepatrol_service.models import Ledger, utcnow
+from linepatrol_service.domain import FlightStatus
+from linepatrol_service.models import Flight, Ledger, utcnow
 from linepatrol_service.schemas import LedgerOut, LineCoverageOut, LineSummary
 from linepatrol_service.validation import TEXT_PATTERN, InputError, check_json, check_texts
 from linepatrol_service.views import _utc
@@ -117,3 +119,23 @@ def line_coverage(line: LineName, services: ServicesDep, session: SessionDep,
     UTC). An uploader's answer counts its own flights only."""
     today = dt.datetime.now(dt.UTC).date()
     return coverage.line_coverage_out(session, services.settings, who, line, since, today)
+
+
+@router.get(
+    "/{line}/report",
+    response_class=Response,
+    responses={200: {"content": {f.media_type: {} for f in reports.ReportFormat},
+                     "description": "The report in the asked format"},
+               501: {"description": "PDF asked for, and ReportLab (the pdf extra) is not "
+                                    "installed"}},
+)
+def line_report(line: LineName, services: ServicesDep, session: SessionDep, who: DefectReader,
+                format: reports.ReportFormat = reports.ReportFormat.JSON) -> Response:
+    """Every open defect of the line (new, confirmed, assigned), with its latest sighting's
+    evidence, in every format a flight's report has, named ``line-{line}.{format}``."""
+    flights = session.scalar(select(func.count()).select_from(Flight).where(
+        Flight.line == line, Flight.status == FlightStatus.DONE)) or 0
+    subject = reports.line_subject(line, utcnow().date(), int(flights))
+    return reports.report_response(
+        session, services.store, services.settings.data_dir / "derived", format, subject,
+        reports.line_defects(session, line), f"line-{line}")
