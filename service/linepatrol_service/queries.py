@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
 from linepatrol_service.auth import Principal
-from linepatrol_service.domain import OPEN_DEFECT, OVERDUE_STATUSES, DefectStatus, FlightStatus
+from linepatrol_service.domain import OVERDUE_STATUSES, DefectStatus, FlightStatus
 from linepatrol_service.models import (
     Defect,
     DefectEvent,
@@ -33,11 +33,8 @@ from linepatrol_service.schemas import (
     DefectDetail,
     DefectEventOut,
     DefectOut,
-    DistancePoint,
     FlightOut,
-    HazardTrend,
     ImageOut,
-    LineSummary,
     Page,
     UploadRefusalOut,
 )
@@ -218,35 +215,3 @@ def defect_history(session: Session, defect_id: int) -> list[DefectEventOut]:
     return [DefectEventOut(id=e.id, at=_utc(e.at), actor=e.actor, changes=e.changes,
                            note=e.note) for e in events]
 
-
-def line_summary(session: Session, who: Principal, line: str,
-                 flights_shown: int = 5) -> LineSummary:
-    """The line dashboard's figures, from the same rows as the queue and the flights."""
-    grades: dict[str, int] = {}
-    for severity, n in session.execute(
-        select(Defect.severity, func.count()).where(Defect.line == line,
-                                                    Defect.status.in_(OPEN_DEFECT))
-        .group_by(Defect.severity)
-    ):
-        grades[severity or "ungraded"] = int(n)
-    overdue = session.scalar(select(func.count()).select_from(Defect).where(
-        Defect.line == line, Defect.status.in_(OVERDUE_STATUSES), Defect.due_at < utcnow(),
-    )) or 0
-    open_hazards = list(session.scalars(select(Defect).where(
-        Defect.line == line, Defect.status.in_(OPEN_DEFECT),
-        Defect.category == taxonomy.Category.HAZARD.value).order_by(Defect.id)))
-    points: dict[int, list[DistancePoint]] = {d.id: [] for d in open_hazards}
-    for s in session.scalars(select(Sighting).where(Sighting.defect_id.in_(points))
-                             .order_by(Sighting.seen_on, Sighting.id)):
-        points[s.defect_id].append(DistancePoint(flight_id=s.flight_id, seen_on=s.seen_on,
-                                                 distance_to_line_m=s.distance_to_line_m))
-    hazards = []
-    for d in open_hazards:
-        known = [p.distance_to_line_m for p in points[d.id] if p.distance_to_line_m is not None]
-        hazards.append(HazardTrend(
-            id=d.id, class_key=d.class_key, severity=d.severity, status=DefectStatus(d.status),
-            distances=points[d.id],
-            closer_by_m=round(known[0] - known[-1], 1) if known else None))
-    flights = list_flights(session, who, FlightFilter(line=line), 0, flights_shown).items
-    return LineSummary(line=line, open_by_grade=grades, overdue=int(overdue), hazards=hazards,
-                       latest_flights=flights)

@@ -373,5 +373,15 @@ class LineSummary(BaseModel):
     open_by_grade: dict[str, int] = Field(
         description="Open defects (new, confirmed, assigned) per grade; 'ungraded' for none")
     overdue: int
+    candidate_fixes: int = Field(
+        description="Confirmed defects a later flight covered without seeing them")
     hazards: list[HazardTrend]
     latest_flights: list[FlightOut]
+    coverage_latest: float | None = Field(
+        description="Share of the ledger's towers and spans the latest processed flight "
+        "covered; null without a ledger or a flight")
+    coverage_period: float | None = Field(
+        description="Share covered by the flights of the last coverage_stale_after_days "
+        "days; null without a ledger")
+    stale: int | None = Field(
+        description="Towers and spans not covered in that period; null without a ledger")

@@ -181,7 +181,10 @@ def test_the_line_summary_counts_open_overdue_and_hazard_trends(quick_deadlines:
     assert [p["distance_to_line_m"] for p in hazard["distances"]] == [40.0, 25.0]
     assert hazard["closer_by_m"] == 15.0 and hazard["severity"] == "serious"
     assert [f["id"] for f in body["latest_flights"]][-1] == flight
+    assert body["coverage_latest"] is None and body["stale"] is None  # no ledger
     assert api.get(f"/lines/{LINE}/summary", "uploader").status_code == 403
+    overview = api.get("/lines", "reviewer").json()
+    assert [s["line"] for s in overview] == [LINE] and overview[0] == body
 
 
 def test_the_line_report_lists_open_items_in_every_format(api: Api) -> None:
@@ -205,3 +208,9 @@ def test_the_line_report_lists_open_items_in_every_format(api: Api) -> None:
     for fmt in ("geojson", "kml", "html"):
         assert api.get(f"/lines/{LINE}/report?format={fmt}", "reviewer").status_code == 200
     assert api.get(f"/lines/{LINE}/report", "uploader").status_code == 403
+    summary = api.get(f"/lines/{LINE}/summary", "reviewer").json()
+    flight_cov = api.get(f"/flights/{second}/coverage", "reviewer").json()
+    assert summary["coverage_latest"] == flight_cov["ratio"]
+    line_cov = api.get(f"/lines/{LINE}/coverage", "reviewer").json()
+    assert summary["coverage_period"] == line_cov["ratio"]
+    assert summary["stale"] == len(line_cov["stale"]) == 3  # two towers, one span: none close

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from linepatrol.geo.ledger import Ledger as GeoLedger
 from linepatrol.geo.ledger import LedgerError
-from linepatrol_service import coverage, queries, reports
+from linepatrol_service import coverage, dashboard, reports
 from linepatrol_service.deps import Admin, DefectReader, FlightReader, ServicesDep, SessionDep
 from linepatrol_service.domain import FlightStatus
 from linepatrol_service.models import Flight, Ledger, utcnow
@@ -104,10 +104,19 @@ def get_ledger(line: LineName, session: SessionDep, who: DefectReader) -> Ledger
 
 
 @router.get("/{line}/summary")
-def line_summary(line: LineName, session: SessionDep, who: DefectReader) -> LineSummary:
-    """The line dashboard's figures: open defects by grade, overdue ones, machines near the
-    line with their distance per sighting, the latest flights."""
-    return queries.line_summary(session, who, line)
+def line_summary(line: LineName, services: ServicesDep, session: SessionDep,
+                 who: DefectReader) -> LineSummary:
+    """The line dashboard's figures: open defects by grade, overdue ones, candidate fixes,
+    machines near the line with their distance per sighting, the latest flights, coverage of
+    the latest flight and over the staleness period."""
+    return dashboard.line_summary(session, services.settings, who, line)
+
+
+@router.get("")
+def lines_overview(services: ServicesDep, session: SessionDep,
+                   who: DefectReader) -> list[LineSummary]:
+    """Every line's dashboard figures (the overview of all lines)."""
+    return dashboard.lines_overview(session, services.settings, who)
 
 
 @router.get("/{line}/coverage")
