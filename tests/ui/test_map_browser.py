@@ -69,3 +69,11 @@ def test_map_stacks_towers_over_defects_and_shows_a_scale(tmp_path: Path,
         assert counts.count() == 1 and counts.inner_text() == "2"
         assert counts.evaluate(PANE_Z) > label_z  # no tower label covers a count
         assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
+
+        # the line's dashboard draws the same line's map, with no script error
+        page.get_by_role("link", name="Lines").first.click()
+        page.locator("#lines a").first.click()
+        page.wait_for_selector("#map.loaded")
+        assert int(page.locator("#map").get_attribute("data-defects") or 0) == flight["defects"]
+        assert page.locator("#figures").is_visible()
+        assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]

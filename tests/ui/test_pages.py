@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -408,3 +409,23 @@ def test_map_tiles_are_off_unless_configured(tmp_path: Any, tiny_model: Any) -> 
                                        tile_attribution="Local tiles"))
     assert tiles["tileUrl"] == "http://tiles.lan/{z}/{x}/{y}.png"
     assert "http://tiles.lan" in csp
+
+
+def test_line_dashboard_pages_show_the_summary_figures(ui_app: UiApp, client: TestClient,
+                                                       processed: dict[str, Any]) -> None:
+    token = ui_app[2]["reviewer"]
+    sign_in(client, token)
+    summary = client.get(f"/api/v1/lines/{support.LINE}/summary").json()
+    overview = client.get("/ui/lines").text
+    assert f'data-line="{support.LINE}"' in overview
+    assert f'/ui/lines/{quote(support.LINE)}' in overview
+    page = client.get(f"/ui/lines/{quote(support.LINE)}")
+    assert page.status_code == 200
+    open_total = sum(summary["open_by_grade"].values())
+    assert open_total == processed["defects"]
+    for grade, n in summary["open_by_grade"].items():
+        assert f"{n}</a>" in page.text and f"severity={grade}" in page.text
+    assert f'data-source="/ui/data/map.geojson?line={quote(support.LINE)}"' in page.text
+    assert f'/ui/flights/{processed["id"]}' in page.text
+    sign_in(client, ui_app[2]["uploader"])
+    assert client.get("/ui/lines").status_code == 403

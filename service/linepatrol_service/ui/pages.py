@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
-from linepatrol_service import queries
+from linepatrol_service import dashboard, queries
 from linepatrol_service.auth import Principal, authenticate
 from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, may
 from linepatrol_service.models import Defect, Image, Ledger
@@ -440,6 +440,27 @@ def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
                   all_classes=labels.reviewable_classes(),
                   statuses=[s for s in DefectStatus if s == defect.status
                             or may(defect.status, s, Permission.DEFECTS_WRITE)])
+
+
+# --- lines (the dashboard) ------------------------------------------------------------------
+
+
+@router.get("/lines", response_class=HTMLResponse)
+def lines_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    """Every line at a glance: what is open, late, near the line, and how well covered."""
+    needs(viewer, Permission.DEFECTS_READ)
+    summaries = dashboard.lines_overview(session, _services(request).settings, viewer.principal)
+    return render(request, "lines.html", viewer, summaries=summaries)
+
+
+@router.get("/lines/{line}", response_class=HTMLResponse)
+def line_page(request: Request, viewer: ViewerDep, session: SessionDep, line: str) -> Response:
+    """One line's dashboard: the figures of ``GET /api/v1/lines/{line}/summary``, its map with
+    the coverage layer, its machines' distance trend and its latest flights."""
+    needs(viewer, Permission.DEFECTS_READ)
+    summary = dashboard.line_summary(session, _services(request).settings, viewer.principal,
+                                     line)
+    return render(request, "line.html", viewer, s=summary)
 
 
 # --- map -----------------------------------------------------------------------------------
