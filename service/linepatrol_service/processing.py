@@ -27,7 +27,7 @@ from linepatrol_service.domain import ACTIVE_FLIGHT, FlightStatus, PhotoStatus
 from linepatrol_service.geotag import LedgerText, flight_photo, locate, stored_photo
 from linepatrol_service.models import Flight, Image, Ledger, utcnow
 from linepatrol_service.services import Services
-from linepatrol_service.tracking import attach_flight, forget_flight, mark_not_seen
+from linepatrol_service.tracking import attach_flight, forget_flight, lock_line, mark_not_seen
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,7 @@ def finalize(services: Services, flight_id: int) -> bool:
         # never count twice; then each defect joins the line's item it matches, or starts one.
         flight_row = s.get(Flight, flight_id)
         assert flight_row is not None  # the transition above found it
+        lock_line(s, flight_row.line)
         forget_flight(s, flight_id)
         now = utcnow()
         sighted = attach_flight(s, flight_row, located, now)

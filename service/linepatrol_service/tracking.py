@@ -10,9 +10,10 @@ its class is now more severe, escalated because a machine came closer to the lin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
@@ -64,10 +65,22 @@ def forget_flight(session: Session, flight_id: int) -> None:
         item.sightings, item.last_seen = count, last or item.first_seen
 
 
+def lock_line(session: Session, line: str) -> None:
+    """Hold the line until the transaction ends, so that two flights of one line finishing at
+    once cannot both open an item for the same object. PostgreSQL: a transaction-scoped
+    advisory lock on the line's name. SQLite needs none: it lets one writer in at a time, and
+    :func:`linepatrol_service.processing.finalize` writes (the flight's status) before it
+    reads the line's items, so the second flight reads what the first one wrote."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(line.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect],
                   now: dt.datetime) -> set[int]:
     """Each of the flight's defects as a sighting of the item it matches on the flight's line,
-    or as a new item; returns the ids of the items the flight saw. Two defects of one flight
+    or as a new item; returns the ids of the items the flight saw. The caller holds
+    :func:`lock_line`. Two defects of one flight
     never go to the same item (the geotagger already merged what one flight saw of one
     object)."""
     sighted: set[int] = set()

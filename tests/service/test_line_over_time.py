@@ -214,3 +214,46 @@ def test_the_line_report_lists_open_items_in_every_format(api: Api) -> None:
     line_cov = api.get(f"/lines/{LINE}/coverage", "reviewer").json()
     assert summary["coverage_period"] == line_cov["ratio"]
     assert summary["stale"] == len(line_cov["stale"]) == 3  # two towers, one span: none close
+
+
+def test_two_flights_of_a_line_finishing_at_once_make_one_item_per_object(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both workers geotag, wait for each other, then store at the same moment: the line's
+    lock (PostgreSQL) or the single writer (SQLite) makes the second attach to the first's
+    items instead of opening its own."""
+    import threading
+
+    from linepatrol_service import processing
+
+    flights = []
+    for date in ("2026-11-20", "2026-11-21"):
+        flight = api.new_flight(date=date)
+        photos = [(f"DJI_{i:04d}.JPG", dji_jpeg(seed=i, lat=30.5 + i * 1e-6)) for i in range(2)]
+        assert api.upload(flight["id"], photos).json()["accepted"] == 2
+        flights.append(flight["id"])
+    with api.services.sessions.begin() as s:  # processed by hand, not by the embedded worker
+        for fid in flights:
+            s.get(Flight, fid).status = "processing"
+    both_located = threading.Barrier(2, timeout=30)
+    real_locate = processing.locate
+
+    def locate_then_wait(*args: Any) -> Any:
+        found = real_locate(*args)
+        both_located.wait()
+        return found
+
+    monkeypatch.setattr(processing, "locate", locate_then_wait)
+    outcomes: dict[int, Any] = {}
+
+    def work(fid: int) -> None:
+        outcomes[fid] = processing.run_flight(api.services, fid, f"w{fid}")
+
+    threads = [threading.Thread(target=work, args=(fid,)) for fid in flights]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {o.state for o in outcomes.values()} == {"done"}, outcomes
+    items = _queue(api)
+    assert sorted(d["class_key"] for d in items) == ["bird_nest", "insulator_missing_cap"]
+    assert all(d["sightings"] == 2 for d in items)

@@ -49,6 +49,11 @@ def test_line_over_time_on_postgres(pg_api):
     test_line_over_time.test_a_machine_coming_closer_escalates_and_a_rejected_one_returns(pg_api)
 
 
+def test_flights_finishing_together_on_postgres(pg_api, monkeypatch):
+    test_line_over_time.test_two_flights_of_a_line_finishing_at_once_make_one_item_per_object(
+        pg_api, monkeypatch)
+
+
 def test_bad_file_on_postgres(pg_api):
     test_bad_input.test_truncated_past_the_header_check_fails_at_processing(pg_api)
 
