@@ -123,3 +123,38 @@ def test_claims_follow_the_models_batch_of_photos_once_it_is_loaded(
     assert claim_size(services) == 3  # a CPU model takes one photo per call
     monkeypatch.setattr(Detector, "photos_per_call", property(lambda self: 8))  # a GPU's
     assert claim_size(services) == 8
+
+
+def test_an_existing_database_migrates_its_defects_into_items_of_one_sighting(tmp_path: Path):
+    """A database at the revision before the line over time: every defect becomes an item seen
+    once, on its own flight (its date, its evidence); nothing is lost."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from linepatrol_service.db import alembic_config
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        conn.execute(sa.text(
+            "INSERT INTO flights (id, line, date, team, drone, notes, status, created_at)"
+            " VALUES (7, 'L1', '2026-10-01', '', '', '', 'done', '2026-10-01 08:00:00')"))
+        conn.execute(sa.text(
+            "INSERT INTO defects (id, flight_id, class_key, detected_class, category, severity,"
+            " status, confidence, lat, lon, placement, uncertainty_m, line, tower, evidence,"
+            " detected_at, updated_at) VALUES (3, 7, 'bird_nest', 'bird_nest', 'line_defect',"
+            " 'serious', 'confirmed', 0.8, 30.5, 114.3, 'tower', 2.0, 'L1', 'N1',"
+            " '[{\"image_id\": 1, \"xyxy\": [0, 0, 1, 1], \"confidence\": 0.8}]',"
+            " '2026-10-01 09:00:00', '2026-10-01 09:00:00')"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        item = conn.execute(sa.text(
+            "SELECT status, sightings, first_seen, last_seen FROM defects WHERE id = 3")).one()
+        seen = conn.execute(sa.text(
+            "SELECT defect_id, flight_id, seen_on, class_key, evidence FROM sightings")).all()
+    assert tuple(item) == ("confirmed", 1, "2026-10-01", "2026-10-01")
+    assert [tuple(s[:4]) for s in seen] == [(3, 7, "2026-10-01", "bird_nest")]
+    assert '"image_id": 1' in seen[0][4]
