@@ -72,24 +72,18 @@ def _flight_poses(session: Session, flight: Flight) -> list[CameraPose]:
 def covered_places(session: Session, settings: ServiceSettings,
                    flight: Flight) -> set[tuple[str, str, str]]:
     """(kind, line, id) of the towers and spans the flight covered; none without a ledger."""
-    ledger = line_ledger(session, flight.line)
-    if ledger is None:
+    out = flight_coverage_of(session, settings, flight)
+    if out is None:
         return set()
-    coverage = flight_coverage(ledger, _flight_poses(session, flight),
-                               settings.coverage_config(), GeoConfig())
-    return {(i.kind, i.line, i.id) for i in coverage.items if i.covered}
+    return {(i.kind, i.line, i.id) for i in (*out.towers, *out.spans) if i.covered}
 
 
-def flight_coverage_out(session: Session, settings: ServiceSettings,
-                        flight: Flight) -> FlightCoverageOut:
-    """The flight's coverage of its line's ledger; 409 when the line has no ledger."""
+def flight_coverage_of(session: Session, settings: ServiceSettings,
+                       flight: Flight) -> FlightCoverageOut | None:
+    """The flight's coverage of its line's ledger; None when the line has no ledger."""
     ledger = line_ledger(session, flight.line)
     if ledger is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"line {flight.line!r} has no tower ledger, so there is nothing to cover: an admin "
-            f"uploads one with PUT /api/v1/lines/{flight.line}/ledger",
-        )
+        return None
     poses = _flight_poses(session, flight)
     config = settings.coverage_config()
     body = flight_coverage(ledger, poses, config, GeoConfig()).to_json()
@@ -100,6 +94,19 @@ def flight_coverage_out(session: Session, settings: ServiceSettings,
         spans=[CoverageItemOut(**s) for s in body["spans"]],
         gaps=[CoverageGap(**g) for g in body["gaps"]],
     )
+
+
+def flight_coverage_out(session: Session, settings: ServiceSettings,
+                        flight: Flight) -> FlightCoverageOut:
+    """The flight's coverage of its line's ledger; 409 when the line has no ledger."""
+    out = flight_coverage_of(session, settings, flight)
+    if out is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"line {flight.line!r} has no tower ledger, so there is nothing to cover: an admin "
+            f"uploads one with PUT /api/v1/lines/{flight.line}/ledger",
+        )
+    return out
 
 
 def _line_flights(session: Session, who: Principal, line: str,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
 from linepatrol_service.auth import Principal
-from linepatrol_service.coverage import flight_coverage_out, line_coverage_out, line_ledger
+from linepatrol_service.coverage import flight_coverage_of, line_coverage_out, line_ledger
 from linepatrol_service.domain import OPEN_DEFECT, OVERDUE_STATUSES, DefectStatus, FlightStatus
 from linepatrol_service.models import Defect, Flight, Ledger, Sighting, utcnow
 from linepatrol_service.queries import FlightFilter, list_flights
@@ -75,8 +75,8 @@ def line_summary(session: Session, settings: ServiceSettings, who: Principal,
         period, stale = over.ratio, len(over.stale)
         newest = next((f for f in flights if f.status == FlightStatus.DONE), None)
         row = session.get(Flight, newest.id) if newest is not None else None
-        if row is not None:
-            latest = flight_coverage_out(session, settings, row).ratio
+        out = flight_coverage_of(session, settings, row) if row is not None else None
+        latest = out.ratio if out is not None else None
     return LineSummary(line=line, open_by_grade=_grades(session, line), overdue=int(overdue),
                        candidate_fixes=int(candidates), hazards=_hazards(session, line),
                        latest_flights=flights, coverage_latest=latest,

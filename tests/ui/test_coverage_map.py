@@ -46,6 +46,8 @@ def test_flight_and_line_maps_carry_the_coverage_layer(client):
     # each photo is over its tower; the spans' conductors 250 m long lie outside the views
     assert towers == {"N1": True, "N2": True, "N3": True}
     assert spans == {"N1-N2": False, "N2-N3": False}
+    page = c.get(f"/ui/flights/{flight_id}").text  # the ratio and the gaps, in words
+    assert "60 % of 3 towers and 2 spans" in page and "not covered: N1-N2, N2-N3" in page
     assert _layer(c.get(f"/ui/data/map.geojson?line={support.LINE}").json()) == (towers, spans)
     # the all-lines map and a defect's map draw no coverage
     everything = c.get("/ui/data/map.geojson").json()

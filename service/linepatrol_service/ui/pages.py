@@ -23,10 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
-from linepatrol_service import dashboard, queries
+from linepatrol_service import coverage, dashboard, queries
 from linepatrol_service.auth import Principal, authenticate
 from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, may
-from linepatrol_service.models import Defect, Image, Ledger
+from linepatrol_service.models import Defect, Flight, Image, Ledger
 from linepatrol_service.queries import DefectFilter, DefectSort, FlightFilter
 from linepatrol_service.roles import Permission
 from linepatrol_service.schemas import Evidence, ImageOut
@@ -285,8 +285,11 @@ def flight_page(request: Request, flight_id: int, viewer: ViewerDep,
     defects = queries.list_defects(session, DefectFilter(flight=flight_id), offset=0,
                                    limit=500).items
     refused = queries.upload_refusals(session, viewer.principal, flight_id)
+    row = session.get(Flight, flight_id)
+    assert row is not None  # get_flight above found it
+    covered = coverage.flight_coverage_of(session, _services(request).settings, row)
     return render(request, "flight.html", viewer, flight=flight, defects=defects, photos=photos,
-                  refused=refused,
+                  refused=refused, coverage=covered,
                   failed=[image_out(i) for i in failed], no_pose=[image_out(i) for i in no_pose],
                   formats=report_formats())
 
