@@ -117,6 +117,29 @@ def not_seen(items: Sequence[Tracked], covered: Collection[tuple[str, str, str]]
     return out
 
 
+@dataclass(frozen=True)
+class Finding:
+    """A flight's defect as the matching needs it."""
+
+    class_key: str
+    category: str
+    place: Place
+
+
+def assign(findings: Sequence[Finding], items: Sequence[Tracked]) -> list[Tracked | None]:
+    """The item each finding is another sighting of (None: a new item), in order; two findings
+    of one flight never go to the same item (the geotagger already merged what one flight saw
+    of one object), so a taken item is out of reach for the findings after it."""
+    free = list(items)
+    out: list[Tracked | None] = []
+    for f in findings:
+        found = match(f.class_key, f.category, f.place, free)
+        if found is not None:
+            free.remove(found)
+        out.append(found)
+    return out
+
+
 def more_severe(new: str | None, old: str | None) -> bool:
     """Whether grade ``new`` is more urgent than ``old`` (None: ungraded, the least)."""
     if new is None:

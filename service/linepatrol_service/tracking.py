@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
 from linepatrol.geo.locate import Defect as GeoDefect
-from linepatrol.tracking import Place, Tracked, match, more_severe, not_seen
+from linepatrol.tracking import Finding, Place, Tracked, assign, more_severe, not_seen
 from linepatrol_service.domain import DefectStatus, Worker, check
 from linepatrol_service.geotag import defect_row, stored_evidence
 from linepatrol_service.models import Defect, DefectEvent, Flight, Sighting
@@ -78,30 +78,25 @@ def lock_line(session: Session, line: str) -> None:
 
 def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect],
                   now: dt.datetime) -> set[int]:
-    """Each of the flight's defects as a sighting of the item it matches on the flight's line,
-    or as a new item; returns the ids of the items the flight saw. The caller holds
-    :func:`lock_line`. Two defects of one flight
-    never go to the same item (the geotagger already merged what one flight saw of one
-    object)."""
+    """Each of the flight's defects as a sighting of the item it matches on the flight's line
+    (:func:`linepatrol.tracking.assign`), or as a new item; returns the ids of the items the
+    flight saw. The caller holds :func:`lock_line`."""
     sighted: set[int] = set()
     rows = {d.id: d for d in session.scalars(
         select(Defect).where(Defect.line == flight.line, Defect.status.in_(TRACKED)))}
     candidates = [Tracked(d.id, d.class_key, d.category, place_of(d)) for d in rows.values()]
-    for d in located:
-        found = match(d.class_key, d.category or "", place_of(d), candidates)
+    findings = [Finding(d.class_key, d.category or "", place_of(d)) for d in located]
+    for d, found in zip(located, assign(findings, candidates), strict=True):
         if found is None:
             item = defect_row(d, flight.id, now)
             item.first_seen = item.last_seen = flight.date
             item.sightings = 1
             session.add(item)
             session.flush()  # its id, for the sighting
-            session.add(_sighting(item.id, flight, d, now))
-            sighted.add(item.id)
-            continue
-        candidates.remove(found)
-        item = rows[found.item_id]
+        else:
+            item = rows[found.item_id]
+            _seen_again(session, item, flight, d, now)
         session.add(_sighting(item.id, flight, d, now))
-        _seen_again(session, item, flight, d, now)
         sighted.add(item.id)
     return sighted
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from linepatrol.geo.geodesy import distance_m
-from linepatrol.tracking import Place, Tracked, match, more_severe, not_seen, same_place
+from linepatrol.tracking import (
+    Finding,
+    Place,
+    Tracked,
+    assign,
+    match,
+    more_severe,
+    not_seen,
+    same_place,
+)
 
 LAT, LON = 30.5, 114.3
 METRE_LAT = 1.0 / 110_850.0  # one metre of latitude near 30.5 degrees, about
@@ -74,3 +83,10 @@ def test_an_item_whose_covered_place_showed_nothing_is_not_seen() -> None:
     assert not_seen(items, covered, sighted={1}) == [on_span]
     assert not_seen(items, {("tower", "L1", "T3")}, sighted=set()) == []
     assert not_seen(items, {("tower", "L2", "T2")}, sighted=set()) == []  # another line's T2
+
+
+def test_two_findings_of_one_flight_never_share_an_item() -> None:
+    item = Tracked(1, "excavator", "hazard", ground(0))
+    near, nearer = Finding("excavator", "hazard", ground(3)), Finding("crane", "hazard", ground(1))
+    assert assign([near, nearer], [item]) == [item, None]  # first come; the second is new
+    assert assign([Finding("bird_nest", "line_defect", ground(0))], [item]) == [None]
