@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
 from linepatrol import taxonomy
 from linepatrol.geo.geodesy import distance_m
@@ -46,6 +48,29 @@ class Place:
     @property
     def positioned(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+
+class Placed(Protocol):
+    """Anything the geotagger placed: its defects, and the rows that store them."""
+
+    @property
+    def line(self) -> str | None: ...
+    @property
+    def placement(self) -> str | None: ...
+    @property
+    def tower(self) -> str | None: ...
+    @property
+    def span(self) -> str | None: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def lon(self) -> float | None: ...
+    @property
+    def uncertainty_m(self) -> float | None: ...
+
+
+def place_of(d: Placed) -> Place:
+    return Place(d.line, d.placement, d.tower, d.span, d.lat, d.lon, d.uncertainty_m)
 
 
 @dataclass(frozen=True)
@@ -147,3 +172,42 @@ def more_severe(new: str | None, old: str | None) -> bool:
     if old is None:
         return True
     return taxonomy.Severity(new).rank < taxonomy.Severity(old).rank
+
+
+# --- a flight against an earlier one, without a database (``linepatrol report --previous``) --
+
+
+class ChangeState(StrEnum):
+    NEW = "new"  # not in the earlier report
+    SEEN_AGAIN = "seen_again"
+    NOT_SEEN = "not_seen"  # earlier, on a tower or span this flight covered: a candidate fix
+    NOT_COVERED = "not_covered"  # earlier, not seen, and this flight did not cover its place
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of ``changes.csv``: a defect of this flight or of the earlier report."""
+
+    id: str | None  # this flight's defect id (None for an earlier defect not seen)
+    class_key: str
+    state: ChangeState
+    previous_id: str | None
+
+
+def changes_since(current: Sequence[tuple[str, Finding]], previous: Sequence[tuple[str, Finding]],
+                  covered: Collection[tuple[str, str, str]]) -> list[Change]:
+    """This flight's defects as new or seen again, then the earlier ones it did not see: not
+    seen where it covered their tower or span, not covered otherwise — the same rules the
+    service applies (:func:`assign`, :func:`not_seen`)."""
+    items = [Tracked(k, f.class_key, f.category, f.place) for k, (_, f) in enumerate(previous)]
+    assigned = assign([f for _, f in current], items)
+    out = [Change(cid, f.class_key, ChangeState.NEW, None) if found is None else
+           Change(cid, f.class_key, ChangeState.SEEN_AGAIN, previous[found.item_id][0])
+           for (cid, f), found in zip(current, assigned, strict=True)]
+    seen = {found.item_id for found in assigned if found is not None}
+    missed = {t.item_id for t in not_seen(items, covered, seen)}
+    for k, (pid, f) in enumerate(previous):
+        if k not in seen:
+            state = ChangeState.NOT_SEEN if k in missed else ChangeState.NOT_COVERED
+            out.append(Change(None, f.class_key, state, pid))
+    return out

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
 from linepatrol.geo.locate import Defect as GeoDefect
-from linepatrol.tracking import Finding, Place, Tracked, assign, more_severe, not_seen
+from linepatrol.tracking import Finding, Tracked, assign, more_severe, not_seen, place_of
 from linepatrol_service.domain import DefectStatus, Worker, check
 from linepatrol_service.geotag import defect_row, stored_evidence
 from linepatrol_service.models import Defect, DefectEvent, Flight, Sighting
@@ -32,10 +32,6 @@ ACTOR = Worker.WORKER.value
 def seen_on_flight(flight_id: int) -> ColumnElement[bool]:
     """Rows of the items a flight saw (the flight's defects, wherever first seen)."""
     return Defect.id.in_(select(Sighting.defect_id).where(Sighting.flight_id == flight_id))
-
-
-def place_of(d: Defect | GeoDefect) -> Place:
-    return Place(d.line, d.placement, d.tower, d.span, d.lat, d.lon, d.uncertainty_m)
 
 
 def _sighting(item_id: int, flight: Flight, d: GeoDefect, now: dt.datetime) -> Sighting:

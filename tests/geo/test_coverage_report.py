@@ -55,3 +55,45 @@ def test_report_writes_coverage_csv_beside_the_other_outputs(flight, tmp_path, c
     assert main(["report", str(folder), "--model", str(model), "--out", str(bare),
                  "--tile", "off"]) == 0
     assert not (bare / "coverage.csv").exists()
+
+
+def test_report_against_an_earlier_one_writes_changes_csv(flight, tmp_path, capsys):
+    """Flying the fixture again: what the first report found is seen again. An earlier nest
+    on T2 (covered at 1.5 px) that this flight did not see is a candidate fix; one on T3
+    (outside the views) is only not covered."""
+    import json
+
+    folder, ledger_path, model, _poses = flight
+    args = ["report", str(folder), "--ledger", str(ledger_path), "--model", str(model),
+            "--tile", "off", "--min-object-px", "1.5"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    earlier = json.loads((tmp_path / "one" / "report.geojson").read_text("utf-8"))
+    placed = [f["properties"]["id"] for f in earlier["features"]
+              if f["properties"]["placement"] != "none"]
+    unplaced = [f["properties"]["id"] for f in earlier["features"]
+                if f["properties"]["placement"] == "none"]
+    assert placed and unplaced  # the photo without metadata: nothing says where its finds are
+    for tower, fid in (("T2", "X1"), ("T3", "X2")):
+        earlier["features"].append({"type": "Feature", "id": fid, "geometry": None, "properties": {
+            "id": fid, "class": "insulator_missing_cap", "category": "line_defect",
+            "line": "L1", "tower": tower, "placement": "tower"}})
+    previous = tmp_path / "earlier.geojson"
+    previous.write_text(json.dumps(earlier), encoding="utf-8")
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "two"), "--previous", str(previous)]) == 0
+    raw = (tmp_path / "two" / "changes.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(rows[0]) == ["id", "class", "state", "previous_id"]
+    again = [r for r in rows if r["state"] == "seen_again"]
+    assert sorted(r["previous_id"] for r in again) == sorted(placed)
+    assert all(r["id"] == r["previous_id"] for r in again)  # same photos, same order
+    # an unplaced finding matches nothing: new now, and the earlier one not covered
+    assert sorted(r["id"] for r in rows if r["state"] == "new") == sorted(unplaced)
+    assert [(r["previous_id"], r["state"]) for r in rows if r["id"] == ""] == [
+        *((u, "not_covered") for u in unplaced), ("X1", "not_seen"), ("X2", "not_covered")]
+    assert (f"{len(unplaced)} new, {len(placed)} seen again, 1 not seen, "
+            f"{len(unplaced) + 1} not covered") in capsys.readouterr().out
+    (tmp_path / "bad.geojson").write_text("[1, 2]")
+    assert main([*args, "--out", str(tmp_path / "three"),
+                 "--previous", str(tmp_path / "bad.geojson")]) != 0

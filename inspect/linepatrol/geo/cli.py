@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from linepatrol.geo.ledger import Ledger
     from linepatrol.geo.locate import Defect, GeoConfig
     from linepatrol.report import ReportDefect
+    from linepatrol.tracking import Finding
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -75,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                      help="a hazard closer than M metres to the line is at least serious (30)")
     rep.add_argument("--include-components", action="store_true",
                      help="also report plain components (insulators, dampers), not only defects")
+    rep.add_argument("--previous", metavar="GEOJSON",
+                     help="an earlier report.geojson of the same line: write changes.csv, "
+                     "each defect new or seen again, and each earlier one this flight did not "
+                     "see, where it covered its tower or span (a candidate fix; needs --ledger) "
+                     "or not")
     rep.add_argument("--kmz", action="store_true", help="write report.kmz instead of report.kml")
     rep.add_argument("--pdf", action="store_true",
                      help="also write report.pdf, the HTML report's content for printing "
@@ -167,6 +173,7 @@ def run_report(args: argparse.Namespace) -> int:
         Format,
         Report,
         ReportHeader,
+        changes_to_csv_bytes,
         coverage_to_csv_bytes,
         file_name,
         render,
@@ -175,6 +182,7 @@ def run_report(args: argparse.Namespace) -> int:
     from linepatrol.runtime.model_info import ModelLoadError
     from linepatrol.runtime.providers import ProviderError
     from linepatrol.settings import CoreSettings
+    from linepatrol.tracking import ChangeState, Finding, changes_since, place_of
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -188,6 +196,7 @@ def run_report(args: argparse.Namespace) -> int:
         args, merge_distance_m=args.merge_distance, hazard_critical_m=args.hazard_critical,
         hazard_serious_m=args.hazard_serious, include_components=args.include_components,
     )
+    previous = _previous(args.previous) if args.previous else None
     ledger = None
     if args.ledger:
         try:
@@ -238,10 +247,33 @@ def run_report(args: argparse.Namespace) -> int:
         path = out / "coverage.csv"
         path.write_bytes(coverage_to_csv_bytes(coverage))
         written.append(path)
+    changes = None
+    if previous is not None:
+        covered = set() if coverage is None else {
+            (i.kind, i.line, i.id) for i in coverage.items if i.covered}
+        current = [(d.defect_id, Finding(d.class_key, d.category or "", place_of(d)))
+                   for d in defects]
+        changes = changes_since(current, previous, covered)
+        path = out / "changes.csv"
+        path.write_bytes(changes_to_csv_bytes(changes))
+        written.append(path)
     _summary(len(photos), failed, no_pose, defects, written)
     if coverage is not None:
         _coverage_summary(coverage, args.min_object_px)
+    if changes is not None:
+        counts = Counter(c.state.value for c in changes)
+        print("since the earlier report: " + ", ".join(
+            f"{counts[s.value]} {s.value.replace('_', ' ')}" for s in ChangeState))
     return 1 if len(failed) == len(photos) else 0
+
+
+def _previous(path: str) -> list[tuple[str, Finding]]:
+    from linepatrol.report.geojson import findings_of
+
+    try:
+        return findings_of(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # json's errors are ValueErrors
+        raise UserError(f"--previous {path}: {exc}") from None
 
 
 def _coverage(args: argparse.Namespace, ledger: Ledger, detected: Sequence[DetectedPhoto],

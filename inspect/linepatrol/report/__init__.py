@@ -16,7 +16,9 @@ from linepatrol.report.kml import to_kml
 from linepatrol.report.page import to_html
 from linepatrol.report.pdf import PdfUnavailableError, to_pdf
 from linepatrol.report.table import (
+    CHANGES_COLUMNS,
     COVERAGE_COLUMNS,
+    changes_to_csv_bytes,
     coverage_to_csv,
     coverage_to_csv_bytes,
     neutralise,
@@ -80,6 +82,7 @@ def render(fmt: Format, report: Report) -> bytes:
 
 
 __all__ = [
+    "CHANGES_COLUMNS",
     "COLUMNS",
     "COVERAGE_COLUMNS",
     "Format",
@@ -88,6 +91,7 @@ __all__ = [
     "ReportDefect",
     "ReportEvidence",
     "ReportHeader",
+    "changes_to_csv_bytes",
     "coverage_to_csv",
     "coverage_to_csv_bytes",
     "evidence_from_geo",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from linepatrol.report.view import Report, ReportDefect
+from linepatrol.tracking import Finding, Place
 
 
 def feature(d: ReportDefect) -> dict[str, object]:
@@ -30,3 +31,25 @@ def to_geojson(report: Report) -> dict[str, object]:
 
 def to_geojson_text(report: Report) -> str:
     return json.dumps(to_geojson(report), ensure_ascii=False, indent=1) + "\n"
+
+
+def findings_of(data: object) -> list[tuple[str, Finding]]:
+    """The defects of a report.geojson that :func:`to_geojson` wrote, as the line-over-time
+    matching takes them (id, class, place); ValueError for a file that is not one."""
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise ValueError("not a GeoJSON FeatureCollection")
+    out: list[tuple[str, Finding]] = []
+    for feat in data.get("features") or []:
+        p = feat.get("properties") if isinstance(feat, dict) else None
+        if not isinstance(p, dict) or not isinstance(p.get("class"), str):
+            raise ValueError("a feature without the report's properties (class, placement...)")
+        place = Place(p.get("line"), p.get("placement"), p.get("tower"), p.get("span"),
+                      _number(p.get("lat")), _number(p.get("lon")),
+                      _number(p.get("uncertainty_m")))
+        out.append((str(p.get("id", len(out) + 1)),
+                    Finding(p["class"], str(p.get("category") or ""), place)))
+    return out
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

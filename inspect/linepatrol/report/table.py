@@ -1,5 +1,6 @@
 """CSV: one row per defect, :data:`~linepatrol.report.view.COLUMNS`, UTF-8 with a BOM; and a
-flight's coverage of its ledger, one row per tower and span (:data:`COVERAGE_COLUMNS`).
+flight's coverage of its ledger, one row per tower and span (:data:`COVERAGE_COLUMNS`); and a
+flight against an earlier report (:data:`CHANGES_COLUMNS`).
 
 The BOM is for Excel, which most maintenance offices open CSV in: without it Excel reads UTF-8
 as the local code page and the Chinese names garble. Text cells that a spreadsheet would run
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
 from linepatrol.geo.coverage import Coverage
 from linepatrol.report.view import COLUMNS, Cell, Report
+from linepatrol.tracking import Change
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COVERAGE_COLUMNS: tuple[str, ...] = ("kind", "id", "covered", "photos", "best_gsd_cm")
+CHANGES_COLUMNS: tuple[str, ...] = ("id", "class", "state", "previous_id")
 
 
 def neutralise(value: Cell) -> str | int | float:
@@ -60,3 +64,14 @@ def coverage_to_csv(coverage: Coverage) -> str:
 
 def coverage_to_csv_bytes(coverage: Coverage) -> bytes:
     return coverage_to_csv(coverage).encode("utf-8-sig")
+
+
+def changes_to_csv_bytes(changes: Sequence[Change]) -> bytes:
+    """``changes.csv`` (UTF-8 with a BOM): this flight's defects against an earlier report."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CHANGES_COLUMNS)
+    for c in changes:
+        writer.writerow([neutralise(c.id), neutralise(c.class_key), c.state.value,
+                         neutralise(c.previous_id)])
+    return buf.getvalue().encode("utf-8-sig")
