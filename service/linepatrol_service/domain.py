@@ -41,6 +41,15 @@ class DefectStatus(StrEnum):
     CLOSED = "closed"
 
 
+class BoxOrigin(StrEnum):
+    """Where an evidence box came from (the ``origin`` of a stored evidence entry; absent:
+    detected): the training export tells the reviewer's boxes from the machine's."""
+
+    DETECTED = "detected"  # the detector's box, as it drew it
+    CORRECTED = "corrected"  # the detector's box, moved or resized by a reviewer
+    DRAWN = "drawn"  # a missed object, drawn by a reviewer
+
+
 class Worker(StrEnum):
     """The processing worker: moves that no user makes."""
 
@@ -54,6 +63,10 @@ ACTIVE_FLIGHT = frozenset({FlightStatus.QUEUED, FlightStatus.PROCESSING})
 UNFINISHED_PHOTO = frozenset({PhotoStatus.PENDING, PhotoStatus.CLAIMED})
 OPEN_DEFECT = frozenset({DefectStatus.NEW, DefectStatus.CONFIRMED, DefectStatus.ASSIGNED})
 REPORTED_DEFECT = frozenset(DefectStatus) - {DefectStatus.REJECTED}
+# A reviewer has looked at it: the labels a training export takes (a rejected one says "nothing
+# here", the others are positives); "new" is the machine's untouched output.
+REVIEWED_DEFECT = frozenset(DefectStatus) - {DefectStatus.NEW}
+POSITIVE_DEFECT = REVIEWED_DEFECT - {DefectStatus.REJECTED}
 
 _F, _P, _D = FlightStatus, PhotoStatus, DefectStatus
 _WRITE, _REVIEW, _WORKER = Permission.FLIGHTS_WRITE, Permission.DEFECTS_WRITE, Worker.WORKER

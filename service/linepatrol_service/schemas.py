@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus
+from linepatrol_service.domain import BoxOrigin, DefectStatus, FlightStatus, PhotoStatus
 from linepatrol_service.validation import TEXT_PATTERN
 
 SeverityName = Literal["critical", "serious", "general"]
+# x1, y1, x2, y2 in photo pixels (checked against the photo by linepatrol_service.review)
+PixelBox = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+                     Field(min_length=4, max_length=4,
+                           description="x1, y1, x2, y2 in photo pixels (x1 < x2, y1 < y2, "
+                           "inside the photo)")]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -149,6 +154,12 @@ class Evidence(BaseModel):
         "several names is one defect whose class is the views' vote (null: stored before "
         "per-view classes were kept)",
     )
+    origin: BoxOrigin = Field(
+        default=BoxOrigin.DETECTED,
+        description="Whose box: the detector's, the detector's corrected by a reviewer, or "
+        "drawn by a reviewer (a missed object)")
+    detected_xyxy: list[float] | None = Field(
+        default=None, description="The detector's box before a reviewer corrected it")
 
 
 class DefectOut(BaseModel):
@@ -215,12 +226,27 @@ class DefectDetail(DefectOut):
 class DefectPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"status": "confirmed", "assignee": "王工", "note": "seen on site"},
-        {"status": "rejected", "note": "a shadow, not a missing cap"}]})
+        {"status": "rejected", "note": "a shadow, not a missing cap"},
+        {"xyxy": [812, 440, 905, 530], "class": "insulator_broken", "note": "box fitted"}]})
     status: DefectStatus | None = None
     class_key: str | None = Field(default=None, alias="class", max_length=100,
                                   pattern=TEXT_PATTERN)
     severity: SeverityName | None = None
     assignee: str | None = Field(default=None, max_length=200, pattern=TEXT_PATTERN)
+    note: str | None = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN)
+    xyxy: PixelBox | None = Field(
+        default=None, description="The corrected box on the item's best photo (its first "
+        "evidence), in that photo's pixels; a training label from then on")
+
+
+class AnnotationCreate(BaseModel):
+    """A missed object drawn on a photo: it becomes a confirmed item."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"class": "bird_nest", "xyxy": [1210, 388, 1402, 530], "note": "behind the arm"}]})
+    class_key: str = Field(alias="class", min_length=1, max_length=100, pattern=TEXT_PATTERN,
+                           description="Taxonomy key of a defect or hazard class")
+    xyxy: PixelBox
     note: str | None = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN)
 
 

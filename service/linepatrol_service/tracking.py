@@ -34,7 +34,8 @@ def seen_on_flight(flight_id: int) -> ColumnElement[bool]:
     return Defect.id.in_(select(Sighting.defect_id).where(Sighting.flight_id == flight_id))
 
 
-def _sighting(item_id: int, flight: Flight, d: GeoDefect, now: dt.datetime) -> Sighting:
+def sighting_row(item_id: int, flight: Flight, d: GeoDefect, now: dt.datetime) -> Sighting:
+    """The unsaved row of the flight's sighting ``d`` of item ``item_id``."""
     return Sighting(
         defect_id=item_id, flight_id=flight.id, seen_on=flight.date, class_key=d.class_key,
         severity=d.severity, confidence=round(float(d.confidence), 4), lat=d.lat, lon=d.lon,
@@ -92,7 +93,7 @@ def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect]
         else:
             item = rows[found.item_id]
             _seen_again(session, item, flight, d, now)
-        session.add(_sighting(item.id, flight, d, now))
+        session.add(sighting_row(item.id, flight, d, now))
         sighted.add(item.id)
     return sighted
 

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from linepatrol import taxonomy
 from linepatrol.images import ImageError
 from linepatrol.report.crops import crop_jpeg
-from linepatrol_service import evidence, queries
+from linepatrol_service import evidence, queries, review
 from linepatrol_service.deps import (
     MAX_ID,
     DefectReader,
@@ -24,13 +24,7 @@ from linepatrol_service.deps import (
     SessionDep,
     TextFilter,
 )
-from linepatrol_service.domain import (
-    OVERDUE_STATUSES,
-    DefectStatus,
-    TransitionError,
-    check,
-    due_at,
-)
+from linepatrol_service.domain import DefectStatus, TransitionError, check
 from linepatrol_service.models import DefectEvent, Image, utcnow
 from linepatrol_service.queries import DefectFilter, DefectSort
 from linepatrol_service.roles import Permission
@@ -41,7 +35,7 @@ from linepatrol_service.schemas import (
     DefectPatch,
     Page,
 )
-from linepatrol_service.views import _utc, flight_for
+from linepatrol_service.views import flight_for
 
 router = APIRouter(prefix="/defects", tags=["defects"])
 
@@ -87,7 +81,9 @@ def update_defect(defect_id: IdPath, body: DefectPatch, session: SessionDep,
                   services: ServicesDep, who: DefectWriter) -> DefectDetail:
     """Review a defect; every change is recorded with who made it and an optional note. The
     first confirmation starts the defect's deadline (its grade's time, per deployment); a
-    change of grade moves it."""
+    change of grade moves it. ``xyxy`` corrects the box on the item's best photo (with
+    ``class``, its class too): a training label from then on (422 for a box that is not inside
+    the photo)."""
     d = queries.defect_row(session, defect_id)
     fields = body.model_dump(exclude_unset=True, by_alias=False)
     note = fields.pop("note", None)
@@ -118,28 +114,23 @@ def update_defect(defect_id: IdPath, body: DefectPatch, session: SessionDep,
             if old != fields[name]:
                 changes[name] = [old, fields[name]]
                 setattr(d, name, fields[name])
+    if fields.get("xyxy") is not None:
+        try:
+            changes.update(review.correct_box(session, d, fields["xyxy"]))
+        except review.ReviewError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     if d.not_seen_flight_id is not None and (changes or note):
         # the lead has looked at the candidate fix: closed it, or kept it (and said why)
         changes["not_seen_on_flight"] = [d.not_seen_flight_id, None]
         d.not_seen_flight_id = None
     now = utcnow()
-    if d.confirmed_at is None and d.status in OVERDUE_STATUSES:
-        d.confirmed_at = now
-    due = due_at(d.severity, _utc(d.confirmed_at), services.settings.due_hours())
-    if due != _utc(d.due_at):
-        changes["due_at"] = [_iso(d.due_at), _iso(due)]
-        d.due_at = due
+    changes.update(review.refresh_deadline(d, services.settings.due_hours(), now))
     if changes or note:
         d.updated_at = now
-        session.add(DefectEvent(defect_id=d.id, at=now, actor=f"{who.name} ({who.role.value})",
+        session.add(DefectEvent(defect_id=d.id, at=now, actor=review.actor_of(who),
                                 changes=changes, note=note))
     session.commit()
     return queries.get_defect(session, d.id)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    aware = _utc(value)
-    return aware.isoformat() if aware else None
 
 
 @router.get("/{defect_id}/history")

@@ -9,14 +9,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from linepatrol.images import ImageError
-from linepatrol_service import evidence
+from linepatrol_service import evidence, queries, review
 from linepatrol_service.deps import (
+    DefectWriter,
     FlightReader,
     IdPath,
     ServicesDep,
     SessionDep,
 )
-from linepatrol_service.schemas import ImageOut
+from linepatrol_service.models import utcnow
+from linepatrol_service.schemas import AnnotationCreate, DefectDetail, ImageOut
 from linepatrol_service.views import image_for, image_out
 
 router = APIRouter(prefix="/images", tags=["images"])
@@ -62,3 +64,24 @@ async def get_image(
 @router.get("/{image_id}/meta")
 def get_image_meta(image_id: IdPath, session: SessionDep, who: FlightReader) -> ImageOut:
     return image_out(image_for(session, who, image_id))
+
+
+@router.post("/{image_id}/annotations", status_code=status.HTTP_201_CREATED,
+             responses={409: {"description": "The photo's flight is not processed yet"}})
+def add_annotation(image_id: IdPath, body: AnnotationCreate, services: ServicesDep,
+                   session: SessionDep, who: DefectWriter) -> DefectDetail:
+    """A missed object drawn on a photo (class and box in its pixels) becomes an item like a
+    detected one: placed on the map by the same geotagging, in the queue confirmed (its
+    deadline started), seen by the photo's flight, audited as drawn by the reviewer. 422 for an
+    unknown or component class or a box outside the photo."""
+    image = image_for(session, who, image_id)
+    try:
+        item = review.draw_item(
+            session, image, services.store.path_for(image.sha256), body.class_key, body.xyxy,
+            review.actor_of(who), services.settings.due_hours(), utcnow(), body.note)
+    except review.NotReady as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except review.ReviewError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    session.commit()
+    return queries.get_defect(session, item.id)
