@@ -141,10 +141,16 @@ def write_yolo(
 
 
 def data_yaml_text(names: Sequence[str], splits: Sequence[str]) -> str:
+    """``data.yaml`` of a dataset split into ``images/<split>`` folders; ``splits`` empty: one
+    flat ``images/`` folder that is both train and val (an export of reviewed photos, which
+    the user splits with ``linepatrol data convert``)."""
     lines = ["# Written by `linepatrol data`; class keys from linepatrol.taxonomy.",
              "# No `path:` key: the dataset root is this file's folder."]
-    train = "images/train" if "train" in splits else f"images/{splits[0]}"
-    val = "images/val" if "val" in splits else train
+    if not splits:
+        train = val = "images"
+    else:
+        train = "images/train" if "train" in splits else f"images/{splits[0]}"
+        val = "images/val" if "val" in splits else train
     lines += [f"train: {train}", f"val: {val}"]
     if "test" in splits:
         lines.append("test: images/test")

@@ -18,7 +18,15 @@ from linepatrol_service.docs import mount_docs
 from linepatrol_service.headers import SecurityHeaders
 from linepatrol_service.metrics import Metrics
 from linepatrol_service.request_id import RequestIdMiddleware
-from linepatrol_service.routers import defects, flights, images, lines, system, tokens
+from linepatrol_service.routers import (
+    datasets,
+    defects,
+    flights,
+    images,
+    lines,
+    system,
+    tokens,
+)
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.ui import mount_ui
@@ -58,6 +66,8 @@ OPENAPI_TAGS = [
      "Reviewers and admins (uploaders only see the crops of their own flights' defects)."},
     {"name": "images", "description": "Photos as evidence: original, annotated, thumbnail."},
     {"name": "lines", "description": "Tower ledgers per line (admins write, reviewers read)."},
+    {"name": "datasets", "description": "The review as training data: reviewed photos and "
+     "their labels (YOLO, COCO, Label Studio) as a zip. Reviewers and admins."},
     {"name": "tokens", "description": "API tokens (admins); `GET /me` for any token."},
     {"name": "system", "description": "Health and Prometheus metrics, no token needed."},
 ]
@@ -82,7 +92,7 @@ def favicon() -> FileResponse:
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (flights, defects, images, lines, tokens):
+    for module in (flights, defects, images, lines, datasets, tokens):
         router.include_router(module.router, responses=DATA_RESPONSES)
     router.include_router(tokens.me_router, responses=DATA_RESPONSES)
     router.include_router(system.router)

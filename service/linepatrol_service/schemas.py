@@ -13,7 +13,7 @@ from linepatrol_service.validation import TEXT_PATTERN
 
 SeverityName = Literal["critical", "serious", "general"]
 # x1, y1, x2, y2 in photo pixels (checked against the photo by linepatrol_service.review)
-PixelBox = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+PixelBox = Annotated[list[Annotated[float, Field(allow_inf_nan=False, strict=True)]],
                      Field(min_length=4, max_length=4,
                            description="x1, y1, x2, y2 in photo pixels (x1 < x2, y1 < y2, "
                            "inside the photo)")]
