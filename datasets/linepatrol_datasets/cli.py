@@ -66,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _add_stats(sub)
     _add_slice(sub)
     _add_merge(sub)
+    _add_export_reviewed(sub)
     from linepatrol_datasets.synth.cli import register_synth  # synth, sample-flight, check-flight
 
     register_synth(sub)
@@ -257,6 +258,106 @@ def _run_merge(args: argparse.Namespace) -> int:
         raise _user_error(str(exc)) from None
     counts = ", ".join(f"{split} {n}" for split, n in sorted(result.images.items()))
     print(f"wrote {args.out} ({counts}; data: {result.data_yaml})")
+    return 0
+
+
+def _add_export_reviewed(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "export-reviewed",
+        help="download the service's reviewed photos and their labels (YOLO, COCO, Label Studio)",
+        description=_wrap("Download GET /api/v1/datasets/export of a LinePatrol service (a "
+        "reviewer's or admin's token): the reviewed photos at full resolution and their labels "
+        "in taxonomy keys; confirmed and corrected boxes are positives, photos whose "
+        "detections were all rejected are negatives. The archive is downloaded into OUT with "
+        "a progress bar, resumed where it stopped when run again after a broken connection, "
+        "checked and unpacked there (data.yaml, images/, labels/ for yolo; annotations.json "
+        "for coco; tasks.json for labelstudio; manifest.json always)."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  linepatrol data export-reviewed --server http://lp:8000 --token "
+        "$LP_TOKEN \\\n      --line '500kV 江城线' --since 2026-01-01 --out /work/data/reviewed\n"
+        "  linepatrol data convert /work/data/reviewed -f yolo --out /work/data/reviewed-split",
+    )
+    p.add_argument("--server", required=True, metavar="URL",
+                   help="the service's base URL, e.g. http://lp:8000")
+    p.add_argument("--token", metavar="T", default=None,
+                   help="a reviewer's or admin's API token (default: $LINEPATROL_TOKEN)")
+    p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR",
+                   help="folder to unpack into (created)")
+    p.add_argument("--format", "-f", choices=["yolo", "coco", "labelstudio"], default="yolo",
+                   help="label format (default %(default)s)")
+    p.add_argument("--line", metavar="NAME", help="only this line's flights")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only flights dated on or after")
+    p.add_argument("--status", action="append", metavar="STATUS", default=[],
+                   help="photos showing items of this status (repeatable; default: every "
+                   "reviewed status: confirmed, assigned, fixed, closed, rejected)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an export already in OUT (only the files an export writes)")
+    p.set_defaults(handler=_run_export_reviewed)
+
+
+class _Bar:
+    """A tqdm bar in bytes, made when the size is known (after a resume: from where it was)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, done: int, total: int | None) -> None:
+        from tqdm import tqdm
+
+        if self.bar is not None:
+            self.bar.close()
+        self.bar = tqdm(total=total, initial=done, unit="B", unit_scale=True,
+                        unit_divisor=1024, desc="export", file=sys.stderr)
+
+    def advance(self, n: int) -> None:
+        self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run_export_reviewed(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import os
+
+    import httpx
+
+    from linepatrol_service.client import api_client
+    from linepatrol_service.export_download import (
+        PART,
+        DownloadError,
+        ExportRequest,
+        download,
+        present_entries,
+        unpack,
+    )
+
+    token = args.token or os.environ.get("LINEPATROL_TOKEN")
+    if not token:
+        raise _user_error("--token (or $LINEPATROL_TOKEN) is needed")
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise _user_error(f"--since {args.since!r} is not a date (YYYY-MM-DD)") from None
+    present = present_entries(args.out)
+    if present and not args.overwrite:
+        raise _user_error(f"{args.out} already holds an export ({', '.join(present)}); pass "
+                          "--overwrite to replace it")
+    args.out.mkdir(parents=True, exist_ok=True)
+    request = ExportRequest(args.format, args.line, since, tuple(args.status))
+    bar = _Bar()
+    # the server builds the archive before its first byte: a long read timeout
+    timeout = httpx.Timeout(30.0, read=3600.0)
+    try:
+        with api_client(args.server, token, timeout=timeout) as client:
+            part = download(client, request, args.out / PART, bar)
+        bar.close()
+        top = unpack(part, args.out, args.overwrite)
+    except DownloadError as exc:
+        bar.close()
+        raise _user_error(str(exc)) from None
+    print(f"unpacked {', '.join(top)} into {args.out}")
     return 0
 
 
