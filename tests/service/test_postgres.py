@@ -11,7 +11,7 @@ import pytest
 
 from linepatrol_service.processing import claim_batch
 
-from . import test_bad_input, test_flow, test_geotag, test_line_over_time
+from . import test_bad_input, test_flow, test_geotag, test_line_over_time, test_review_export
 from .photos import jpeg
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
@@ -52,6 +52,22 @@ def test_line_over_time_on_postgres(pg_api):
 def test_flights_finishing_together_on_postgres(pg_api, monkeypatch):
     test_line_over_time.test_two_flights_of_a_line_finishing_at_once_make_one_item_per_object(
         pg_api, monkeypatch)
+
+
+def test_corrected_box_on_postgres(pg_api):
+    test_review_export.test_a_corrected_box_reads_back_and_is_audited(pg_api)
+
+
+def test_drawn_box_on_postgres(pg_api):
+    test_review_export.test_a_drawn_box_becomes_a_confirmed_placed_item_with_a_sighting(pg_api)
+
+
+def test_yolo_export_on_postgres(pg_api, tmp_path):
+    test_review_export.test_yolo_export_reads_back_exactly_the_review(pg_api, tmp_path)
+
+
+def test_export_filters_on_postgres(pg_api, tmp_path):
+    test_review_export.test_export_filters_access_and_ranges(pg_api, tmp_path)
 
 
 def test_bad_file_on_postgres(pg_api):
