@@ -1,5 +1,6 @@
 /* Defect page: the zoomable photo (Leaflet on pixel coordinates, so a 20 MP photo pans and zooms
-   like a map), switching between the defect's photos, and the review actions. */
+   like a map), switching between the defect's photos, the review actions, and the box tools
+   (correct the defect's box, add a missed object: a drag on the photo fills the fields). */
 (function () {
   "use strict";
 
@@ -7,7 +8,7 @@
     const el = document.getElementById("photo-viewer");
     const dataEl = document.getElementById("photo-data");
     if (!el || !dataEl || !window.L) {
-      return;
+      return null;
     }
     const photos = JSON.parse(dataEl.textContent);
     const map = window.L.map(el, {
@@ -69,6 +70,96 @@
     if (photos.length) {
       show(0);
     }
+
+    /* One drag on the photo (map panning paused meanwhile) -> a box in photo pixels. */
+    function dragBox(done) {
+      let start = null;
+      let shape = null;
+      map.dragging.disable();
+      el.style.cursor = "crosshair";
+      function pixel(e) {
+        const p = photos[shown()];
+        return [Math.min(Math.max(e.latlng.lng, 0), p.width),
+          Math.min(Math.max(-e.latlng.lat, 0), p.height)];
+      }
+      function move(e) {
+        if (!start) {
+          return;
+        }
+        const [x, y] = pixel(e);
+        const bounds = [[-start[1], start[0]], [-y, x]];
+        if (shape) {
+          shape.setBounds(bounds);
+        } else {
+          shape = window.L.rectangle(bounds, { color: "#1f8fff", weight: 2, dashArray: "6 4",
+            fill: false }).addTo(map);
+          layers.push(shape);
+        }
+      }
+      function up(e) {
+        if (!start) {
+          return;
+        }
+        const [x, y] = pixel(e);
+        map.off("mousedown", down).off("mousemove", move).off("mouseup", up);
+        map.dragging.enable();
+        el.style.cursor = "";
+        done([Math.min(start[0], x), Math.min(start[1], y), Math.max(start[0], x),
+          Math.max(start[1], y)].map(function (v) { return Math.round(v * 10) / 10; }));
+      }
+      function down(e) {
+        start = pixel(e);
+      }
+      map.on("mousedown", down).on("mousemove", move).on("mouseup", up);
+    }
+
+    function shown() {
+      const active = document.querySelector(".evidence.active");
+      return active ? Number(active.dataset.evidence) : 0;
+    }
+
+    return { photo: function () { return photos[shown()]; }, index: shown, dragBox: dragBox };
+  }
+
+  function boxTools(viewer) {
+    const form = document.getElementById("box-form");
+    if (!form || !viewer) {
+      return;
+    }
+    const names = ["x1", "y1", "x2", "y2"];
+    function box() {
+      return names.map(function (n) { return Number(form.elements[n].value); });
+    }
+    document.getElementById("box-drag").addEventListener("click", function (e) {
+      const button = e.currentTarget;
+      button.setAttribute("aria-pressed", "true");
+      viewer.dragBox(function (xyxy) {
+        names.forEach(function (n, i) { form.elements[n].value = xyxy[i]; });
+        button.setAttribute("aria-pressed", "false");
+      });
+    });
+    form.addEventListener("submit", async function (e) {
+      e.preventDefault();
+      if (viewer.index() !== 0) {
+        window.LP.toast("The defect's box is corrected on its first photo: show that one.", true);
+        return;
+      }
+      try {
+        await window.LP.api("PATCH", "/api/v1/defects/" + form.dataset.defect, { xyxy: box() });
+        window.location.reload();
+      } catch (err) {
+        window.LP.toast(err.message, true);
+      }
+    });
+    document.getElementById("box-add").addEventListener("click", async function () {
+      try {
+        const item = await window.LP.api("POST", "/api/v1/images/" + viewer.photo().imageId +
+          "/annotations", { class: form.elements["class"].value, xyxy: box() });
+        window.location.href = form.dataset.ui + "/defects/" + item.id;
+      } catch (err) {
+        window.LP.toast(err.message, true);
+      }
+    });
   }
 
   function review() {
@@ -120,6 +211,6 @@
     });
   }
 
-  photoViewer();
+  boxTools(photoViewer());
   review();
 })();
