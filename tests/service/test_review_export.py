@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -423,3 +426,28 @@ def test_export_reviewed_command_downloads_resumes_and_unpacks(
         assert unpack(part, resumed, overwrite=False) == ["data.yaml", "images", "labels",
                                                           "manifest.json"]
         assert _read_back(read_yolo(resumed).samples) == _sorted(expected_boxes(r))
+
+
+def test_the_command_s_help_imports_no_http_client() -> None:
+    """``linepatrol --help`` stays light: httpx comes with the service extra and is imported
+    when the export runs."""
+    code = ("import sys\nfrom linepatrol.cli import main\n"
+            "try:\n    main(['data', 'export-reviewed', '--help'])\nexcept SystemExit:\n    pass\n"
+            "bad = [m for m in ('httpx', 'fastapi') if m in sys.modules]\n"
+            "assert not bad, bad")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "--server URL" in out.stdout and "resumed" in out.stdout
+
+
+def test_archives_older_than_a_day_are_swept(tmp_path: Path) -> None:
+    from linepatrol_service.export_zip import KEEP_S, sweep
+
+    old, fresh, other = tmp_path / "a.zip", tmp_path / "b.zip", tmp_path / "keep.txt"
+    for path in (old, fresh, other):
+        path.write_bytes(b"x")
+    now = time.time()
+    os.utime(old, (now - KEEP_S - 5, now - KEEP_S - 5))
+    os.utime(other, (now - KEEP_S - 5, now - KEEP_S - 5))
+    sweep(tmp_path, now)
+    assert not old.exists() and fresh.exists() and other.exists()
