@@ -274,6 +274,7 @@ def summary(demo: Demo) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Render the pair at a chosen size, run it through a throwaway service, print the table."""
+    from linepatrol.geo.coverage import MIN_OBJECT_PX
     from linepatrol_datasets.synth.cli import _size
     from linepatrol_datasets.synth.render import Renderer
     from support.service_settings import make_settings
@@ -283,11 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--seed", type=int, default=8)
+    p.add_argument("--seed", type=int, default=3)
     p.add_argument("--photos", type=int, default=60)
     p.add_argument("--size", type=_size, default=_size("4000x3000"))
-    p.add_argument("--coverage-min-px-at-4000", type=float, default=30.0,
-                   help="coverage threshold for a 4000 px wide photo, scaled to --size")
+    p.add_argument("--coverage-min-px-at-4000", type=float, default=MIN_OBJECT_PX,
+                   help="coverage threshold for a 4000 px wide photo, scaled to --size "
+                        "(default: the service's)")
     args = p.parse_args(argv)
     start = time.perf_counter()
     first_dir, revisit_dir = render_pair(args.out, args.seed, args.photos, args.size, Renderer())
