@@ -49,9 +49,6 @@ MAX_MOVE_M = 4.0
 # Not moved: a tower crane's box is mostly mast and jib, whose foot is not the crane's base, and
 # the geotagger places it metres off — too far for a staged crossing of a threshold.
 UNSURE_BASE = ("tower_crane",)
-# The longest move staged. Further, and the tracking would rightly see another machine (two
-# combined placement sigmas of metre-sized ground uncertainties).
-MAX_MOVE_M = 5.0
 # Ground machines are placed this far apart and from tower feet (scene._free_spot's radii).
 MACHINE_RADIUS_M = 9.0
 TOWER_RADIUS_M = 14.0
@@ -99,6 +96,7 @@ class Revisit:
             "moved": [{"instance_id": self.moved.instance_id, "class": self.moved.key,
                        "distance_to_line_m": [round(self.moved.before_m, 3),
                                               round(self.moved.after_m, 3)],
+                       "hazard_distance_m": self.moved.limit_m,
                        "moved_m": round(self.moved.moved_m, 3)}],
             "added": [{"instance_id": self.added, "class": "bird_nest",
                        "tower": self.added_tower}],
@@ -112,8 +110,9 @@ class RevisitError(ValueError):
 
 def revisit_scene(scene: Scene, rng: np.random.Generator) -> tuple[Scene, Revisit]:
     """The scene as the revisit finds it, and what changed; the first flight's scene is left
-    as it was. Raises :class:`RevisitError` when no end tower can be skipped with a missing
-    cap, a machine near a hazard distance and a nest site left in the flown part."""
+    as it was. Raises :class:`RevisitError` when no end tower can be skipped leaving, in the
+    part flown, a missing cap and a machine that a short move takes across a hazard
+    distance."""
     plans = [p for end in (scene.towers[0], scene.towers[-1])
              if (p := _plan(scene, end)) is not None]
     if not plans:
