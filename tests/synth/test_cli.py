@@ -23,7 +23,8 @@ def test_arguments_parse() -> None:
                                  "--seed", "3"])
     assert (args.scenes, args.size, args.seed, args.out) == (4, (640, 480), 3, Path("x"))
     args = _parser().parse_args(["sample-flight", "--out", "f"])
-    assert (args.photos, args.size) == (60, (4000, 3000))
+    assert (args.photos, args.size, args.revisit) == (60, (4000, 3000), False)
+    assert _parser().parse_args(["sample-flight", "--out", "f", "--revisit"]).revisit
     with pytest.raises(SystemExit):
         _parser().parse_args(["synth", "--scenes", "1", "--out", "x", "--size", "640by480"])
 
@@ -79,3 +80,11 @@ def test_bad_output_and_backgrounds_are_user_errors(tmp_path: Path) -> None:
                                  "--backgrounds", str(tmp_path)])
     with pytest.raises(UserError, match="no \\*/images"):
         args.handler(args)
+
+
+def test_a_seed_without_a_revisit_is_a_user_error(renderer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    args = _parser().parse_args(["sample-flight", "--out", str(tmp_path / "f"), "--seed", "1",
+                                 "--revisit", "--no-photos", "--quiet"])
+    with pytest.raises(UserError, match="--revisit --seed 1: .*try another seed"):
+        args.handler(args)
+    assert list((tmp_path / "f").iterdir()) == []  # nothing written

@@ -88,15 +88,20 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _sample_flight(args: argparse.Namespace) -> int:
+    from linepatrol.cli import UserError
+
     from .flight import sample_flight
+    from .revisit import RevisitError
 
     if args.photos < 1:
-        from linepatrol.cli import UserError
-
         raise UserError("--photos must be at least 1")
     _check_out(args.out)
-    summary = sample_flight(args.out, args.photos, args.seed, args.size, _backgrounds(args),
-                            progress=not args.quiet, renderer=_renderer())
+    try:
+        summary = sample_flight(args.out, args.photos, args.seed, args.size, _backgrounds(args),
+                                progress=not args.quiet, renderer=_renderer(),
+                                revisit=args.revisit)
+    except RevisitError as exc:
+        raise UserError(f"--revisit --seed {args.seed}: {exc}") from None
     print(json.dumps({"out": str(args.out), **summary}))
     return 0
 
@@ -151,6 +156,10 @@ def register_synth(data_subparsers: argparse._SubParsersAction[Any]) -> None:
         description="A three-tower corridor photographed like a patrol flight, for end-to-end "
                     "geotagging tests: images/, labels/, ledger.csv, truth.json.")
     f.add_argument("--photos", type=int, default=60, help="number of photos (default 60)")
+    f.add_argument("--revisit", action="store_true",
+                   help="fly the same line (same --seed) again later, changed: one missing cap "
+                        "fixed, one machine moved closer to the line, one new bird nest, one "
+                        "end tower and its span skipped; truth.json's 'revisit' says which")
     _common(f, "4000x3000")
     f.set_defaults(handler=_sample_flight)
 

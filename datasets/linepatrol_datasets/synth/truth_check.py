@@ -32,11 +32,14 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from linepatrol.taxonomy import CLASSES
+
+if TYPE_CHECKING:
+    from linepatrol.detections import Detections
 
 COMPONENTS = ("tower", "insulator", "damper")
 
@@ -47,27 +50,33 @@ def load_report(path: Path) -> list[dict[str, Any]]:
     return [dict(f.get("properties") or {}) for f in data.get("features", [])]
 
 
+def label_detections(label_file: Path, width: int, height: int) -> Detections:
+    """A YOLO label file's boxes as a detector's output (every score 1): what a perfect
+    detector finds in the photo. Class ids index the taxonomy, as the flight's data.yaml."""
+    from linepatrol.detections import Detections
+
+    names = tuple(c.key for c in CLASSES)
+    rows = [line.split() for line in label_file.read_text().splitlines()]
+    xyxy = np.array([[(float(cx) - float(bw) / 2) * width, (float(cy) - float(bh) / 2) * height,
+                      (float(cx) + float(bw) / 2) * width, (float(cy) + float(bh) / 2) * height]
+                     for _, cx, cy, bw, bh in rows], dtype=np.float32).reshape(-1, 4)
+    return Detections(xyxy, np.ones(len(rows), np.float32),
+                      np.array([int(r[0]) for r in rows], np.int64), names)
+
+
 def oracle_findings(flight: Path, include_components: bool = False) -> list[dict[str, Any]]:
     """Geotag the flight's labelled boxes (as if a perfect detector had found them)."""
-    from linepatrol.detections import Detections
+    from PIL import Image
+
     from linepatrol.flight import FlightPhoto, detected_photo, locate_photos
     from linepatrol.geo.ledger import Ledger
     from linepatrol.geo.locate import GeoConfig
 
-    names = tuple(c.key for c in CLASSES)
     observations = []
     for image in sorted(p for p in (flight / "images").iterdir() if p.suffix.lower() == ".jpg"):
-        rows = [line.split() for line in
-                (flight / "labels" / f"{image.stem}.txt").read_text().splitlines()]
-        from PIL import Image
-
         with Image.open(image) as im:
             w, h = im.size
-        xyxy = np.array([[(float(cx) - float(bw) / 2) * w, (float(cy) - float(bh) / 2) * h,
-                          (float(cx) + float(bw) / 2) * w, (float(cy) + float(bh) / 2) * h]
-                         for _, cx, cy, bw, bh in rows], dtype=np.float32).reshape(-1, 4)
-        dets = Detections(xyxy, np.ones(len(rows), np.float32),
-                          np.array([int(r[0]) for r in rows], np.int64), names)
+        dets = label_detections(flight / "labels" / f"{image.stem}.txt", w, h)
         observations.append(detected_photo(FlightPhoto(image.name, image), w, h, dets))
     ledger = Ledger.load(flight / "ledger.csv")
     defects = locate_photos(observations, ledger,

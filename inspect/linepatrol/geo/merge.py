@@ -549,7 +549,7 @@ def _defect(
     is_hazard = info is not None and info.category is taxonomy.Category.HAZARD
     if is_hazard and ledger is not None and frame is not None and lat is not None:
         line, tower, span, distance = _nearest_line(frame, ledger, lat, lon or 0.0)
-        severity = _escalate(severity, distance, config)
+        severity = escalate(severity, distance, config)
     reason = p.reason if lat is None else None
     notes = {e.placement.reason for e in group.members if e.placement.lat is not None}
     if lat is not None and any(notes):
@@ -635,10 +635,11 @@ def _nearest_line(
     return best[1], best[2], best[3], best[0]
 
 
-def _escalate(
+def escalate(
     severity: taxonomy.Severity | None, distance: float | None, config: GeoConfig
 ) -> taxonomy.Severity | None:
-    """Raise a hazard's grade by its distance to the line; never lower it."""
+    """Raise a hazard's grade by its distance to the line; never lower it. Public: whoever
+    stages a hazard for the geotagger (the synthetic revisit) grades it by this same rule."""
     if distance is None:
         return severity
     wanted = None
