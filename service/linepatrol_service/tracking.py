@@ -136,7 +136,7 @@ def _seen_again(session: Session, item: Defect, flight: Flight, d: GeoDefect,
     notes = [f"seen again on flight {flight.id} ({flight.date.isoformat()})"]
     if more_severe(d.severity, item.severity):
         changes["severity"] = [item.severity, d.severity]
-        why = (f"{d.distance_to_line_m:.0f} m from the line"
+        why = (f"{d.distance_to_line_m:.1f} m from the line"
                if d.distance_to_line_m is not None else f"seen as {d.class_key}")
         notes.append(f"graded {d.severity}: {why}")
         item.severity = d.severity

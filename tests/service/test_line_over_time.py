@@ -117,7 +117,7 @@ def test_a_machine_coming_closer_escalates_and_a_rejected_one_returns(api: Api) 
     assert back["class_key"] == "excavator"  # the item keeps its class; the views vote on it
     assert back["distance_to_line_m"] == 8.0
     notes = [e["note"] for e in api.get(f"/defects/{item['id']}/history", "reviewer").json()]
-    assert any("8 m from the line" in (n or "") and "back in the queue" in n for n in notes)
+    assert any("8.0 m from the line" in (n or "") and "back in the queue" in n for n in notes)
     with services.sessions.begin() as s:  # far away: another machine
         attach_flight(s, s.get(Flight, flights[2].id),
                       [_geo("excavator", "hazard", "general", 50.0, dn_m=60.0)], now)
