@@ -76,6 +76,9 @@ def test_the_flight_map_draws_covered_spans_and_gaps(tmp_path: Path, tiny_model:
         page.wait_for_selector("#map.loaded")
         gaps = page.locator('#map path[stroke="#b3141b"][stroke-dasharray="8 6"]')
         assert gaps.count() == 2
+        # each photo is over its tower: the three towers' rings are green
+        covered = page.locator('.leaflet-lpTowers-pane path[stroke="#15803d"]')
+        assert covered.count() == 3
         assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
 
 

@@ -82,9 +82,13 @@
       return L.circleMarker(latlng, { radius: 3, color: "#4b5563", weight: 1, fillColor: "#9ca3af", fillOpacity: 1 })
         .bindTooltip(text("Photo " + feature.properties.filename));
     }
+    // Coverage (a flight's or a line's map): a covered tower's ring green, a gap's red; the
+    // other maps keep the plain dark ring.
+    const covered = feature.properties.covered;
+    const ring = covered === true ? "#15803d" : covered === false ? "#b3141b" : "#1b1f24";
     return L.circleMarker(latlng, {
-      radius: 5, color: "#1b1f24", weight: 2, fillColor: "#fff", fillOpacity: 1,
-      pane: PANES.towers, interactive: false,
+      radius: 5, color: ring, weight: typeof covered === "boolean" ? 3 : 2, fillColor: "#fff",
+      fillOpacity: 1, pane: PANES.towers, interactive: false,
     }).bindTooltip(text(feature.properties.tower), { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
   }
 
