@@ -4,6 +4,7 @@ geometry stay exact."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -43,9 +44,10 @@ def apply(rgb: np.ndarray, fx: CameraEffects, rng: np.random.Generator) -> np.nd
     """
     h, w = rgb.shape[:2]
     gain = np.float32(fx.gain) * np.asarray(fx.white_balance, np.float32)
-    # a 4-tuple is OpenCV's Scalar (per channel); its stubs know no Scalar overload here
-    img: np.ndarray = cv2.multiply(rgb.astype(np.float32),  # type: ignore[call-overload]
-                                   (*(float(g) for g in gain), 0.0))
+    # a 4-tuple is OpenCV's Scalar (per channel); OpenCV's stubs before 5.1 know no Scalar
+    # overload here and 5.1's do, so the call goes through an untyped name for both
+    multiply: Callable[..., np.ndarray] = cv2.multiply
+    img = multiply(rgb.astype(np.float32), (*(float(g) for g in gain), 0.0))
     if fx.vignette > 0:
         # Smooth radial falloff computed on a coarse grid and resized (cheap at any size).
         y, x = np.mgrid[0:49, 0:65].astype(np.float32)
