@@ -8,11 +8,9 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from linepatrol_datasets.readers.coco import read_coco
 from linepatrol_datasets.readers.yolo import read_yolo
 from linepatrol_service.client import api_client
 from linepatrol_service.export_download import PART, ExportRequest, download, unpack
+from ui import browser
 
 from .conftest import Api
 from .photos import dji_jpeg
@@ -355,29 +354,9 @@ def test_export_filters_access_and_ranges(api: Api, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------- the command line
 
 
-@contextmanager
-def serve(api: Api) -> Iterator[str]:
+def serve(api: Api) -> AbstractContextManager[str]:
     """The test's app (started by its TestClient) on a loopback port, for real HTTP."""
-    import socket
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(api.client.app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return browser.serve(api.client.app, lifespan="off")
 
 
 def test_export_reviewed_command_downloads_resumes_and_unpacks(

@@ -53,13 +53,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """``app`` served on a free local port for the duration; yields its base URL."""
+def serve(app: Any, lifespan: str = "on") -> Iterator[str]:
+    """``app`` served on a free local port for the duration; yields its base URL.
+    ``lifespan="off"`` for an app whose TestClient has already started it."""
     import uvicorn
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+                                           lifespan=lifespan))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
