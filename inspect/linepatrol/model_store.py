@@ -6,6 +6,7 @@ One decision lives here: which model runs when the user names none. The shipped 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 # Models in order of preference when none is named (LINEPATROL_MODEL / --model choose another):
@@ -28,6 +29,15 @@ DEFAULT_MODELS = (
     "linepatrol-cplid-v1",
     "linepatrol-corridor-v1",
 )
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """The model a service's registry runs (``linepatrol.model_registry`` entry points answer
+    with one): the version's name, and the spec to open (None: the default)."""
+
+    version: str
+    spec: str | None
 
 
 class ModelNotFoundError(FileNotFoundError):

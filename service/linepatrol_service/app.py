@@ -24,6 +24,7 @@ from linepatrol_service.routers import (
     flights,
     images,
     lines,
+    models,
     system,
     tokens,
 )
@@ -68,6 +69,9 @@ OPENAPI_TAGS = [
     {"name": "lines", "description": "Tower ledgers per line (admins write, reviewers read)."},
     {"name": "datasets", "description": "The review as training data: reviewed photos and "
      "their labels (YOLO, COCO, Label Studio) as a zip. Reviewers and admins."},
+    {"name": "models", "description": "The model registry (admins): register a model with "
+     "its card, run it in shadow beside the active one, compare both against the reviews, "
+     "promote."},
     {"name": "tokens", "description": "API tokens (admins); `GET /me` for any token."},
     {"name": "system", "description": "Health and Prometheus metrics, no token needed."},
 ]
@@ -92,7 +96,7 @@ def favicon() -> FileResponse:
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (flights, defects, images, lines, datasets, tokens):
+    for module in (flights, defects, images, lines, datasets, models, tokens):
         router.include_router(module.router, responses=DATA_RESPONSES)
     router.include_router(tokens.me_router, responses=DATA_RESPONSES)
     router.include_router(system.router)

@@ -50,6 +50,15 @@ class BoxOrigin(StrEnum):
     DRAWN = "drawn"  # a missed object, drawn by a reviewer
 
 
+class ModelState(StrEnum):
+    """A registered model version's place in the registry (at most one active, one shadow)."""
+
+    REGISTERED = "registered"  # stored with its card; runs nowhere yet
+    SHADOW = "shadow"  # runs beside the active model; its boxes are recorded, never queued
+    ACTIVE = "active"  # its boxes become the queue's items
+    RETIRED = "retired"  # was active; kept for the record and for a roll-back
+
+
 class Worker(StrEnum):
     """The processing worker: moves that no user makes."""
 
@@ -57,7 +66,7 @@ class Worker(StrEnum):
 
 
 Actor = Permission | Worker
-Status = FlightStatus | PhotoStatus | DefectStatus
+Status = FlightStatus | PhotoStatus | DefectStatus | ModelState
 
 ACTIVE_FLIGHT = frozenset({FlightStatus.QUEUED, FlightStatus.PROCESSING})
 UNFINISHED_PHOTO = frozenset({PhotoStatus.PENDING, PhotoStatus.CLAIMED})
@@ -68,7 +77,7 @@ REPORTED_DEFECT = frozenset(DefectStatus) - {DefectStatus.REJECTED}
 REVIEWED_DEFECT = frozenset(DefectStatus) - {DefectStatus.NEW}
 POSITIVE_DEFECT = REVIEWED_DEFECT - {DefectStatus.REJECTED}
 
-_F, _P, _D = FlightStatus, PhotoStatus, DefectStatus
+_F, _P, _D, _M = FlightStatus, PhotoStatus, DefectStatus, ModelState
 _WRITE, _REVIEW, _WORKER = Permission.FLIGHTS_WRITE, Permission.DEFECTS_WRITE, Worker.WORKER
 _REVIEWED = (_D.CONFIRMED, _D.REJECTED, _D.ASSIGNED, _D.FIXED, _D.CLOSED)
 
@@ -98,6 +107,15 @@ TRANSITIONS: dict[tuple[Status, Status], Actor] = {
     (_D.REJECTED, _D.NEW): _WORKER,
     # defects: reviewers
     **{(a, b): _REVIEW for a in (_D.NEW, *_REVIEWED) for b in _REVIEWED if a != b},
+    # model versions: admins shadow, promote and roll back (a promotion retires the version
+    # it replaces; retiring the active one hands the work back to the configured default)
+    (_M.REGISTERED, _M.SHADOW): Permission.ADMIN,
+    (_M.RETIRED, _M.SHADOW): Permission.ADMIN,
+    (_M.SHADOW, _M.REGISTERED): Permission.ADMIN,
+    (_M.REGISTERED, _M.ACTIVE): Permission.ADMIN,
+    (_M.SHADOW, _M.ACTIVE): Permission.ADMIN,
+    (_M.RETIRED, _M.ACTIVE): Permission.ADMIN,
+    (_M.ACTIVE, _M.RETIRED): Permission.ADMIN,
 }
 
 

@@ -49,6 +49,7 @@ class ExportFilter:
     line: str | None = None
     since: dt.date | None = None
     statuses: frozenset[DefectStatus] = REVIEWED_DEFECT
+    flights: frozenset[int] | None = None  # these flights only (None: any)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,11 @@ class ExportPhoto:
     height: int
     positives: tuple[LabelBox, ...]
     pending: tuple[LabelBox, ...]  # unreviewed items: Label Studio's pre-annotations
-    rejected: int  # false positives on it (no labels)
+    false_positives: tuple[LabelBox, ...]  # rejected items' boxes (no labels)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.false_positives)
 
     @property
     def labelled(self) -> bool:
@@ -112,6 +117,8 @@ def _flights(where: ExportFilter, flight_id: Any) -> ColumnElement[bool]:
         conditions.append(Flight.line == where.line)
     if where.since is not None:
         conditions.append(Flight.date >= where.since)
+    if where.flights is not None:
+        conditions.append(Flight.id.in_(sorted(where.flights)))
     return and_(*conditions)
 
 
@@ -164,6 +171,6 @@ def plan(session: Session, where: ExportFilter) -> list[ExportPhoto]:
             file_name=file_name(image), width=image.width, height=image.height,
             positives=tuple(b for item, b in found if item.status in POSITIVE_DEFECT),
             pending=tuple(b for item, b in found if item.status == DefectStatus.NEW),
-            rejected=sum(1 for item, _ in found if item.status == DefectStatus.REJECTED),
+            false_positives=tuple(b for item, b in found if item.status == DefectStatus.REJECTED),
         ))
     return photos

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from linepatrol.detections import DetectionRecord
-from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus
+from linepatrol_service.domain import DefectStatus, FlightStatus, ModelState, PhotoStatus
 
 
 def utcnow() -> dt.datetime:
@@ -92,6 +92,12 @@ class Image(Base):
     processed_by: Mapped[str | None] = mapped_column(String(200))
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the registry's version that made ``detections`` (None: the configured default), and a
+    # shadow candidate's boxes on the same photo (recorded for the comparison, never queued)
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    shadow_model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), index=True)
+    shadow_detections: Mapped[list[DetectionRecord] | None] = mapped_column(JSON)
 
 
 class UploadRefusal(Base):
@@ -149,6 +155,8 @@ class Defect(Base):
     # a later flight covered its tower or span and did not see it: a candidate fix for the
     # lead (cleared when a flight sees it again; never closed by the machine)
     not_seen_flight_id: Mapped[int | None] = mapped_column(Integer)
+    # the model version whose box started this item (its first photo's ``model_version``)
+    model_version: Mapped[str | None] = mapped_column(String(200))
 
 
 class Sighting(Base):
@@ -205,3 +213,37 @@ class Ledger(Base):
     towers: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class ModelVersion(Base):
+    """A model registered with the service: its files (stored under the data directory, or
+    bundled names), its card, and its place in the registry (:class:`ModelState`)."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # what the detector opens: stored files and bundled names joined by "+" (run together)
+    spec: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the first file
+    classes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    card: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), default=ModelState.REGISTERED, index=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    registered_by: Mapped[str] = mapped_column(String(200))
+    promoted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ModelEvent(Base):
+    """One move of a model version (registered, shadowed, promoted, retired): the audit."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -21,11 +21,13 @@ from enum import StrEnum
 
 from sqlalchemy import func, select, update
 
-from linepatrol.flight import detect_photos
+from linepatrol.detections import DetectionRecord
+from linepatrol.flight import FlightPhoto, detect_photos
 from linepatrol_service.coverage import covered_places
 from linepatrol_service.domain import ACTIVE_FLIGHT, FlightStatus, PhotoStatus
 from linepatrol_service.geotag import LedgerText, flight_photo, locate, stored_photo
 from linepatrol_service.models import Flight, Image, Ledger, utcnow
+from linepatrol_service.registry import Deployed, deployment
 from linepatrol_service.services import Services
 from linepatrol_service.tracking import attach_flight, forget_flight, lock_line, mark_not_seen
 
@@ -83,10 +85,7 @@ def claim_size(services: Services) -> int:
     """Photos a worker claims at a time: the configured batch, or more where the loaded model
     takes more photos per call (a GPU's batch: a shorter claim would be padded with blank
     crops there). Before the model is loaded, the configured batch."""
-    size = services.settings.batch_size
-    if services.detector.loaded:
-        size = max(size, services.detector.get().photos_per_call)
-    return size
+    return max(services.settings.batch_size, services.detector.photos_per_call)
 
 
 def claim_batch(services: Services, flight_id: int, worker: str) -> tuple[str, list[int]]:
@@ -135,9 +134,14 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
     started = time.perf_counter()
     with services.sessions() as s:
         images = list(s.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))
+        deployed = deployment(s, services.settings.model_dir, services.settings.model)
+    services.detector.keep({deployed.active.spec}
+                           | ({deployed.shadow.spec} if deployed.shadow else set()))
     photos = [flight_photo(im, services.store.path_for(im.sha256)) for im in images]
-    detected = list(detect_photos(services.detector.get(), photos,
-                                  max_pixels=services.settings.max_pixels))
+    detected = list(detect_photos(services.detector.get(deployed.active.spec, configured=False),
+                                  photos, max_pixels=services.settings.max_pixels))
+    shadow = _shadow_run(services, deployed.shadow, photos)
+    shadow_id = deployed.shadow.id if deployed.shadow else None
     committed = 0
     with services.sessions.begin() as s:
         now = utcnow()
@@ -151,6 +155,9 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
                        Image.status == PhotoStatus.CLAIMED)
                 .values(status=PhotoStatus.DONE if photo.readable else PhotoStatus.FAILED,
                         error=record["error"], detections=record["detections"], **size,
+                        model_version=deployed.active.name,
+                        shadow_model_id=shadow_id if photo.name in shadow else None,
+                        shadow_detections=shadow.get(photo.name),
                         claimed_by=None, claimed_at=None, processed_at=now,
                         processed_by=claim.rsplit(":", 1)[0],
                         processed_count=Image.processed_count + 1)
@@ -161,6 +168,22 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
         photos_done=done, photos_failed=len(detected) - done,
         seconds=time.perf_counter() - started)
     return committed
+
+
+def _shadow_run(services: Services, shadow: Deployed | None,
+                photos: list[FlightPhoto]) -> dict[str, list[DetectionRecord]]:
+    """The shadow candidate's boxes per photo name (none without a shadow). A candidate that
+    fails is logged and skipped: it must never hold up the flight the active model serves."""
+    if shadow is None:
+        return {}
+    try:
+        detector = services.detector.get(shadow.spec, configured=False)
+        return {p.name: p.to_record()["detections"] or []
+                for p in detect_photos(detector, photos, max_pixels=services.settings.max_pixels)
+                if p.readable}
+    except Exception:
+        log.exception("shadow model %s failed; the photos go on without it", shadow.name)
+        return {}
 
 
 def finalize(services: Services, flight_id: int) -> bool:

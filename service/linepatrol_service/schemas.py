@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from linepatrol_service.domain import BoxOrigin, DefectStatus, FlightStatus, PhotoStatus
+from linepatrol_service.domain import BoxOrigin, DefectStatus, FlightStatus, ModelState, PhotoStatus
 from linepatrol_service.validation import TEXT_PATTERN
 
 SeverityName = Literal["critical", "serious", "general"]
@@ -198,6 +198,10 @@ class DefectOut(BaseModel):
     not_seen_on_flight: int | None = Field(
         description="A later flight covered its tower or span without seeing it: a candidate "
         "fix for the lead to close or keep (null once seen again)")
+    model_version: str | None = Field(
+        default=None, description="The registry's model version whose box started the item "
+        "('default': the configured model; null: drawn by a reviewer or from before the "
+        "registry)")
 
 
 class SightingOut(BaseModel):
@@ -411,3 +415,67 @@ class LineSummary(BaseModel):
         "days; null without a ledger")
     stale: int | None = Field(
         description="Towers and spans not covered in that period; null without a ledger")
+
+
+# --- the model registry ---------------------------------------------------------------------
+
+
+class ModelTally(BaseModel):
+    """A model's boxes against the reviewers' verdicts on the photos it ran on."""
+
+    photos: int
+    positives: int = Field(description="Objects the reviewers kept (confirmed, corrected, drawn)")
+    found: int = Field(description="... of which the model has a box of the same class on")
+    recall: float | None = Field(description="found / positives (null: nothing kept yet)")
+    rejected: int = Field(description="False detections the reviewers rejected")
+    repeated: int = Field(description="... of which the model detects again")
+
+
+class ModelComparison(BaseModel):
+    """The version's shadow boxes and the active model's, on the same photos."""
+
+    version: ModelTally
+    active: ModelTally
+
+
+class ModelEventOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    from_state: str | None
+    to_state: str
+    note: str | None
+
+
+class ModelVersionOut(BaseModel):
+    id: int
+    name: str
+    state: ModelState
+    spec: str = Field(description="Stored files (by hash) and bundled names, '+' joined")
+    sha256: str
+    classes: list[str]
+    registered_at: dt.datetime
+    registered_by: str
+    promoted_at: dt.datetime | None
+
+
+class ModelVersionDetail(ModelVersionOut):
+    card: str
+    events: list[ModelEventOut]
+    comparison: ModelComparison
+
+
+class ModelMove(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"state": "shadow", "note": "fine-tuned on November's reviews"},
+        {"state": "active", "note": "fewer false nests, same recall"}]})
+    state: ModelState
+    note: str | None = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN)
+
+
+class DeploymentOut(BaseModel):
+    """What runs now: the active version ('default': the configured model) and the shadow."""
+
+    active: str
+    active_id: int | None
+    shadow: str | None
+    shadow_id: int | None

@@ -40,34 +40,52 @@ class Dispatcher(Protocol):
 
 
 class DetectorHolder:
-    """One model session per process, opened on first use (loading takes a second or two)."""
+    """The model sessions of this process, one per spec that runs (the active version and a
+    shadow candidate, :mod:`linepatrol_service.registry`), each opened on first use (loading
+    takes a second or two); ``get()`` with no spec: the configured model."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._lock = threading.Lock()
-        self._detector: AnyDetector | None = None
+        self._detectors: dict[str | None, AnyDetector] = {}
         self.error: str | None = None
 
-    def get(self) -> AnyDetector:
+    def get(self, spec: str | None = None, configured: bool = True) -> AnyDetector:
+        """The detector for ``spec`` (``configured``: None means the configured model)."""
+        key = self._settings.model if spec is None and configured else spec
         with self._lock:
-            if self._detector is None:
+            detector = self._detectors.get(key)
+            if detector is None:
                 from linepatrol.pipeline import open_detector
 
                 try:
-                    self._detector = open_detector(self._settings.model, self._settings,
-                                                   self._settings.detector_config())
+                    detector = open_detector(key, self._settings,
+                                             self._settings.detector_config())
                     self.error = None
                 except Exception as exc:
                     self.error = str(exc)
                     raise
-            return self._detector
+                self._detectors[key] = detector
+            return detector
+
+    def keep(self, specs: set[str | None]) -> None:
+        """Let go of the sessions of specs no longer deployed (a promotion's old model)."""
+        with self._lock:
+            for key in [k for k in self._detectors if k not in specs]:
+                del self._detectors[key]
 
     @property
     def loaded(self) -> bool:
-        return self._detector is not None
+        return bool(self._detectors)
 
-    def describe(self) -> dict[str, Any]:
-        return self.get().describe()
+    @property
+    def photos_per_call(self) -> int:
+        """The most photos one call of a loaded model takes (1 before any is loaded)."""
+        with self._lock:
+            return max((d.photos_per_call for d in self._detectors.values()), default=1)
+
+    def describe(self, spec: str | None = None) -> dict[str, Any]:
+        return self.get(spec).describe()
 
 
 class Services:

@@ -153,5 +153,10 @@ class ServiceSettings(CoreSettings):
         return self.data_dir / "photos"
 
     @property
+    def model_dir(self) -> Path:
+        """The model registry's files (:mod:`linepatrol_service.registry`)."""
+        return self.data_dir / "models"
+
+    @property
     def upload_tmp_dir(self) -> Path:
         return self.data_dir / "tmp"

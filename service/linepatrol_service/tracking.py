@@ -21,7 +21,7 @@ from linepatrol.geo.locate import Defect as GeoDefect
 from linepatrol.tracking import Finding, Tracked, assign, more_severe, not_seen, place_of
 from linepatrol_service.domain import DefectStatus, Worker, check
 from linepatrol_service.geotag import defect_row, stored_evidence
-from linepatrol_service.models import Defect, DefectEvent, Flight, Sighting
+from linepatrol_service.models import Defect, DefectEvent, Flight, Image, Sighting
 
 # Items a new sighting may belong to. Fixed and closed ones are history: the object seen there
 # again is a new defect (a cap that went missing again), reviewed afresh.
@@ -86,6 +86,7 @@ def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect]
     for d, found in zip(located, assign(findings, candidates), strict=True):
         if found is None:
             item = defect_row(d, flight.id, now)
+            item.model_version = _model_version(session, item.image_id)
             item.first_seen = item.last_seen = flight.date
             item.sightings = 1
             session.add(item)
@@ -96,6 +97,13 @@ def attach_flight(session: Session, flight: Flight, located: Sequence[GeoDefect]
         session.add(sighting_row(item.id, flight, d, now))
         sighted.add(item.id)
     return sighted
+
+
+def _model_version(session: Session, image_id: int | None) -> str | None:
+    """The registry version whose boxes on this photo started an item."""
+    if image_id is None:
+        return None
+    return session.scalar(select(Image.model_version).where(Image.id == image_id))
 
 
 def mark_not_seen(session: Session, flight: Flight, covered: set[tuple[str, str, str]],

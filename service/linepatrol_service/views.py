@@ -156,7 +156,7 @@ def defect_out(d: Defect) -> DefectOut:
         first_seen=d.first_seen, last_seen=d.last_seen, sightings=d.sightings or 1,
         confirmed_at=_utc(d.confirmed_at), due_at=_utc(d.due_at),
         overdue=is_overdue(d.status, _utc(d.due_at), utcnow()),
-        not_seen_on_flight=d.not_seen_flight_id,
+        not_seen_on_flight=d.not_seen_flight_id, model_version=d.model_version,
     )
 
 

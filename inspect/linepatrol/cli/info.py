@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from linepatrol.cli.errors import UserError
+from linepatrol.model_store import ActiveModel
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -17,11 +21,28 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "ONNX Runtime actually activated (a GPU build falls back to the CPU without CUDA).",
     )
     p.add_argument("--model", help="ONNX model file or bundled model name (default: bundled)")
+    p.add_argument("--data", type=Path, default=None, metavar="DIR",
+                   help="a service's data directory: report and load the model version its "
+                   "registry runs (default: $LINEPATROL_DATA_DIR, if set)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run)
 
 
-def collect(model: str | None) -> dict[str, Any]:
+def registered_model(data_dir: Path) -> ActiveModel | None:
+    """What the service registry in ``data_dir`` runs, asked of the installed registry (the
+    service package's ``linepatrol.model_registry`` entry point; none without the service)."""
+    for ep in entry_points(group="linepatrol.model_registry"):
+        try:
+            lookup = ep.load()
+        except ImportError:  # the service extra is not installed
+            continue
+        found = lookup(data_dir)
+        if isinstance(found, ActiveModel):
+            return found
+    return None
+
+
+def collect(model: str | None, data_dir: Path | None = None) -> dict[str, Any]:
     import onnxruntime as ort
 
     from linepatrol import __version__
@@ -43,6 +64,11 @@ def collect(model: str | None) -> dict[str, Any]:
         "usable_providers": probe_usable(available),
         "bundled_models": sorted(bundled_models()),
     }
+    if model is None and data_dir is not None:
+        active = registered_model(data_dir)
+        if active is not None:
+            out["model_version"] = active.version
+            model = active.spec
     try:
         paths = model_paths(model, settings)
     except ModelNotFoundError as exc:
@@ -76,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     from linepatrol.runtime.providers import ProviderError
 
     try:
-        info = collect(args.model)
+        data = args.data or (Path(os.environ["LINEPATROL_DATA_DIR"])
+                             if os.environ.get("LINEPATROL_DATA_DIR") else None)
+        info = collect(args.model, data)
     except (ModelLoadError, ProviderError) as exc:
         raise UserError(str(exc)) from None
     if args.json:
@@ -87,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     print("providers: " + ", ".join(
         p if p in usable else f"{p} (installed but not usable here: no device or libraries)"
         for p in info["available_providers"]))
+    if "model_version" in info:
+        print(f"model version: {info['model_version']} (the service registry's active one)")
     model = info["model"]
     if model is None:
         print(f"model: none — {info['model_error']}")

@@ -8,8 +8,10 @@ import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from linepatrol_service.deps import ServicesDep
+from linepatrol_service.registry import deployment
 from linepatrol_service.schemas import Health
 from linepatrol_service.services import Services
 
@@ -26,13 +28,21 @@ def _database(services: Services) -> dict[str, Any]:
 
 
 def _model(services: Services) -> dict[str, Any]:
+    """The active version (registry) and what its detector is; the shadow's name, if any."""
+    try:
+        with Session(services.health_engine) as s:
+            now = deployment(s, services.settings.model_dir, services.settings.model)
+    except Exception as exc:
+        return {"ok": False, "error": f"model registry: {exc}"}
+    names = {"version": now.active.name, "shadow": now.shadow.name if now.shadow else None}
     if services.settings.queue == "celery" and not services.detector.loaded:
         # The API process of the scale-out mode runs no model; say which one workers use.
-        return {"ok": True, "where": "celery workers", "model": services.settings.model}
+        return {"ok": True, "where": "celery workers", **names, "model": now.active.spec}
     try:
-        return {"ok": True, "where": "embedded", **services.detector.describe()}
+        return {"ok": True, "where": "embedded", **names,
+                **services.detector.get(now.active.spec, configured=False).describe()}
     except Exception as exc:
-        return {"ok": False, "where": "embedded", "error": str(exc)}
+        return {"ok": False, "where": "embedded", **names, "error": str(exc)}
 
 
 def _health(services: Services) -> Health:
