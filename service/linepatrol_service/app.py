@@ -26,6 +26,8 @@ from linepatrol_service.routers import (
     lines,
     system,
     tokens,
+    warnings,
+    webhooks,
 )
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
@@ -68,6 +70,9 @@ OPENAPI_TAGS = [
     {"name": "lines", "description": "Tower ledgers per line (admins write, reviewers read)."},
     {"name": "datasets", "description": "The review as training data: reviewed photos and "
      "their labels (YOLO, COCO, Label Studio) as a zip. Reviewers and admins."},
+    {"name": "warnings", "description": "Hazard warnings (预警) with their lifecycle, "
+     "deadlines and execution rate. Reviewers and admins."},
+    {"name": "webhooks", "description": "The outbound webhook's delivery log (admins)."},
     {"name": "tokens", "description": "API tokens (admins); `GET /me` for any token."},
     {"name": "system", "description": "Health and Prometheus metrics, no token needed."},
 ]
@@ -92,7 +97,7 @@ def favicon() -> FileResponse:
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (flights, defects, images, lines, datasets, tokens):
+    for module in (flights, defects, images, lines, datasets, tokens, warnings, webhooks):
         router.include_router(module.router, responses=DATA_RESPONSES)
     router.include_router(tokens.me_router, responses=DATA_RESPONSES)
     router.include_router(system.router)
