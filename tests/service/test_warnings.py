@@ -296,7 +296,7 @@ def test_webhook_deliveries_are_signed_retried_and_delivered(
             _finish(api, monkeypatch, [_geo("excavator", 5.0)])
             (w,) = _warnings(api)["items"]
 
-            def delivered() -> list[dict[str, Any]]:
+            def delivered(api: Api = api) -> list[dict[str, Any]]:
                 page = api.get("/webhooks/deliveries", "admin", params={"status": "delivered"})
                 return list(page.json()["items"])
 
@@ -335,7 +335,7 @@ def test_a_delivery_that_never_succeeds_fails_after_its_attempts(
                                  webhook_poll_s=0.05, webhook_max_attempts=3)
         for api in open_api(settings):
             _finish(api, monkeypatch, [_geo("excavator", 5.0)])
-            _wait(lambda: api.get("/webhooks/deliveries", params={"status": "failed"})
+            _wait(lambda api=api: api.get("/webhooks/deliveries", params={"status": "failed"})
                   .json()["total"] == 1)
             (d,) = api.get("/webhooks/deliveries").json()["items"]
             assert (d["attempts"], d["response_code"], d["last_error"]) == (3, 500, "HTTP 500")
