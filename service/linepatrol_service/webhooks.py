@@ -32,7 +32,6 @@ from linepatrol_service.settings import ServiceSettings
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-LinePatrol-Signature"
 TIMESTAMP_HEADER = "X-LinePatrol-Timestamp"
-EVENT_HEADER = "X-LinePatrol-Event"
 BATCH = 20
 
 
