@@ -27,6 +27,8 @@ from linepatrol_service.routers import (
     models,
     system,
     tokens,
+    warnings,
+    webhooks,
 )
 from linepatrol_service.services import Services
 from linepatrol_service.settings import ServiceSettings
@@ -72,6 +74,9 @@ OPENAPI_TAGS = [
     {"name": "models", "description": "The model registry (admins): register a model with "
      "its card, run it in shadow beside the active one, compare both against the reviews, "
      "promote."},
+    {"name": "warnings", "description": "Hazard warnings (预警) with their lifecycle, "
+     "deadlines and execution rate. Reviewers and admins."},
+    {"name": "webhooks", "description": "The outbound webhook's delivery log (admins)."},
     {"name": "tokens", "description": "API tokens (admins); `GET /me` for any token."},
     {"name": "system", "description": "Health and Prometheus metrics, no token needed."},
 ]
@@ -96,7 +101,8 @@ def favicon() -> FileResponse:
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (flights, defects, images, lines, datasets, models, tokens):
+    for module in (flights, defects, images, lines, datasets, models, tokens, warnings,
+                   webhooks):
         router.include_router(module.router, responses=DATA_RESPONSES)
     router.include_router(tokens.me_router, responses=DATA_RESPONSES)
     router.include_router(system.router)

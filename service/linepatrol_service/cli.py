@@ -162,6 +162,12 @@ def _worker(args: argparse.Namespace) -> int:
             return holder["s"]
 
     register_tasks(app, services, name, TaskLedger(settings))
+    # warning events' webhook deliveries: each worker's main process sends the due ones
+    # (claimed atomically), on an engine of its own that the pool's children never use
+    from linepatrol_service.webhooks import WebhookSender
+
+    if settings.webhook_url:
+        WebhookSender(Services(settings, run_migrations=False).sessions, settings).start()
     app.worker_main([
         "worker", "--pool", args.pool, "--concurrency", str(args.concurrency), "-n", name,
         "-Q", QUEUE, "--loglevel", level, "--without-gossip", "--without-mingle",

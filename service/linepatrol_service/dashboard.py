@@ -20,6 +20,7 @@ from linepatrol_service.models import Defect, Flight, Ledger, Sighting, utcnow
 from linepatrol_service.queries import FlightFilter, list_flights
 from linepatrol_service.schemas import DistancePoint, HazardTrend, LineSummary
 from linepatrol_service.settings import ServiceSettings
+from linepatrol_service.warnings import stats as warning_stats
 
 FLIGHTS_SHOWN = 5
 
@@ -58,8 +59,8 @@ def _hazards(session: Session, line: str) -> list[HazardTrend]:
 def line_summary(session: Session, settings: ServiceSettings, who: Principal,
                  line: str) -> LineSummary:
     """One line's figures: open defects by grade, overdue ones, candidate fixes, machines near
-    the line with their distance trend, the latest flights, and coverage — of the latest
-    processed flight, and over the staleness period."""
+    the line with their distance trend, the latest flights, coverage — of the latest
+    processed flight, and over the staleness period — and its warnings' execution rate."""
     now = utcnow()
     overdue = session.scalar(select(func.count()).select_from(Defect).where(
         Defect.line == line, Defect.status.in_(OVERDUE_STATUSES), Defect.due_at < now)) or 0
@@ -80,7 +81,8 @@ def line_summary(session: Session, settings: ServiceSettings, who: Principal,
     return LineSummary(line=line, open_by_grade=_grades(session, line), overdue=int(overdue),
                        candidate_fixes=int(candidates), hazards=_hazards(session, line),
                        latest_flights=flights, coverage_latest=latest,
-                       coverage_period=period, stale=stale)
+                       coverage_period=period, stale=stale,
+                       warnings=warning_stats(session, line, None, None))
 
 
 def line_names(session: Session, who: Principal) -> list[str]:

@@ -41,6 +41,34 @@ class DefectStatus(StrEnum):
     CLOSED = "closed"
 
 
+class WarningStatus(StrEnum):
+    """A hazard warning (预警): issued by the worker when a hazard is within its warning
+    distance, then worked by people until closed; reopened (back to issued) by the worker
+    when the hazard comes closer again after it was resolved or closed."""
+
+    ISSUED = "issued"
+    ACKNOWLEDGED = "acknowledged"  # someone has read it
+    DISPATCHED = "dispatched"  # someone is on site
+    RESOLVED = "resolved"  # the machine left, stopped, or works safely
+    CLOSED = "closed"  # checked and filed
+
+
+class WarningEventKind(StrEnum):
+    """What happened to a warning (an event of its audit trail, and of the webhook)."""
+
+    ISSUED = "issued"
+    MOVED = "moved"  # a person's step along the lifecycle
+    REOPENED = "reopened"  # the hazard came closer after the warning was resolved or closed
+
+
+class DeliveryStatus(StrEnum):
+    """An outbound webhook delivery."""
+
+    PENDING = "pending"  # waiting for its (next) attempt
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    FAILED = "failed"  # every attempt failed
+
+
 class BoxOrigin(StrEnum):
     """Where an evidence box came from (the ``origin`` of a stored evidence entry; absent:
     detected): the training export tells the reviewer's boxes from the machine's."""
@@ -66,7 +94,7 @@ class Worker(StrEnum):
 
 
 Actor = Permission | Worker
-Status = FlightStatus | PhotoStatus | DefectStatus | ModelState
+Status = FlightStatus | PhotoStatus | DefectStatus | ModelState | WarningStatus
 
 ACTIVE_FLIGHT = frozenset({FlightStatus.QUEUED, FlightStatus.PROCESSING})
 UNFINISHED_PHOTO = frozenset({PhotoStatus.PENDING, PhotoStatus.CLAIMED})
@@ -77,7 +105,9 @@ REPORTED_DEFECT = frozenset(DefectStatus) - {DefectStatus.REJECTED}
 REVIEWED_DEFECT = frozenset(DefectStatus) - {DefectStatus.NEW}
 POSITIVE_DEFECT = REVIEWED_DEFECT - {DefectStatus.REJECTED}
 
-_F, _P, _D, _M = FlightStatus, PhotoStatus, DefectStatus, ModelState
+OPEN_WARNING = frozenset(WarningStatus) - {WarningStatus.RESOLVED, WarningStatus.CLOSED}
+
+_F, _P, _D, _M, _W = FlightStatus, PhotoStatus, DefectStatus, ModelState, WarningStatus
 _WRITE, _REVIEW, _WORKER = Permission.FLIGHTS_WRITE, Permission.DEFECTS_WRITE, Worker.WORKER
 _REVIEWED = (_D.CONFIRMED, _D.REJECTED, _D.ASSIGNED, _D.FIXED, _D.CLOSED)
 
@@ -116,6 +146,16 @@ TRANSITIONS: dict[tuple[Status, Status], Actor] = {
     (_M.SHADOW, _M.ACTIVE): Permission.ADMIN,
     (_M.RETIRED, _M.ACTIVE): Permission.ADMIN,
     (_M.ACTIVE, _M.RETIRED): Permission.ADMIN,
+    # warnings: people work them step by step (reviewers and admins: those who work the
+    # defect queue); the worker reopens a resolved or closed one whose hazard came closer
+    # (linepatrol_service.warnings). Issuing is the worker's too: a new row, no move.
+    (_W.ISSUED, _W.ACKNOWLEDGED): _REVIEW,
+    (_W.ACKNOWLEDGED, _W.DISPATCHED): _REVIEW,
+    (_W.DISPATCHED, _W.RESOLVED): _REVIEW,
+    (_W.RESOLVED, _W.CLOSED): _REVIEW,
+    (_W.RESOLVED, _W.DISPATCHED): _REVIEW,  # not resolved after all: back on site
+    (_W.RESOLVED, _W.ISSUED): _WORKER,
+    (_W.CLOSED, _W.ISSUED): _WORKER,
 }
 
 

@@ -3,7 +3,8 @@
 Bounded concurrency: ``worker_threads`` flights at once (default 1, so the model is never
 oversubscribed); photos of a flight go through the detector in batches. On start it takes back
 what a previous life of this process left claimed and queues every unfinished flight again.
-A flight's work is logged under the id of the request that submitted it.
+A flight's work is logged under the id of the request that submitted it. A thread sends the
+warning events' webhook deliveries (:class:`linepatrol_service.webhooks.WebhookSender`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from linepatrol_service.processing import (
     run_flight,
 )
 from linepatrol_service.services import Services
+from linepatrol_service.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,12 @@ class EmbeddedDispatcher:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._busy = 0
+        # warning events to the deployment's webhook (a thread only when one is configured)
+        self.webhooks = WebhookSender(services.sessions, services.settings)
 
     def start(self) -> None:
         reset_claims(self.services, self.name)
+        self.webhooks.start()
         for i in range(self.services.settings.worker_threads):
             t = threading.Thread(target=self._loop, name=f"linepatrol-worker-{i}", daemon=True)
             t.start()
@@ -57,6 +62,7 @@ class EmbeddedDispatcher:
             self.dispatch(flight_id, 0)
 
     def stop(self) -> None:
+        self.webhooks.stop()
         for _ in self._threads:
             self._queue.put(_STOP)
         for t in self._threads:

@@ -23,7 +23,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from linepatrol.detections import DetectionRecord
-from linepatrol_service.domain import DefectStatus, FlightStatus, ModelState, PhotoStatus
+from linepatrol_service.domain import (
+    DefectStatus,
+    DeliveryStatus,
+    FlightStatus,
+    ModelState,
+    PhotoStatus,
+    WarningStatus,
+)
 
 
 def utcnow() -> dt.datetime:
@@ -247,3 +254,74 @@ class ModelEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+class HazardWarning(Base):
+    """A hazard warning (预警): a hazard item (a defect of the hazard category) within its
+    warning distance of the line. One row per hazard item, ever (the unique ``defect_id``):
+    a hazard that comes closer again reopens its warning rather than adding one, so two
+    workers raising at once cannot make two."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (UniqueConstraint("defect_id", name="uq_warnings_defect"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    defect_id: Mapped[int] = mapped_column(ForeignKey("defects.id", ondelete="CASCADE"))
+    line: Mapped[str] = mapped_column(String(200), index=True)
+    tower: Mapped[str | None] = mapped_column(String(100))
+    span: Mapped[str | None] = mapped_column(String(200))
+    class_key: Mapped[str] = mapped_column(String(100))
+    voltage_kv: Mapped[float] = mapped_column(Float)
+    warning_distance_m: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)  # to the conductor, at the last (re)issue
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default=WarningStatus.ISSUED, index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    close_by: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WarningEvent(Base):
+    """One step of a warning: issued, each move, reopened — who, when, from what to what."""
+
+    __tablename__ = "warning_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warning_id: Mapped[int] = mapped_column(
+        ForeignKey("warnings.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(20))  # issued, moved, reopened
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """One warning event on its way to the deployment's webhook: the exact body signed and
+    sent, and how its attempts went (kept so that a restart loses nothing)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("warning_events.id", ondelete="CASCADE"), index=True
+    )
+    warning_id: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

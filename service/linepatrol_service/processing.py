@@ -21,15 +21,17 @@ from enum import StrEnum
 
 from sqlalchemy import func, select, update
 
+from linepatrol import taxonomy
 from linepatrol.detections import DetectionRecord
 from linepatrol.flight import FlightPhoto, detect_photos
 from linepatrol_service.coverage import covered_places
 from linepatrol_service.domain import ACTIVE_FLIGHT, FlightStatus, PhotoStatus
 from linepatrol_service.geotag import LedgerText, flight_photo, locate, stored_photo
-from linepatrol_service.models import Flight, Image, Ledger, utcnow
+from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
 from linepatrol_service.registry import Deployed, deployment
 from linepatrol_service.services import Services
 from linepatrol_service.tracking import attach_flight, forget_flight, lock_line, mark_not_seen
+from linepatrol_service.warnings import raise_warnings
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,11 @@ def finalize(services: Services, flight_id: int) -> bool:
         now = utcnow()
         sighted = attach_flight(s, flight_row, located, now)
         mark_not_seen(s, flight_row, covered, sighted, now)
+        # hazard warnings for the items the flight saw, in the same transaction (the line
+        # is held): issued, or reopened when closer, never twice
+        raise_warnings(s, services.settings, list(s.scalars(select(Defect).where(
+            Defect.id.in_(sighted), Defect.category == taxonomy.Category.HAZARD.value))),
+            now)
     return True
 
 

@@ -8,7 +8,16 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from linepatrol_service.domain import BoxOrigin, DefectStatus, FlightStatus, ModelState, PhotoStatus
+from linepatrol_service.domain import (
+    BoxOrigin,
+    DefectStatus,
+    DeliveryStatus,
+    FlightStatus,
+    ModelState,
+    PhotoStatus,
+    WarningEventKind,
+    WarningStatus,
+)
 from linepatrol_service.validation import TEXT_PATTERN
 
 SeverityName = Literal["critical", "serious", "general"]
@@ -395,6 +404,19 @@ class HazardTrend(BaseModel):
         description="How much closer the latest sighting is than the first (negative: farther)")
 
 
+class WarningStats(BaseModel):
+    """The execution rate of hazard warnings: closed within their deadline over issued."""
+
+    line: str | None
+    since: dt.datetime | None
+    until: dt.datetime | None
+    issued: int = Field(description="Warnings first issued in the period")
+    closed_in_time: int = Field(description="Of those, closed by their close deadline")
+    open: int = Field(description="Of those, not yet resolved or closed")
+    overdue: int = Field(description="Of those, past the deadline of their current step")
+    rate: float | None = Field(description="closed_in_time / issued; null: no warnings")
+
+
 class LineSummary(BaseModel):
     """The line dashboard's figures ("centralised monitoring"): what is open, what is late,
     which machines are near the line, and the latest patrols."""
@@ -415,6 +437,7 @@ class LineSummary(BaseModel):
         "days; null without a ledger")
     stale: int | None = Field(
         description="Towers and spans not covered in that period; null without a ledger")
+    warnings: WarningStats = Field(description="The line's hazard warnings, all time")
 
 
 # --- the model registry ---------------------------------------------------------------------
@@ -479,3 +502,66 @@ class DeploymentOut(BaseModel):
     active_id: int | None
     shadow: str | None
     shadow_id: int | None
+
+
+class WarningOut(BaseModel):
+    """A hazard warning (预警) and where it stands."""
+
+    id: int
+    defect_id: int
+    line: str
+    tower: str | None
+    span: str | None
+    class_key: str
+    voltage_kv: float
+    warning_distance_m: float = Field(description="Within this distance it is warned about")
+    distance_m: float = Field(description="Distance to the conductor at the last (re)issue")
+    lat: float | None
+    lon: float | None
+    status: WarningStatus
+    issued_at: dt.datetime
+    last_issued_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    dispatched_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    due_at: dt.datetime | None = Field(description="Deadline of the step it waits for")
+    close_by: dt.datetime
+    overdue: bool
+    reopened: int
+
+
+class WarningEventOut(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str
+    event: WarningEventKind
+    from_status: WarningStatus | None
+    to_status: WarningStatus
+    distance_m: float | None
+    note: str | None
+
+
+class WarningDetail(WarningOut):
+    events: list[WarningEventOut]
+    evidence: list[Evidence] = Field(description="The hazard item's photos")
+
+
+class WarningPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"status": "acknowledged", "note": "called the site"}]})
+    status: WarningStatus
+    note: str | None = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN)
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: int
+    warning_id: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    response_code: int | None
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None

@@ -15,6 +15,7 @@ from linepatrol.detect_config import DEFAULTS, DetectorConfig, parse_tile
 from linepatrol.geo.coverage import DEFAULT_COVERAGE, CoverageConfig
 from linepatrol.settings import CoreSettings
 from linepatrol_service.domain import DueHours
+from linepatrol_service.warning_rules import PROTECTION_ZONE_M, DistanceTable, WarningHours
 
 MiB = 1024 * 1024
 
@@ -125,6 +126,52 @@ class ServiceSettings(CoreSettings):
         description="A line's tower or span not covered for longer than this is flagged stale",
     )
 
+    # Hazard warnings (预警): distances (linepatrol_service.warning_rules says where each
+    # default comes from), line voltages, and each step's deadline
+    warning_zone_m: dict[float, float] = Field(
+        default_factory=lambda: dict(PROTECTION_ZONE_M),
+        description="Protection zone (m) per voltage band, keyed by the band's upper bound in "
+        "kV (JSON, e.g. {\"10\": 5, \"110\": 10, ...}); default: 《电力设施保护条例》 art. 10 "
+        "plus 25 m for 750 kV and 30 m for 1000 kV",
+    )
+    warning_margin_m: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per hazard class, metres added to the zone instead of the default margin "
+        "(booms: GB 26859 crane clearance; smoke_fire: 100 m placeholder; others 0)",
+    )
+    line_voltage_kv: dict[str, float] = Field(
+        default_factory=dict,
+        description="Voltage (kV) per line name; a line not listed takes the voltage leading "
+        "its name ('500kV 江城线'), else DEFAULT_VOLTAGE_KV",
+    )
+    default_voltage_kv: float = Field(
+        default=110.0, gt=0, description="Voltage of a line neither listed nor named with one")
+    # PLACEHOLDERS, hours from (re)issue: set what the deployment's rules say
+    warning_acknowledge_h: float = Field(default=0.5, gt=0,
+                                         description="Hours to acknowledge a warning")
+    warning_dispatch_h: float = Field(default=2.0, gt=0,
+                                      description="Hours to have someone on site")
+    warning_resolve_h: float = Field(default=24.0, gt=0,
+                                     description="Hours to resolve a warning")
+    warning_close_h: float = Field(default=72.0, gt=0,
+                                   description="Hours to close a warning (the execution rate "
+                                   "counts warnings closed within this)")
+    # Outbound webhook: one per deployment; empty, nothing leaves the machine
+    webhook_url: str = Field(default="", description="POST each warning event here (empty: "
+                             "no deliveries)")
+    webhook_secret: str = Field(default="", description="HMAC-SHA256 key of the "
+                                "X-LinePatrol-Signature header")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100,
+                                      description="Attempts before a delivery is failed")
+    webhook_base_delay_s: float = Field(default=5.0, gt=0,
+                                        description="Delay before the 2nd attempt; doubled "
+                                        "after each failed one")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Per attempt")
+    webhook_poll_s: float = Field(default=2.0, gt=0,
+                                  description="How often the worker looks for due deliveries")
+    public_url: str = Field(default="", description="This service's address as receivers "
+                            "reach it, for the link in webhook messages (empty: a path)")
+
     @field_validator("tile")
     @classmethod
     def _tile(cls, value: str) -> str:
@@ -137,6 +184,13 @@ class ServiceSettings(CoreSettings):
 
     def due_hours(self) -> DueHours:
         return DueHours(self.due_critical_h, self.due_serious_h, self.due_general_h)
+
+    def warning_table(self) -> DistanceTable:
+        return DistanceTable(self.warning_zone_m, self.warning_margin_m)
+
+    def warning_hours(self) -> WarningHours:
+        return WarningHours(self.warning_acknowledge_h, self.warning_dispatch_h,
+                            self.warning_resolve_h, self.warning_close_h)
 
     def coverage_config(self) -> CoverageConfig:
         """The coverage rule: these settings over the core's defaults."""

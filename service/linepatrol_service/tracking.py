@@ -21,7 +21,7 @@ from linepatrol.geo.locate import Defect as GeoDefect
 from linepatrol.tracking import Finding, Tracked, assign, more_severe, not_seen, place_of
 from linepatrol_service.domain import DefectStatus, Worker, check
 from linepatrol_service.geotag import defect_row, stored_evidence
-from linepatrol_service.models import Defect, DefectEvent, Flight, Image, Sighting
+from linepatrol_service.models import Defect, DefectEvent, Flight, HazardWarning, Image, Sighting
 
 # Items a new sighting may belong to. Fixed and closed ones are history: the object seen there
 # again is a new defect (a cap that went missing again), reviewed afresh.
@@ -46,10 +46,12 @@ def sighting_row(item_id: int, flight: Flight, d: GeoDefect, now: dt.datetime) -
 
 def forget_flight(session: Session, flight_id: int) -> None:
     """Undo a flight's sightings before it is geotagged again: items it alone made and nobody
-    reviewed go; other items lose its sighting (and their counts are recomputed)."""
+    reviewed go (unless a hazard warning was issued for one: the warning's item stays, to be
+    matched again); other items lose its sighting (and their counts are recomputed)."""
     session.execute(delete(Defect).where(
         Defect.flight_id == flight_id, Defect.status == DefectStatus.NEW,
         ~Defect.id.in_(select(Sighting.defect_id).where(Sighting.flight_id != flight_id)),
+        ~Defect.id.in_(select(HazardWarning.defect_id)),
     ))
     touched = list(session.scalars(
         select(Sighting.defect_id).where(Sighting.flight_id == flight_id)))

@@ -76,8 +76,9 @@ def register_model(
         try:
             row = registry.register(session, services.settings.model_dir, str(path),
                                     name or stem, card, who.name)
-        except registry.RegistryError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        except registry.RegistryError as exc:  # named as uploaded, not by the server's path
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                str(exc).replace(str(path), f"{stem}.onnx")) from None
     session.commit()
     return model_detail(session, row)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from linepatrol import taxonomy
-from linepatrol_service.domain import DefectStatus, FlightStatus
+from linepatrol_service.domain import DefectStatus, FlightStatus, WarningStatus
 
 STATUS_LABELS: dict[DefectStatus, tuple[str, str]] = {
     DefectStatus.NEW: ("待审核", "New"),
@@ -19,6 +19,14 @@ STATUS_LABELS: dict[DefectStatus, tuple[str, str]] = {
     DefectStatus.FIXED: ("已消缺", "Fixed"),
     DefectStatus.CLOSED: ("已关闭", "Closed"),
 }
+WARNING_LABELS: dict[WarningStatus, tuple[str, str]] = {
+    WarningStatus.ISSUED: ("已预警", "Issued"),
+    WarningStatus.ACKNOWLEDGED: ("已确认", "Acknowledged"),
+    WarningStatus.DISPATCHED: ("已到场", "Dispatched"),
+    WarningStatus.RESOLVED: ("已解除", "Resolved"),
+    WarningStatus.CLOSED: ("已闭环", "Closed"),
+}
+
 FLIGHT_STATUS_LABELS: dict[FlightStatus, tuple[str, str]] = {
     FlightStatus.DRAFT: ("草稿", "Draft"),
     FlightStatus.QUEUED: ("排队中", "Queued"),

@@ -23,10 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
-from linepatrol_service import coverage, dashboard, queries
+from linepatrol_service import coverage, dashboard, queries, warnings
 from linepatrol_service.auth import Principal, authenticate
-from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, may
-from linepatrol_service.models import Defect, Flight, Image, Ledger
+from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, WarningStatus, may
+from linepatrol_service.models import Defect, Flight, HazardWarning, Image, Ledger
 from linepatrol_service.queries import DefectFilter, DefectSort, FlightFilter
 from linepatrol_service.roles import Permission
 from linepatrol_service.schemas import Evidence, ImageOut
@@ -58,6 +58,8 @@ templates.env.globals.update(
     FlightStatus=FlightStatus,
     DefectStatus=DefectStatus,
     PhotoStatus=PhotoStatus,
+    WarningStatus=WarningStatus,
+    WARNING_LABELS=labels.WARNING_LABELS,
     may=may,
 )
 
@@ -464,6 +466,39 @@ def line_page(request: Request, viewer: ViewerDep, session: SessionDep, line: st
     summary = dashboard.line_summary(session, _services(request).settings, viewer.principal,
                                      line)
     return render(request, "line.html", viewer, s=summary)
+
+
+# --- hazard warnings ------------------------------------------------------------------------
+
+
+@router.get("/warnings", response_class=HTMLResponse)
+def warnings_page(request: Request, viewer: ViewerDep, session: SessionDep, line: str = "",
+                  offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> Response:
+    """The warnings (``GET /api/v1/warnings``): open first, then by deadline, with each one's
+    photo and the lifecycle buttons the viewer's role may use; admins also see the webhook's
+    latest deliveries."""
+    needs(viewer, Permission.DEFECTS_READ)
+    page = warnings.list_warnings(session, warnings.WarningFilter(line=line or None), offset, 50)
+    deliveries = None
+    if viewer.can(Permission.ADMIN):
+        from linepatrol_service.routers.webhooks import deliveries as list_deliveries
+
+        deliveries = list_deliveries(session, (), 0, 20)
+    return render(request, "warnings.html", viewer, page=page, line=line, one=None,
+                  deliveries=deliveries, stats=warnings.stats(session, line or None, None, None))
+
+
+@router.get("/warnings/{warning_id}", response_class=HTMLResponse)
+def warning_page(request: Request, warning_id: int, viewer: ViewerDep,
+                 session: SessionDep) -> Response:
+    """One warning with its events (the page a webhook message links to)."""
+    needs(viewer, Permission.DEFECTS_READ)
+    row = session.get(HazardWarning, warning_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such warning")
+    one = warnings.get_warning(session, row)
+    return render(request, "warnings.html", viewer, page=None, line="", one=one,
+                  deliveries=None, stats=None)
 
 
 # --- map -----------------------------------------------------------------------------------
