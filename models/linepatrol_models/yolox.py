@@ -261,17 +261,73 @@ class YoloxNano(nn.Module):
         return torch.cat((boxes, scores), -1).permute(0, 2, 1)
 
 
+def source_class_rows(onnx_path: Path, head_names: Sequence[str] = ()) -> dict[str, int]:
+    """The source network's classes -> their rows in its classifier head, so that fine-tuning a
+    LinePatrol model starts each class from its own classifier.
+
+    ``head_names`` names the head row by row where the file cannot (a config's
+    ``source_names``); otherwise a LinePatrol export's metadata names its classes, and an
+    export cut to fewer classes (``linepatrol export --classes``) records in
+    ``linepatrol_kept_rows`` which rows it kept. The COCO file names none: empty."""
+    import ast
+
+    import onnx
+    from onnx import numpy_helper
+
+    if head_names:
+        return {name: i for i, name in enumerate(head_names)}
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    meta = {p.key: p.value for p in model.metadata_props}
+    if "names" not in meta:
+        return {}
+    parsed = ast.literal_eval(meta["names"])
+    names = [parsed[k] for k in sorted(parsed)] if isinstance(parsed, dict) else list(parsed)
+    rows = list(range(len(names)))
+    for t in model.graph.initializer:
+        if t.name == "linepatrol_kept_rows":
+            kept = [int(v) for v in numpy_helper.to_array(t)]
+            rows = [r - 4 for r in kept[4:]]  # box rows first, then class rows
+    return {str(name): row for name, row in zip(names, rows, strict=True)}
+
+
+def _load_by_name(model: YoloxNano, tensors: dict[str, np.ndarray],
+                  rows: dict[str, int]) -> bool:
+    """A LinePatrol export keeps the network's own parameter names: copy every tensor by
+    name (the classifier row by row from ``rows``, the others from the mean classifier).
+    False for a file that does not (the COCO export, matched by execution order instead)."""
+    state = model.state_dict()
+    plain = [k for k in state if not k.startswith("head.cls_preds.")]
+    if any(k not in tensors or tensors[k].shape != tuple(state[k].shape) for k in plain):
+        return False
+    with torch.no_grad():
+        for k in plain:
+            state[k].copy_(torch.from_numpy(tensors[k]))
+        for k in range(len(STRIDES)):
+            src_w = torch.from_numpy(tensors[f"head.cls_preds.{k}.weight"])
+            src_b = torch.from_numpy(tensors[f"head.cls_preds.{k}.bias"])
+            cls: nn.Conv2d = model.head.cls_preds[k]  # type: ignore[assignment]
+            assert cls.bias is not None
+            for j, name in enumerate(model.names):
+                src = rows.get(name)
+                cls.weight[j] = src_w[src] if src is not None else src_w.mean(0)
+                cls.bias[j] = src_b[src] if src is not None else src_b.mean()
+    return True
+
+
 def load_pretrained(model: YoloxNano, onnx_path: Path,
                     init_from_coco: dict[str, int] | None = None) -> None:
-    """Copy the COCO export's weights onto ``model``. The hidden convolutions are matched in
-    execution order and shape-checked; box and objectness predictions by name; each class
-    named in ``init_from_coco`` starts from that COCO class's classifier, the others from the
-    mean COCO classifier (a neutral start that keeps the pretrained prior's scale)."""
+    """Copy an exported YOLOX-Nano's weights onto ``model`` (the COCO file, or a LinePatrol
+    export to fine-tune). The hidden convolutions are matched in execution order and
+    shape-checked; box and objectness predictions by name; each class named in
+    ``init_from_coco`` starts from that row of the source's classifier, the others from the
+    mean classifier (a neutral start that keeps the pretrained prior's scale)."""
     import onnx
     from onnx import numpy_helper
 
     graph = onnx.load(str(onnx_path)).graph
     tensors = {t.name: np.array(numpy_helper.to_array(t)) for t in graph.initializer}
+    if _load_by_name(model, tensors, init_from_coco or {}):
+        return
     conv_params: list[tuple[np.ndarray, np.ndarray]] = []
     for node in graph.node:
         if node.op_type != "Conv" or (node.input[1].startswith("head.") and "_preds." in \

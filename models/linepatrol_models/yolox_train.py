@@ -91,6 +91,12 @@ class YoloxConfig(RunFolder):
     # The classes, for a run without training data (epochs: 0, the COCO network as it is
     # with its classifiers mapped); otherwise the dataset's names.
     names: tuple[str, ...] = ()
+    # The source network's head, row by row, where its file does not say (see
+    # linepatrol_models.yolox.source_class_rows); empty: read from the file.
+    source_names: tuple[str, ...] = ()
+    # ``data:`` given as a list of YOLO datasets (e.g. a review export and the base data):
+    # merged into the run folder when training starts, ``data`` then points there.
+    merge: tuple[Path, ...] = ()
 
 
 def is_yolox_config(raw: dict[str, Any]) -> bool:
@@ -118,11 +124,20 @@ def load_yolox_config(path: Path) -> YoloxConfig:
     unknown = sorted(set(train) - known)
     if unknown:
         raise YoloxConfigError(f"{path}: unknown train settings {unknown}")
+    runs_dir = resolve(raw.get("runs_dir", "runs"))
+    name = str(raw.get("name", path.stem))
+    merge: tuple[Path, ...] = ()
+    if isinstance(raw.get("data"), list):
+        merge = tuple(resolve(p) for p in raw["data"])
+        data = runs_dir / name / "data" / "data.yaml"
+    else:
+        data = resolve(raw.get("data") or ".")
     return YoloxConfig(
-        path=path, data=resolve(raw.get("data") or "."), pretrained=resolve(raw["pretrained"]),
-        runs_dir=resolve(raw.get("runs_dir", "runs")), name=str(raw.get("name", path.stem)),
+        path=path, data=data, pretrained=resolve(raw["pretrained"]), merge=merge,
+        runs_dir=runs_dir, name=name,
         train=YoloxSettings(**train), from_truck=tuple(raw.get("from_truck") or ()),
         names=tuple(raw.get("names") or ()),
+        source_names=tuple(raw.get("source_names") or ()),
     )
 
 
@@ -218,12 +233,26 @@ def _dataset_dict(config: YoloxConfig) -> dict[str, Any]:
 # --- training ----------------------------------------------------------------------------------
 
 
+def _merge_sources(config: YoloxConfig) -> None:
+    """The config's datasets joined into ``config.data``'s folder (each keeps its own split;
+    a source without splits, such as a review export, is training data)."""
+    from linepatrol_datasets.merge import MergeSource, merge_yolo
+
+    result = merge_yolo([MergeSource(root) for root in config.merge], config.data.parent,
+                        overwrite=True)
+    log.info("merged %d datasets into %s: %s", len(config.merge), config.data.parent, result)
+
+
 def build_model(config: YoloxConfig, names: tuple[str, ...]) -> YoloxNano:
-    from linepatrol_models.yolox import load_pretrained
+    from linepatrol_models.yolox import load_pretrained, source_class_rows
 
     model = YoloxNano(names)
-    coco = {name: COCO_TRUCK for name in config.from_truck if name in names}
-    load_pretrained(model, config.pretrained, coco)
+    rows = source_class_rows(config.pretrained, config.source_names)
+    if rows:  # a LinePatrol model fine-tuned: each class from its own classifier
+        init = {name: rows[name] for name in names if name in rows}
+    else:  # the COCO network: machinery from its truck classifier
+        init = {name: COCO_TRUCK for name in config.from_truck if name in names}
+    load_pretrained(model, config.pretrained, init)
     return model
 
 
@@ -328,6 +357,8 @@ def train_yolox(config: YoloxConfig, resume: bool = False) -> Path:
         ema = ModelEMA(model, decay=0.9998)  # type: ignore[no-untyped-call]
         save_checkpoint(config.last_checkpoint, model, ema, _optimizer(model, s), 0, config, [])
         return config.last_checkpoint
+    if config.merge and not (resume and config.data.is_file()):
+        _merge_sources(config)
     data = _dataset_dict(config)
     names = tuple(str(data["names"][i]) for i in range(len(data["names"])))
     if config.names and config.names != names:
