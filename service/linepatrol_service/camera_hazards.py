@@ -56,12 +56,15 @@ def hazard_boxes(image: Image) -> list[Seen]:
     return out
 
 
-def recent_boxes(session: Session, camera_id: str, until: dt.datetime, n: int) -> list[list[Seen]]:
+def recent_boxes(session: Session, camera_id: str, until: dt.datetime, n: int,
+                 within_s: float) -> list[list[Seen]]:
     """The hazard boxes of the camera's last ``n`` processed photos captured at or before
-    ``until``, newest first."""
+    ``until`` and less than ``within_s`` earlier (photos from before a gap that long would end
+    an item: they do not confirm one), newest first."""
+    since = until - dt.timedelta(seconds=within_s)
     rows = session.scalars(
         select(Image).where(Image.camera_id == camera_id, Image.status == PhotoStatus.DONE,
-                            Image.captured_at <= until)
+                            Image.captured_at <= until, Image.captured_at >= since)
         .order_by(Image.captured_at.desc(), Image.id.desc()).limit(n))
     return [hazard_boxes(im) for im in rows]
 
@@ -115,7 +118,7 @@ def update_camera_hazards(session: Session, services: Services, camera: Camera,
             seen_now.add(found)
             continue
         if history is None:
-            history = recent_boxes(session, camera.id, at, settings.camera_confirm_n)
+            history = recent_boxes(session, camera.id, at, settings.camera_confirm_n, end_after)
         if not confirmed(box, history, settings.camera_confirm_k, settings.camera_confirm_n,
                          settings.camera_min_iou):
             continue
