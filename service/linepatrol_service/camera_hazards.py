@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
@@ -181,3 +182,25 @@ def _end(session: Session, camera: Camera, item: Defect, at: dt.datetime,
              f"{_aware(item.last_seen_at or at).isoformat()}: ended"))
     item.status = DefectStatus.ENDED
     item.updated_at = now
+
+
+@dataclass(frozen=True)
+class CameraRow:
+    """A camera on the cameras page: its registry entry, open hazards, latest photo's time."""
+
+    camera: Camera
+    open_hazards: int
+    latest_at: dt.datetime | None
+
+
+def camera_overview(session: Session) -> list[CameraRow]:
+    cameras = list(session.scalars(select(Camera).order_by(Camera.id)))
+    open_by = dict(session.execute(
+        select(Defect.camera_id, func.count()).where(
+            Defect.camera_id.is_not(None), Defect.status.in_(COUNTED))
+        .group_by(Defect.camera_id)).tuples().all())
+    latest = dict(session.execute(
+        select(Image.camera_id, func.max(Image.captured_at)).where(Image.camera_id.is_not(None))
+        .group_by(Image.camera_id)).tuples().all())
+    return [CameraRow(c, int(open_by.get(c.id, 0)),
+                      _aware(latest[c.id]) if latest.get(c.id) else None) for c in cameras]

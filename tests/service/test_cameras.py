@@ -20,11 +20,8 @@ from support.tiny_onnx import make_yolo_onnx
 
 from .conftest import Api, make_settings, open_api
 from .photos import dji_jpeg, jpeg, png_bomb_header
+from .support_cameras import CAM
 
-CAM: dict[str, Any] = {"id": "CAM-1", "name": "N2 east", "line": "500kV 江城线", "tower": "N2",
-                       "lat": 30.52, "lon": 114.31, "alt": 80.0, "heading": 45.0,
-                       "pitch": -10.0, "roll": 0.0, "hfov_deg": 60.0, "width": 320,
-                       "height": 240}
 T0 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 
 
@@ -307,3 +304,26 @@ def test_a_camera_photo_does_not_wait_for_a_queued_flight(tmp_path: Path, hazard
         assert body["status"] == "processing" and body["progress"]["pending"] >= 8, body
         api.post(f"/flights/{flight['id']}/cancel", "uploader")
         assert api.services.dispatcher is not None
+
+
+def test_cameras_page(tmp_path: Path, tiny_model: Path):
+    from fastapi.testclient import TestClient
+
+    from linepatrol_service.app import create_app
+    from linepatrol_service.services import Services
+
+    settings = make_settings(tmp_path / "data", tiny_model)
+    services = Services(settings)
+    with TestClient(create_app(settings, services, ui=True)) as client:
+        api = Api(client, services)
+        client.get("/ui/login")
+        client.post("/ui/login", data={"token": api.tokens["reviewer"],
+                                       "csrf": client.cookies.get("lp_login_csrf"),
+                                       "next": "/ui/cameras"}, follow_redirects=False)
+        empty = client.get("/ui/cameras")
+        assert empty.status_code == 200 and "No camera yet" in empty.text
+        _register(api)
+        page = client.get("/ui/cameras")
+        assert page.status_code == 200
+        assert 'data-camera="CAM-1"' in page.text and "N2 east" in page.text
+        assert "45° / -10°" in page.text and "320×240, 60°" in page.text

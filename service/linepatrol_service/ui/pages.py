@@ -466,6 +466,18 @@ def line_page(request: Request, viewer: ViewerDep, session: SessionDep, line: st
     return render(request, "line.html", viewer, s=summary)
 
 
+# --- corridor cameras ----------------------------------------------------------------------
+
+
+@router.get("/cameras", response_class=HTMLResponse)
+def cameras_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    """The registered corridor cameras, each with its open hazard items and latest photo."""
+    needs(viewer, Permission.FLIGHTS_READ)
+    from linepatrol_service.camera_hazards import camera_overview
+
+    return render(request, "cameras.html", viewer, cameras=camera_overview(session))
+
+
 # --- map -----------------------------------------------------------------------------------
 
 
