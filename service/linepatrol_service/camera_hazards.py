@@ -195,12 +195,15 @@ class CameraRow:
 
 def camera_overview(session: Session) -> list[CameraRow]:
     cameras = list(session.scalars(select(Camera).order_by(Camera.id)))
-    open_by = dict(session.execute(
+    open_by: dict[str | None, int] = {cid: int(n) for cid, n in session.execute(
         select(Defect.camera_id, func.count()).where(
             Defect.camera_id.is_not(None), Defect.status.in_(COUNTED))
-        .group_by(Defect.camera_id)).tuples().all())
-    latest = dict(session.execute(
+        .group_by(Defect.camera_id))}
+    latest: dict[str | None, dt.datetime | None] = {cid: at for cid, at in session.execute(
         select(Image.camera_id, func.max(Image.captured_at)).where(Image.camera_id.is_not(None))
-        .group_by(Image.camera_id)).tuples().all())
-    return [CameraRow(c, int(open_by.get(c.id, 0)),
-                      _aware(latest[c.id]) if latest.get(c.id) else None) for c in cameras]
+        .group_by(Image.camera_id))}
+    rows = []
+    for c in cameras:
+        at = latest.get(c.id)
+        rows.append(CameraRow(c, int(open_by.get(c.id, 0)), _aware(at) if at else None))
+    return rows
