@@ -262,13 +262,26 @@ class DefectEventOut(BaseModel):
     note: str | None
 
 
-class TokenCreate(BaseModel):
+class UserTokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: Literal["uploader", "reviewer", "admin", "device"]
+    role: Literal["uploader", "reviewer", "admin"]
     name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
-    camera: str | None = Field(default=None, max_length=64, pattern=TEXT_PATTERN,
-                               description="A device token's camera (required for device, "
-                               "refused for other roles)")
+
+    @property
+    def camera(self) -> str | None:
+        return None
+
+
+class DeviceTokenCreate(BaseModel):
+    """A corridor camera's token: it pushes photos to this one camera (404 when unknown)."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["device"]
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    camera: str = Field(max_length=64, pattern=TEXT_PATTERN)
+
+
+TokenCreate = Annotated[UserTokenCreate | DeviceTokenCreate, Field(discriminator="role")]
 
 
 class TokenOut(BaseModel):
@@ -428,9 +441,13 @@ CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
 class CameraCreate(BaseModel):
     """A corridor camera as installed: its pose (see :mod:`linepatrol.geo.fixed` for the
-    conventions) and optics, ``hfov_deg`` or ``focal_px``."""
+    conventions) and optics, ``hfov_deg`` or ``focal_px`` (a measured focal length wins when
+    both are given)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["hfov_deg"], "properties": {"hfov_deg": {"type": "number"}}},
+                  {"required": ["focal_px"], "properties": {"focal_px": {"type": "number"}}}],
+        "examples": [{
         "id": "CAM-1", "name": "N2 east", "line": "500kV 江城线", "tower": "N2",
         "lat": 30.52, "lon": 114.31, "alt": 80.0, "heading": 45.0, "pitch": -10.0,
         "roll": 0.0, "hfov_deg": 60.0, "width": 2560, "height": 1440}]})
@@ -455,8 +472,8 @@ class CameraCreate(BaseModel):
 
     @model_validator(mode="after")
     def _optics(self) -> CameraCreate:
-        if (self.hfov_deg is None) == (self.focal_px is None):
-            raise ValueError("give one of hfov_deg and focal_px")
+        if self.hfov_deg is None and self.focal_px is None:
+            raise ValueError("give hfov_deg or focal_px")
         return self
 
 

@@ -38,8 +38,8 @@ def list_tokens(session: SessionDep, who: Admin) -> list[TokenOut]:
 def new_token(body: TokenCreate, session: SessionDep, who: Admin) -> TokenCreated:
     try:
         row, secret = create_token(session, Role(body.role), body.name, body.camera)
-    except TokenError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except TokenError as exc:  # the schema admits only an unknown camera
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     session.commit()
     return TokenCreated(**token_out(row).model_dump(), token=secret)
 
