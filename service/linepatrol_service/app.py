@@ -19,6 +19,7 @@ from linepatrol_service.headers import SecurityHeaders
 from linepatrol_service.metrics import Metrics
 from linepatrol_service.request_id import RequestIdMiddleware
 from linepatrol_service.routers import (
+    cameras,
     datasets,
     defects,
     flights,
@@ -77,6 +78,8 @@ OPENAPI_TAGS = [
     {"name": "warnings", "description": "Hazard warnings (预警) with their lifecycle, "
      "deadlines and execution rate. Reviewers and admins."},
     {"name": "webhooks", "description": "The outbound webhook's delivery log (admins)."},
+    {"name": "cameras", "description": "Fixed corridor cameras: the registry (admins write, "
+     "readers read) and their photo pushes (device tokens, one camera each; admins)."},
     {"name": "tokens", "description": "API tokens (admins); `GET /me` for any token."},
     {"name": "system", "description": "Health and Prometheus metrics, no token needed."},
 ]
@@ -102,7 +105,7 @@ def favicon() -> FileResponse:
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (flights, defects, images, lines, datasets, models, tokens, warnings,
-                   webhooks):
+                   webhooks, cameras):
         router.include_router(module.router, responses=DATA_RESPONSES)
     router.include_router(tokens.me_router, responses=DATA_RESPONSES)
     router.include_router(system.router)

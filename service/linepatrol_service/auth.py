@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from linepatrol_service.models import Token, utcnow
+from linepatrol_service.models import Camera, Token, utcnow
 from linepatrol_service.roles import GRANTS, Permission, Role
 
 TOKEN_PREFIX = "lp_"
@@ -25,6 +25,13 @@ class Principal:
     token_id: int
     name: str
     role: Role
+    camera_id: str | None = None  # a device token's camera
+
+    def may_push_to(self, camera_id: str) -> bool:
+        """A device token pushes to its own camera only; an admin to any."""
+        if self.role is Role.DEVICE:
+            return self.camera_id == camera_id
+        return self.can(Permission.CAMERA_PUSH)
 
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
@@ -39,10 +46,23 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, role: Role, name: str) -> tuple[Token, str]:
-    """A new token row and the secret, which is not stored and cannot be shown again."""
+class TokenError(ValueError):
+    """A token that may not be made: a device token without its camera, or the reverse."""
+
+
+def create_token(session: Session, role: Role, name: str,
+                 camera_id: str | None = None) -> tuple[Token, str]:
+    """A new token row and the secret, which is not stored and cannot be shown again. A device
+    token is bound to one registered camera; no other role is."""
+    if role is Role.DEVICE:
+        if not camera_id:
+            raise TokenError("a device token needs its camera (--camera / \"camera\")")
+        if session.get(Camera, camera_id) is None:
+            raise TokenError(f"no camera {camera_id!r}: register it first")
+    elif camera_id is not None:
+        raise TokenError(f"only a device token has a camera, not a {role.value} token")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = Token(name=name, role=role.value, token_hash=hash_token(secret))
+    row = Token(name=name, role=role.value, token_hash=hash_token(secret), camera_id=camera_id)
     session.add(row)
     session.flush()
     return row, secret
@@ -56,7 +76,7 @@ def authenticate(session: Session, secret: str) -> Principal | None:
     last = row.last_used_at
     if last is None or now - _aware(last) > dt.timedelta(minutes=1):  # don't write every call
         row.last_used_at = now
-    return Principal(row.id, row.name, Role(row.role))
+    return Principal(row.id, row.name, Role(row.role), row.camera_id)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

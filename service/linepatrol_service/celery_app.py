@@ -22,6 +22,11 @@ from linepatrol_service.settings import ServiceSettings
 log = logging.getLogger(__name__)
 TASK = "linepatrol.process_flight"
 QUEUE = "linepatrol"
+# Corridor cameras' photos: a queue of their own, which workers consume first, so that a
+# camera photo never waits behind a flight's tasks.
+CAMERA_TASK = "linepatrol.process_cameras"
+CAMERA_QUEUE = "linepatrol.camera"
+WORKER_QUEUES = f"{CAMERA_QUEUE},{QUEUE}"
 
 
 def make_celery(settings: ServiceSettings) -> Celery:
@@ -32,7 +37,10 @@ def make_celery(settings: ServiceSettings) -> Celery:
         worker_prefetch_multiplier=1,
         task_default_queue=QUEUE,
         task_ignore_result=True,
-        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout_s},
+        # "priority": a worker takes from its queues in the order it lists them (-Q), not in
+        # turn, so the camera queue it lists first is always drained first (kombu, Redis)
+        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout_s,
+                                  "queue_order_strategy": "priority"},
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
         # Submitting must answer quickly when the broker is down (the flight stays queued).
@@ -93,6 +101,28 @@ class TaskLedger:
             log.warning("task ledger unavailable (%s): sending %d tasks", exc, wanted)
             return wanted
 
+    CAMERA_KEY = "linepatrol:tasks:cameras"
+
+    def camera_wanted(self) -> bool:
+        """Whether to send a camera task: none is waiting in the broker (a waiting one will
+        take this push's photo too: each task drains every pending camera photo)."""
+        if self.client is None:
+            return True
+        try:
+            return bool(self.client.set(self.CAMERA_KEY, 1, nx=True, ex=self.ttl_s))
+        except Exception as exc:
+            log.warning("task ledger unavailable (%s): sending a camera task", exc)
+            return True
+
+    def camera_started(self) -> None:
+        """A camera task started: photos pushed from now on need another one."""
+        if self.client is None:
+            return
+        try:
+            self.client.delete(self.CAMERA_KEY)
+        except Exception as exc:
+            log.warning("task ledger unavailable (%s)", exc)
+
     def finished(self, flight_id: int) -> None:
         if self.client is None:
             return
@@ -136,6 +166,18 @@ def register_tasks(app: Celery, services_factory: Any, worker_name: str,
             if ledger is not None and not handed_on:
                 ledger.finished(flight_id)
 
+    @app.task(name=CAMERA_TASK, acks_late=True, reject_on_worker_lost=True)
+    def process_cameras(request_id: str | None = None) -> int:
+        """Every pending camera photo, in batches across cameras."""
+        from linepatrol_service.processing import run_cameras
+
+        if ledger is not None:
+            ledger.camera_started()
+        with log_context(request_id=request_id):
+            done = run_cameras(services(), worker_name)
+            log.info("camera photos: %d processed on %s", done, worker_name)
+        return done
+
 
 class CeleryDispatcher:
     def __init__(self, settings: ServiceSettings, fanout: int = 4) -> None:
@@ -157,6 +199,11 @@ class CeleryDispatcher:
         wanted = max(1, min(self.fanout, math.ceil(photos / self.settings.batch_size)))
         for _ in range(self.ledger.top_up(flight_id, wanted)):
             self.app.send_task(TASK, args=(flight_id, request_id), queue=QUEUE)
+
+    def dispatch_camera(self, request_id: str | None = None) -> None:
+        """Send a camera task to the camera queue unless one is waiting there already."""
+        if self.ledger.camera_wanted():
+            self.app.send_task(CAMERA_TASK, args=(request_id,), queue=CAMERA_QUEUE)
 
     def health(self) -> dict[str, Any]:
         try:

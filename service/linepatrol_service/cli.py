@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     worker.add_argument("--name", default=None,
                         help="node name (default linepatrol@HOST); keep it across restarts so "
                         "the worker takes back its own unfinished photos at once")
+    worker.add_argument("--queues", default=None, metavar="Q1,Q2",
+                        help="broker queues to consume, first ones first (default: "
+                        "linepatrol.camera,linepatrol: corridor cameras' photos before flights)")
     worker.add_argument("--pool", choices=("solo", "threads"), default="solo")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument("--loglevel", default=None, type=str.upper,
@@ -55,8 +58,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     token = subparsers.add_parser("token", help="create, list and revoke API tokens")
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = tsub.add_parser("create", help="print a new token (shown only once)")
-    create.add_argument("--role", choices=("uploader", "reviewer", "admin"), required=True)
+    create.add_argument("--role", choices=("uploader", "reviewer", "admin", "device"),
+                        required=True)
     create.add_argument("--name", required=True)
+    create.add_argument("--camera", default=None, metavar="ID",
+                        help="a device token's camera (required with --role device, only then)")
     _data_arg(create)
     create.set_defaults(handler=_token_create)
     lst = tsub.add_parser("list", help="list tokens (never their secrets)")
@@ -66,6 +72,33 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     revoke.add_argument("id", type=int)
     _data_arg(revoke)
     revoke.set_defaults(handler=_token_revoke)
+
+    camera = subparsers.add_parser("camera", help="register, list and remove corridor cameras")
+    csub = camera.add_subparsers(dest="camera_command", metavar="ACTION", required=True)
+    add = csub.add_parser("add", help="register a camera (see POST /api/v1/cameras)")
+    add.add_argument("id", help="e.g. CAM-1")
+    add.add_argument("--name", required=True)
+    add.add_argument("--line", required=True)
+    add.add_argument("--tower", default=None)
+    for field in ("lat", "lon", "alt", "heading", "pitch"):
+        add.add_argument(f"--{field}", type=float, required=True)
+    add.add_argument("--roll", type=float, default=0.0)
+    add.add_argument("--hfov", dest="hfov_deg", type=float, default=None,
+                     help="horizontal field of view, degrees (or --focal-px)")
+    add.add_argument("--focal-px", type=float, default=None)
+    add.add_argument("--width", type=int, required=True)
+    add.add_argument("--height", type=int, required=True)
+    add.add_argument("--max-range", dest="max_range_m", type=float, default=None,
+                     help="the hazard zone: metres from the camera (default: all it sees)")
+    _data_arg(add)
+    add.set_defaults(handler=_camera_add)
+    clist = csub.add_parser("list", help="list cameras")
+    _data_arg(clist)
+    clist.set_defaults(handler=_camera_list)
+    remove = csub.add_parser("remove", help="remove a camera, its photos, items and tokens")
+    remove.add_argument("id")
+    _data_arg(remove)
+    remove.set_defaults(handler=_camera_remove)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
@@ -115,7 +148,7 @@ def _worker(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry, start_http_server
 
     from linepatrol_service.celery_app import (
-        QUEUE,
+        WORKER_QUEUES,
         CeleryDispatcher,
         TaskLedger,
         make_celery,
@@ -123,10 +156,15 @@ def _worker(args: argparse.Namespace) -> int:
     )
     from linepatrol_service.logs import configure_logging
     from linepatrol_service.metrics import InferenceMetrics
-    from linepatrol_service.processing import reset_claims, resumable_flights
+    from linepatrol_service.processing import (
+        pending_camera_photos,
+        reset_claims,
+        resumable_flights,
+    )
     from linepatrol_service.services import Services
 
     settings = _settings(args, queue="celery")
+    args.queues = args.queues or WORKER_QUEUES
     level = args.loglevel or settings.log_level
     configure_logging(settings.log_format, level)
     setup_logging.connect(_leave_logging_to_us, weak=False)
@@ -144,6 +182,8 @@ def _worker(args: argparse.Namespace) -> int:
     freed = reset_claims(boot, name)
     dispatcher = CeleryDispatcher(settings)
     resumed = resumable_flights(boot)
+    if pending_camera_photos(boot):
+        dispatcher.dispatch_camera()
     for flight_id, todo in resumed:
         dispatcher.dispatch(flight_id, max(todo, 1))
     dispatcher.stop()
@@ -170,7 +210,7 @@ def _worker(args: argparse.Namespace) -> int:
         WebhookSender(Services(settings, run_migrations=False).sessions, settings).start()
     app.worker_main([
         "worker", "--pool", args.pool, "--concurrency", str(args.concurrency), "-n", name,
-        "-Q", QUEUE, "--loglevel", level, "--without-gossip", "--without-mingle",
+        "-Q", args.queues, "--loglevel", level, "--without-gossip", "--without-mingle",
     ])
     return 0
 
@@ -182,13 +222,17 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from linepatrol_service.auth import create_token
+    from linepatrol.cli import UserError
+    from linepatrol_service.auth import TokenError, create_token
     from linepatrol_service.roles import Role
 
     services = _open(args)
     try:
         with services.sessions.begin() as s:
-            row, secret = create_token(s, Role(args.role), args.name)
+            try:
+                row, secret = create_token(s, Role(args.role), args.name, args.camera)
+            except TokenError as exc:
+                raise UserError(str(exc)) from None
             print(secret)
             import sys
 
@@ -228,6 +272,64 @@ def _token_revoke(args: argparse.Namespace) -> int:
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
         print(f"token {args.id} revoked")
+    finally:
+        services.close()
+    return 0
+
+
+def _camera_add(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from linepatrol.cli import UserError
+    from linepatrol_service.cameras import CameraExists, add_camera
+    from linepatrol_service.schemas import CameraCreate
+
+    fields = ("id", "name", "line", "tower", "lat", "lon", "alt", "heading", "pitch", "roll",
+              "hfov_deg", "focal_px", "width", "height", "max_range_m")
+    try:
+        body = CameraCreate(**{f: getattr(args, f) for f in fields})
+    except ValidationError as exc:
+        raise UserError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'camera'}: {e['msg']}"
+                                  for e in exc.errors())) from None
+    services = _open(args)
+    try:
+        with services.sessions.begin() as s:
+            try:
+                add_camera(s, body, "cli")
+            except CameraExists as exc:
+                raise UserError(str(exc)) from None
+        print(f"camera {body.id} registered")
+    finally:
+        services.close()
+    return 0
+
+
+def _camera_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from linepatrol_service.models import Camera
+
+    services = _open(args)
+    try:
+        with services.sessions() as s:
+            for c in s.scalars(select(Camera).order_by(Camera.id)):
+                print(f"{c.id}\t{c.line}\t{c.tower or '-'}\t{c.lat:.6f},{c.lon:.6f}\t"
+                      f"{c.heading:g}/{c.pitch:g}\t{c.width}x{c.height}\t{c.name}")
+    finally:
+        services.close()
+    return 0
+
+
+def _camera_remove(args: argparse.Namespace) -> int:
+    from linepatrol.cli import UserError
+    from linepatrol_service.cameras import remove_camera
+
+    services = _open(args)
+    try:
+        with services.sessions.begin() as s:
+            if not remove_camera(s, args.id):
+                raise UserError(f"no camera {args.id}")
+        print(f"camera {args.id} removed")
     finally:
         services.close()
     return 0

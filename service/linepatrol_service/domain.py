@@ -39,6 +39,9 @@ class DefectStatus(StrEnum):
     ASSIGNED = "assigned"
     FIXED = "fixed"
     CLOSED = "closed"
+    # a corridor camera's hazard not seen for camera_hazard_end_after_s: the machine left (the
+    # worker ends it; a reviewer may still confirm, reject or close it)
+    ENDED = "ended"
 
 
 class WarningStatus(StrEnum):
@@ -102,7 +105,7 @@ OPEN_DEFECT = frozenset({DefectStatus.NEW, DefectStatus.CONFIRMED, DefectStatus.
 REPORTED_DEFECT = frozenset(DefectStatus) - {DefectStatus.REJECTED}
 # A reviewer has looked at it: the labels a training export takes (a rejected one says "nothing
 # here", the others are positives); "new" is the machine's untouched output.
-REVIEWED_DEFECT = frozenset(DefectStatus) - {DefectStatus.NEW}
+REVIEWED_DEFECT = frozenset(DefectStatus) - {DefectStatus.NEW, DefectStatus.ENDED}
 POSITIVE_DEFECT = REVIEWED_DEFECT - {DefectStatus.REJECTED}
 
 OPEN_WARNING = frozenset(WarningStatus) - {WarningStatus.RESOLVED, WarningStatus.CLOSED}
@@ -135,8 +138,13 @@ TRANSITIONS: dict[tuple[Status, Status], Actor] = {
     # defects: the worker puts a rejected defect back in the queue when a later flight sees
     # it graded more severely (linepatrol_service.tracking)
     (_D.REJECTED, _D.NEW): _WORKER,
+    # defects: the worker ends a corridor camera's hazard its camera no longer sees
+    # (linepatrol_service.camera_hazards)
+    (_D.NEW, _D.ENDED): _WORKER,
+    (_D.CONFIRMED, _D.ENDED): _WORKER,
+    (_D.ASSIGNED, _D.ENDED): _WORKER,
     # defects: reviewers
-    **{(a, b): _REVIEW for a in (_D.NEW, *_REVIEWED) for b in _REVIEWED if a != b},
+    **{(a, b): _REVIEW for a in (_D.NEW, _D.ENDED, *_REVIEWED) for b in _REVIEWED if a != b},
     # model versions: admins shadow, promote and roll back (a promotion retires the version
     # it replaces; retiring the active one hands the work back to the configured default)
     (_M.REGISTERED, _M.SHADOW): Permission.ADMIN,

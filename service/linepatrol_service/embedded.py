@@ -3,7 +3,13 @@
 Bounded concurrency: ``worker_threads`` flights at once (default 1, so the model is never
 oversubscribed); photos of a flight go through the detector in batches. On start it takes back
 what a previous life of this process left claimed and queues every unfinished flight again.
-A flight's work is logged under the id of the request that submitted it. A thread sends the
+A flight's work is logged under the id of the request that submitted it.
+
+Corridor cameras have a thread of their own, so that their photos never queue behind a flight:
+a push wakes it, and it detects every pending camera photo in batches across cameras
+(:func:`linepatrol_service.processing.run_cameras`) on the same model session, beside the
+flight's batches. A flight thread waits before each of its batches while camera work is
+pending (at most ``CAMERA_FIRST_S``), so the camera batch gets the CPU first. A thread sends the
 warning events' webhook deliveries (:class:`linepatrol_service.webhooks.WebhookSender`).
 """
 
@@ -20,8 +26,10 @@ from typing import Any
 from linepatrol_service.logs import log_context
 from linepatrol_service.processing import (
     OutcomeState,
+    pending_camera_photos,
     reset_claims,
     resumable_flights,
+    run_cameras,
     run_flight,
 )
 from linepatrol_service.services import Services
@@ -37,6 +45,8 @@ class _Job:
 
 
 _STOP = _Job(-1, None)
+# The longest a flight batch waits for camera work to finish (flights are never starved).
+CAMERA_FIRST_S = 10.0
 
 
 class EmbeddedDispatcher:
@@ -50,14 +60,25 @@ class EmbeddedDispatcher:
         self._busy = 0
         # warning events to the deployment's webhook (a thread only when one is configured)
         self.webhooks = WebhookSender(services.sessions, services.settings)
+        self._camera_wake = threading.Event()
+        self._camera_clear = threading.Event()  # set: no camera work pending or running
+        self._camera_clear.set()
+        self._stopping = False
+        self._camera_thread: threading.Thread | None = None
 
     def start(self) -> None:
         reset_claims(self.services, self.name)
         self.webhooks.start()
+        self._stopping = False
+        self._camera_thread = threading.Thread(target=self._camera_loop,
+                                               name="linepatrol-cameras", daemon=True)
+        self._camera_thread.start()
         for i in range(self.services.settings.worker_threads):
             t = threading.Thread(target=self._loop, name=f"linepatrol-worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        if pending_camera_photos(self.services):
+            self.dispatch_camera()
         for flight_id, _ in resumable_flights(self.services):
             self.dispatch(flight_id, 0)
 
@@ -65,9 +86,39 @@ class EmbeddedDispatcher:
         self.webhooks.stop()
         for _ in self._threads:
             self._queue.put(_STOP)
+        self._stopping = True
+        self._camera_wake.set()
         for t in self._threads:
             t.join(timeout=30)
         self._threads.clear()
+        if self._camera_thread is not None:
+            self._camera_thread.join(timeout=30)
+            self._camera_thread = None
+
+    def dispatch_camera(self, request_id: str | None = None) -> None:
+        """Wake the camera thread: a camera photo was pushed."""
+        with self._lock:
+            self._camera_clear.clear()
+            self._camera_wake.set()
+
+    def _camera_loop(self) -> None:
+        while True:
+            self._camera_wake.wait()
+            if self._stopping:
+                return
+            with self._lock:
+                self._camera_wake.clear()
+            try:
+                run_cameras(self.services, self.name)
+            except Exception:  # the batch went back to the pool; the next push retries
+                log.exception("embedded worker: camera photos")
+            with self._lock:
+                if not self._camera_wake.is_set():
+                    self._camera_clear.set()
+
+    def camera_first(self) -> None:
+        """Called by a flight before each batch: let pending camera work go first."""
+        self._camera_clear.wait(timeout=CAMERA_FIRST_S)
 
     def dispatch(self, flight_id: int, photos: int, request_id: str | None = None) -> None:
         """Queue the flight unless it is queued already (then it keeps its first request
@@ -80,7 +131,7 @@ class EmbeddedDispatcher:
 
     def idle(self) -> bool:
         with self._lock:
-            return not self._pending and self._busy == 0
+            return not self._pending and self._busy == 0 and self._camera_clear.is_set()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until nothing is queued or running (tests and ``linepatrol demo`` use it)."""
@@ -109,7 +160,8 @@ class EmbeddedDispatcher:
     def _run(self, job: _Job) -> None:
         log.info("flight %s: processing on %s", job.flight_id, self.name)
         try:
-            outcome = run_flight(self.services, job.flight_id, self.name)
+            outcome = run_flight(self.services, job.flight_id, self.name,
+                                 before_batch=self.camera_first)
         except Exception:  # run_flight records failures; this is a last resort
             log.exception("embedded worker: flight %s", job.flight_id)
             return
@@ -126,4 +178,5 @@ class EmbeddedDispatcher:
             "threads": alive,
             "queued": self._queue.qsize(),
             "busy": self._busy,
+            "cameras": self._camera_thread is not None and self._camera_thread.is_alive(),
         }

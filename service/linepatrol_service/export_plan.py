@@ -162,7 +162,9 @@ def plan(session: Session, where: ExportFilter) -> list[ExportPhoto]:
               if any(item.status in where.statuses for item, _ in found.values())]
     images = _images(session, sorted(wanted))
     photos = []
-    for image in sorted(images, key=lambda im: (im.flight_id, im.id)):
+    for image in sorted(images, key=lambda im: (im.flight_id or 0, im.id)):
+        if image.flight_id is None:  # a corridor camera's photo: not in the export (yet)
+            continue
         found = sorted(boxes[image.id].values(), key=lambda pair: pair[0].id)
         if image.width is None or image.height is None:  # pragma: no cover - done photos have
             continue

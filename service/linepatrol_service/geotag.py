@@ -81,8 +81,9 @@ def stored_evidence(d: GeoDefect) -> list[dict[str, Any]]:
     return evidence
 
 
-def defect_row(d: GeoDefect, flight_id: int, now: dt.datetime) -> Defect:
-    """The unsaved row of one geotagged defect (status new)."""
+def defect_row(d: GeoDefect, flight_id: int | None, now: dt.datetime) -> Defect:
+    """The unsaved row of one geotagged defect (status new); ``flight_id`` None for one a
+    corridor camera found."""
     evidence = stored_evidence(d)
     best = evidence[0] if evidence else None
     return Defect(

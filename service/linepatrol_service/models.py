@@ -51,6 +51,36 @@ class Token(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # a device token's camera: the one camera it may push photos to (None for other roles)
+    camera_id: Mapped[str | None] = mapped_column(
+        ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
+
+
+class Camera(Base):
+    """A fixed corridor camera: where it is and where it looks (its photos' pose,
+    :func:`linepatrol.geo.fixed.fixed_camera_pose`), and the hazard zone it watches."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. CAM-1
+    name: Mapped[str] = mapped_column(String(200))
+    line: Mapped[str] = mapped_column(String(200), index=True)
+    tower: Mapped[str | None] = mapped_column(String(100))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    alt: Mapped[float] = mapped_column(Float)  # metres above the ground around it
+    heading: Mapped[float] = mapped_column(Float)
+    pitch: Mapped[float] = mapped_column(Float)
+    roll: Mapped[float] = mapped_column(Float)
+    hfov_deg: Mapped[float | None] = mapped_column(Float)
+    focal_px: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # the hazard zone: machines placed farther than this from the camera are not its hazards
+    # (None: everything it sees)
+    max_range_m: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
 
 
 class Flight(Base):
@@ -72,16 +102,21 @@ class Flight(Base):
 
 
 class Image(Base):
-    """One photo of one flight; the bytes live in the content-addressed store under ``sha256``."""
+    """One photo of one flight, or of one corridor camera (``flight_id`` or ``camera_id``, never
+    both); the bytes live in the content-addressed store under ``sha256``."""
 
     __tablename__ = "images"
     __table_args__ = (
         UniqueConstraint("flight_id", "sha256", name="uq_images_flight_sha256"),
+        UniqueConstraint("camera_id", "sha256", name="uq_images_camera_sha256"),
         Index("ix_images_flight_status", "flight_id", "status"),
+        Index("ix_images_camera_status", "camera_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id", ondelete="CASCADE"))
+    flight_id: Mapped[int | None] = mapped_column(ForeignKey("flights.id", ondelete="CASCADE"))
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    captured_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # cameras
     filename: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
@@ -123,12 +158,21 @@ class UploadRefusal(Base):
 
 
 class Defect(Base):
+    """One real-world object: first found by a flight (``flight_id``) or, for a hazard, by a
+    corridor camera (``camera_id``; :mod:`linepatrol_service.camera_hazards`)."""
+
     __tablename__ = "defects"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    flight_id: Mapped[int] = mapped_column(
+    flight_id: Mapped[int | None] = mapped_column(
         ForeignKey("flights.id", ondelete="CASCADE"), index=True
     )
+    camera_id: Mapped[str | None] = mapped_column(
+        ForeignKey("cameras.id", ondelete="CASCADE"), index=True
+    )
+    # a camera's hazard: the capture time of the last photo that showed it (its end is
+    # decided on it, linepatrol.corridor.ended)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     class_key: Mapped[str] = mapped_column(String(100), index=True)
     detected_class: Mapped[str] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(30), index=True)

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,10 +25,11 @@ from sqlalchemy import func, select, update
 from linepatrol import taxonomy
 from linepatrol.detections import DetectionRecord
 from linepatrol.flight import FlightPhoto, detect_photos
+from linepatrol_service.camera_hazards import update_camera_hazards
 from linepatrol_service.coverage import covered_places
 from linepatrol_service.domain import ACTIVE_FLIGHT, FlightStatus, PhotoStatus
 from linepatrol_service.geotag import LedgerText, flight_photo, locate, stored_photo
-from linepatrol_service.models import Defect, Flight, Image, Ledger, utcnow
+from linepatrol_service.models import Camera, Defect, Flight, Image, Ledger, utcnow
 from linepatrol_service.registry import Deployed, deployment
 from linepatrol_service.services import Services
 from linepatrol_service.tracking import attach_flight, forget_flight, lock_line, mark_not_seen
@@ -230,8 +232,11 @@ def finalize(services: Services, flight_id: int) -> bool:
     return True
 
 
-def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
-    """Work on a flight until it is done, cancelled, or only other workers' claims remain."""
+def run_flight(services: Services, flight_id: int, worker: str,
+               before_batch: Callable[[], None] | None = None) -> Outcome:
+    """Work on a flight until it is done, cancelled, or only other workers' claims remain.
+    ``before_batch``: called before each batch is claimed (the embedded worker lets pending
+    camera photos go first there)."""
     with services.sessions.begin() as s:
         flight = s.get(Flight, flight_id)
         if flight is None or flight.status not in ACTIVE_FLIGHT:
@@ -247,6 +252,8 @@ def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
                 return Outcome(OutcomeState.CANCELLED)
             if status != FlightStatus.PROCESSING:
                 return Outcome(OutcomeState.SKIPPED)
+            if before_batch is not None:
+                before_batch()
             claim, ids = claim_batch(services, flight_id, worker)
             if ids:
                 if services.settings.throttle_s:
@@ -280,3 +287,67 @@ def run_flight(services: Services, flight_id: int, worker: str) -> Outcome:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# --- corridor cameras: their own queue, ahead of flights ------------------------------------
+
+
+def claim_camera_batch(services: Services, worker: str) -> tuple[str, list[int]]:
+    """Claim the oldest pending camera photos, across cameras (a batch of photos of many
+    cameras is one detector call: 1000 cameras pushing a photo a minute need batches, not a
+    call per photo); the same atomic claim as a flight's."""
+    claim = f"{worker}:{uuid.uuid4().hex[:12]}"
+    claimable = (Image.camera_id.is_not(None)) & (
+        (Image.status == PhotoStatus.PENDING)
+        | ((Image.status == PhotoStatus.CLAIMED) & (Image.claimed_at < _stale_before(services))))
+    with services.sessions.begin() as s:
+        ids = s.scalars(select(Image.id).where(claimable)
+                        .order_by(Image.captured_at, Image.id).limit(claim_size(services))).all()
+        if not ids:
+            return claim, []
+        s.execute(update(Image).where(Image.id.in_(ids), claimable)
+                  .values(status=PhotoStatus.CLAIMED, claimed_by=claim, claimed_at=utcnow()))
+    with services.sessions() as s:
+        mine = s.scalars(select(Image.id).where(Image.id.in_(ids), Image.claimed_by == claim)
+                         .order_by(Image.captured_at, Image.id)).all()
+    return claim, list(mine)
+
+
+def pending_camera_photos(services: Services) -> int:
+    """Camera photos waiting for a worker (at start: whether to queue camera work)."""
+    with services.sessions() as s:
+        return int(s.scalar(select(func.count(Image.id)).where(
+            Image.camera_id.is_not(None), Image.status != PhotoStatus.DONE,
+            Image.status != PhotoStatus.FAILED)) or 0)
+
+
+def run_cameras(services: Services, worker: str) -> int:
+    """Detect every pending camera photo in batches and take each into its camera's hazard
+    items (:func:`linepatrol_service.camera_hazards.update_camera_hazards`), oldest capture
+    first; returns the photos processed. A batch that fails is given back to the pool."""
+    total = 0
+    while True:
+        claim, ids = claim_camera_batch(services, worker)
+        if not ids:
+            return total
+        try:
+            process_batch(services, claim, ids)
+        except Exception:
+            log.exception("camera photos %s failed", ids)
+            with services.sessions.begin() as s:
+                s.execute(update(Image).where(Image.id.in_(ids), Image.claimed_by == claim)
+                          .values(status=PhotoStatus.PENDING, claimed_by=None, claimed_at=None))
+            raise
+        for image_id in ids:
+            with services.sessions.begin() as s:
+                image = s.get(Image, image_id)
+                if image is None or image.camera_id is None:
+                    continue
+                camera = s.get(Camera, image.camera_id)
+                if camera is None:  # removed meanwhile
+                    continue
+                counted = update_camera_hazards(s, services, camera, image)
+                # the camera's counted hazard items are warned about in the same transaction
+                # (the k-of-n rule already kept single false detections out)
+                raise_warnings(s, services.settings, counted)
+        total += len(ids)

@@ -147,7 +147,8 @@ def _severity_rank() -> ColumnElement[int]:
 
 def list_defects(session: Session, where: DefectFilter, offset: int,
                  limit: int) -> Page[DefectOut]:
-    query = select(Defect).join(Flight, Flight.id == Defect.flight_id)
+    # outer: a corridor camera's hazard has no flight
+    query = select(Defect).outerjoin(Flight, Flight.id == Defect.flight_id)
     if where.statuses:
         query = query.where(Defect.status.in_(where.statuses))
     if where.severities:
@@ -200,11 +201,12 @@ def defect_row(session: Session, defect_id: int) -> Defect:
 
 def get_defect(session: Session, defect_id: int) -> DefectDetail:
     d = defect_row(session, defect_id)
-    flight = session.get(Flight, d.flight_id)
-    assert flight is not None  # a defect's flight is deleted with it (ON DELETE CASCADE)
+    flight = session.get(Flight, d.flight_id) if d.flight_id is not None else None
+    # a camera's hazard: the day its camera first saw it
+    found_on = flight.date if flight is not None else (d.first_seen or d.detected_at.date())
     sightings = session.scalars(select(Sighting).where(Sighting.defect_id == d.id)
                                 .order_by(Sighting.seen_on, Sighting.id)).all()
-    return defect_detail(d, flight.date, sightings)
+    return defect_detail(d, found_on, sightings)
 
 
 def defect_history(session: Session, defect_id: int) -> list[DefectEventOut]:

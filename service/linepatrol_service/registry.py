@@ -200,7 +200,7 @@ def compare(session: Session, version: ModelVersion) -> Comparison:
     if not images:
         return Comparison(Tally(), Tally())
     by_id = {im.id: im for im in images}
-    flights = frozenset(im.flight_id for im in images)
+    flights = frozenset(im.flight_id for im in images if im.flight_id is not None)
     verdicts: dict[int, list[Verdict]] = {}
     for photo in plan(session, ExportFilter(flights=flights)):
         if photo.image_id in by_id:

@@ -160,6 +160,9 @@ def draw_item(session: Session, image: Image, path: Path, class_key: str,
     if info.category is taxonomy.Category.COMPONENT:
         raise ReviewError(f"{class_key!r} is a component, not a defect or hazard; the queue "
                           "holds defects and hazards only")
+    if image.flight_id is None:
+        raise ReviewError(f"photo {image.id} is a corridor camera's: missed objects are drawn on "
+                          "flight photos")
     flight = session.get(Flight, image.flight_id)
     assert flight is not None  # a photo's flight is deleted with it (ON DELETE CASCADE)
     if image.status != PhotoStatus.DONE or flight.status != FlightStatus.DONE:

@@ -14,6 +14,7 @@ class Role(StrEnum):
     UPLOADER = "uploader"
     REVIEWER = "reviewer"
     ADMIN = "admin"
+    DEVICE = "device"  # a corridor camera: pushes its own photos, nothing else
 
 
 class Permission(StrEnum):
@@ -21,7 +22,8 @@ class Permission(StrEnum):
     FLIGHTS_READ = "flights:read"  # flights, their reports and photos
     DEFECTS_READ = "defects:read"
     DEFECTS_WRITE = "defects:write"
-    ADMIN = "admin"  # tokens and ledgers
+    ADMIN = "admin"  # tokens, ledgers and the camera registry
+    CAMERA_PUSH = "cameras:push"  # push photos to a camera (a device token: its own only)
 
 
 # The one place that decides who may do what.
@@ -31,4 +33,5 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         {Permission.FLIGHTS_READ, Permission.DEFECTS_READ, Permission.DEFECTS_WRITE}
     ),
     Role.ADMIN: frozenset(Permission),
+    Role.DEVICE: frozenset({Permission.CAMERA_PUSH}),
 }

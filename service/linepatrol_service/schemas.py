@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from linepatrol_service.domain import (
     BoxOrigin,
@@ -138,7 +138,9 @@ class DetectionOut(BaseModel):
 
 class ImageOut(BaseModel):
     id: int
-    flight_id: int
+    flight_id: int | None
+    camera_id: str | None = None
+    captured_at: dt.datetime | None = None
     filename: str
     sha256: str
     size: int
@@ -173,7 +175,9 @@ class Evidence(BaseModel):
 
 class DefectOut(BaseModel):
     id: int
-    flight_id: int
+    flight_id: int | None
+    camera_id: str | None = None
+    last_seen_at: dt.datetime | None = None
     class_key: str
     class_zh: str | None
     detected_class: str
@@ -271,10 +275,26 @@ class DefectEventOut(BaseModel):
     note: str | None
 
 
-class TokenCreate(BaseModel):
+class UserTokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["uploader", "reviewer", "admin"]
     name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+
+    @property
+    def camera(self) -> str | None:
+        return None
+
+
+class DeviceTokenCreate(BaseModel):
+    """A corridor camera's token: it pushes photos to this one camera (404 when unknown)."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["device"]
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    camera: str = Field(max_length=64, pattern=TEXT_PATTERN)
+
+
+TokenCreate = Annotated[UserTokenCreate | DeviceTokenCreate, Field(discriminator="role")]
 
 
 class TokenOut(BaseModel):
@@ -284,12 +304,13 @@ class TokenOut(BaseModel):
     created_at: dt.datetime
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None
+    camera_id: str | None = None
 
 
 class Me(BaseModel):
     id: int
     name: str
-    role: Literal["uploader", "reviewer", "admin"]
+    role: Literal["uploader", "reviewer", "admin", "device"]
     permissions: list[str]
 
 
@@ -565,3 +586,73 @@ class DeliveryOut(BaseModel):
     response_code: int | None
     created_at: dt.datetime
     delivered_at: dt.datetime | None
+
+
+# --- corridor cameras ------------------------------------------------------------------------
+
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+
+
+class CameraCreate(BaseModel):
+    """A corridor camera as installed: its pose (see :mod:`linepatrol.geo.fixed` for the
+    conventions) and optics, ``hfov_deg`` or ``focal_px`` (a measured focal length wins when
+    both are given)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["hfov_deg"], "properties": {"hfov_deg": {"type": "number"}}},
+                  {"required": ["focal_px"], "properties": {"focal_px": {"type": "number"}}}],
+        "examples": [{
+        "id": "CAM-1", "name": "N2 east", "line": "500kV 江城线", "tower": "N2",
+        "lat": 30.52, "lon": 114.31, "alt": 80.0, "heading": 45.0, "pitch": -10.0,
+        "roll": 0.0, "hfov_deg": 60.0, "width": 2560, "height": 1440}]})
+    id: str = Field(pattern=CAMERA_ID_PATTERN, description="e.g. CAM-1; letters, digits, . _ : -")
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    line: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    tower: str | None = Field(default=None, max_length=100, pattern=TEXT_PATTERN)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    alt: float = Field(gt=0, le=1000, description="Metres above the ground around the camera")
+    heading: float = Field(ge=-360, le=360, description="Degrees clockwise from true north")
+    pitch: float = Field(ge=-90, le=90, description="Degrees; 0 horizon, -90 straight down")
+    roll: float = Field(default=0.0, ge=-180, le=180)
+    hfov_deg: float | None = Field(default=None, gt=0, lt=180)
+    focal_px: float | None = Field(default=None, gt=0, le=1e6)
+    width: int = Field(ge=16, le=20000)
+    height: int = Field(ge=16, le=20000)
+    max_range_m: float | None = Field(
+        default=None, gt=0, le=100000,
+        description="The hazard zone: machines placed farther than this from the camera are "
+        "not its hazards (default: all it sees)")
+
+    @model_validator(mode="after")
+    def _optics(self) -> CameraCreate:
+        if self.hfov_deg is None and self.focal_px is None:
+            raise ValueError("give hfov_deg or focal_px")
+        return self
+
+
+class CameraOut(BaseModel):
+    id: str
+    name: str
+    line: str
+    tower: str | None
+    lat: float
+    lon: float
+    alt: float
+    heading: float
+    pitch: float
+    roll: float
+    hfov_deg: float | None
+    focal_px: float | None
+    width: int
+    height: int
+    max_range_m: float | None
+    created_at: dt.datetime
+    created_by: str
+
+
+class CameraPushed(BaseModel):
+    image_id: int
+    camera_id: str
+    status: PhotoStatus
+    duplicate: bool = Field(description="The camera pushed this photo before: same image_id")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from linepatrol.detect_config import DEFAULTS, DetectorConfig, parse_tile
 from linepatrol.geo.coverage import DEFAULT_COVERAGE, CoverageConfig
@@ -100,6 +100,25 @@ class ServiceSettings(CoreSettings):
                                  description="Hours to the deadline of a serious (严重) defect")
     due_general_h: float = Field(default=90 * 24.0, gt=0,
                                  description="Hours to the deadline of a general (一般) defect")
+    # Corridor cameras (linepatrol_service.camera_hazards, linepatrol.corridor)
+    camera_confirm_k: int = Field(
+        default=2, ge=1,
+        description="A camera's hazard counts (enters the queue) once seen in this many of "
+        "the camera's last camera_confirm_n photos",
+    )
+    camera_confirm_n: int = Field(
+        default=3, ge=1, description="The window of a camera's photos camera_confirm_k counts in",
+    )
+    camera_hazard_end_after_s: float = Field(
+        default=3600.0, gt=0,
+        description="A camera's hazard not seen for this many seconds (of its photos' capture "
+        "times) has left: its item ends (status ended)",
+    )
+    camera_min_iou: float = Field(
+        default=0.3, gt=0, le=1,
+        description="Two machine boxes in one camera's photos overlapping this much (IoU) "
+        "are the same machine",
+    )
     # Upload limits
     max_request_bytes: int = Field(default=2048 * MiB, ge=1, description="Largest upload request")
     max_body_bytes: int = Field(
@@ -171,6 +190,12 @@ class ServiceSettings(CoreSettings):
                                   description="How often the worker looks for due deliveries")
     public_url: str = Field(default="", description="This service's address as receivers "
                             "reach it, for the link in webhook messages (empty: a path)")
+
+    @model_validator(mode="after")
+    def _window(self) -> ServiceSettings:
+        if self.camera_confirm_k > self.camera_confirm_n:
+            raise ValueError("camera_confirm_k must be at most camera_confirm_n")
+        return self
 
     @field_validator("tile")
     @classmethod

@@ -249,7 +249,8 @@ class Ingest:
                 Flight.created_by == self.principal.token_id)
         first: dict[str, int] = {}
         for digest, flight in session.execute(query.order_by(Image.id)):
-            first.setdefault(digest, flight)
+            if flight is not None:  # never: NULL != id is not true; for the type checker
+                first.setdefault(digest, flight)
         return first
 
     @staticmethod

@@ -60,7 +60,8 @@ def progress_of(session: Session, flight_ids: Sequence[int]) -> dict[int, Progre
             .where(Image.flight_id.in_(flight_ids))
             .group_by(Image.flight_id, Image.status)
         ):
-            counts[fid][st] = int(n)
+            if fid is not None:  # never (the filter): for the type checker
+                counts[fid][st] = int(n)
     out = {}
     for fid, c in counts.items():
         total = sum(c.values())
@@ -121,17 +122,28 @@ def flight_for(session: Session, principal: Principal, flight_id: int,
     return flight
 
 
+def check_source(session: Session, principal: Principal, flight_id: int | None,
+                 what: str) -> None:
+    """404 unless the principal may see what a flight (``flight_id``) or, with None, a corridor
+    camera took: an uploader sees its own flights' and no camera's."""
+    if flight_id is not None:
+        flight_for(session, principal, flight_id)
+    elif principal.sees_only_own_flights:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
+
+
 def image_for(session: Session, principal: Principal, image_id: int) -> Image:
     image = session.get(Image, image_id)
     if image is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no image {image_id}")
-    flight_for(session, principal, image.flight_id)
+    check_source(session, principal, image.flight_id, f"image {image_id}")
     return image
 
 
 def image_out(im: Image) -> ImageOut:
     return ImageOut(
-        id=im.id, flight_id=im.flight_id, filename=im.filename, sha256=im.sha256, size=im.size,
+        id=im.id, flight_id=im.flight_id, camera_id=im.camera_id,
+        captured_at=_utc(im.captured_at), filename=im.filename, sha256=im.sha256, size=im.size,
         format=im.format, width=im.width, height=im.height, status=PhotoStatus(im.status),
         error=im.error,
         pose=im.pose, pose_error=im.pose_error,
@@ -144,7 +156,8 @@ def image_out(im: Image) -> ImageOut:
 def defect_out(d: Defect) -> DefectOut:
     info = taxonomy.BY_KEY.get(d.class_key)
     return DefectOut(
-        id=d.id, flight_id=d.flight_id, class_key=d.class_key,
+        id=d.id, flight_id=d.flight_id, camera_id=d.camera_id,
+        last_seen_at=_utc(d.last_seen_at), class_key=d.class_key,
         class_zh=info.zh if info else None, detected_class=d.detected_class,
         category=d.category, severity=d.severity,
         status=DefectStatus(d.status),

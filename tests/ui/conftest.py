@@ -36,6 +36,8 @@ def build_app(settings: ServiceSettings) -> tuple[FastAPI, Services, dict[str, s
     tokens = {}
     with services.sessions.begin() as s:
         for role in Role:
+            if role is Role.DEVICE:  # bound to a camera, and no page is for it
+                continue
             _, secret = create_token(s, role, f"ui-{role.value}")
             tokens[role.value] = secret
     return app, services, tokens

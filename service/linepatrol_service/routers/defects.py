@@ -35,7 +35,7 @@ from linepatrol_service.schemas import (
     DefectPatch,
     Page,
 )
-from linepatrol_service.views import flight_for
+from linepatrol_service.views import check_source
 
 router = APIRouter(prefix="/defects", tags=["defects"])
 
@@ -146,7 +146,8 @@ async def defect_crop(
 ) -> Response:
     """The defect's box with some context around it, from its best (or n-th) evidence photo."""
     d = queries.defect_row(session, defect_id)
-    flight_for(session, who, d.flight_id)  # uploaders see the evidence of their own flights
+    # uploaders see the evidence of their own flights (and no camera's)
+    check_source(session, who, d.flight_id, f"defect {defect_id}")
     items = d.evidence or []
     if evidence_index >= len(items):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence for this defect")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
 
-from linepatrol_service.auth import Principal, create_token
+from linepatrol_service.auth import Principal, TokenError, create_token
 from linepatrol_service.deps import (
     Admin,
     IdPath,
@@ -24,7 +24,7 @@ me_router = APIRouter(tags=["tokens"])
 
 
 def token_out(t: Token) -> TokenOut:
-    return TokenOut(id=t.id, name=t.name, role=t.role,
+    return TokenOut(id=t.id, name=t.name, role=t.role, camera_id=t.camera_id,
                     created_at=_utc(t.created_at),
                     revoked_at=_utc(t.revoked_at), last_used_at=_utc(t.last_used_at))
 
@@ -36,7 +36,10 @@ def list_tokens(session: SessionDep, who: Admin) -> list[TokenOut]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def new_token(body: TokenCreate, session: SessionDep, who: Admin) -> TokenCreated:
-    row, secret = create_token(session, Role(body.role), body.name)
+    try:
+        row, secret = create_token(session, Role(body.role), body.name, body.camera)
+    except TokenError as exc:  # the schema admits only an unknown camera
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     session.commit()
     return TokenCreated(**token_out(row).model_dump(), token=secret)
 

@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session
 from linepatrol import taxonomy
 from linepatrol_service import coverage, dashboard, queries, warnings
 from linepatrol_service.auth import Principal, authenticate
+from linepatrol_service.camera_hazards import camera_overview
 from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, WarningStatus, may
 from linepatrol_service.models import Defect, Flight, HazardWarning, Image, Ledger
 from linepatrol_service.queries import DefectFilter, DefectSort, FlightFilter
 from linepatrol_service.roles import Permission
+from linepatrol_service.routers.webhooks import deliveries as list_deliveries
 from linepatrol_service.schemas import Evidence, ImageOut
 from linepatrol_service.services import Services
 from linepatrol_service.ui import labels
@@ -481,8 +483,6 @@ def warnings_page(request: Request, viewer: ViewerDep, session: SessionDep, line
     page = warnings.list_warnings(session, warnings.WarningFilter(line=line or None), offset, 50)
     deliveries = None
     if viewer.can(Permission.ADMIN):
-        from linepatrol_service.routers.webhooks import deliveries as list_deliveries
-
         deliveries = list_deliveries(session, (), 0, 20)
     return render(request, "warnings.html", viewer, page=page, line=line, one=None,
                   deliveries=deliveries, stats=warnings.stats(session, line or None, None, None))
@@ -499,6 +499,16 @@ def warning_page(request: Request, warning_id: int, viewer: ViewerDep,
     one = warnings.get_warning(session, row)
     return render(request, "warnings.html", viewer, page=None, line="", one=one,
                   deliveries=None, stats=None)
+
+
+# --- corridor cameras ----------------------------------------------------------------------
+
+
+@router.get("/cameras", response_class=HTMLResponse)
+def cameras_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    """The registered corridor cameras, each with its open hazard items and latest photo."""
+    needs(viewer, Permission.FLIGHTS_READ)
+    return render(request, "cameras.html", viewer, cameras=camera_overview(session))
 
 
 # --- map -----------------------------------------------------------------------------------

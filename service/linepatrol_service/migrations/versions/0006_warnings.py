@@ -1,7 +1,7 @@
 """hazard warnings (预警), their audit trail, and outbound webhook deliveries
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-10 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"  # the integrator re-chains it after 0005
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
