@@ -300,8 +300,8 @@ def _load_by_name(model: YoloxNano, tensors: dict[str, np.ndarray],
     if any(k not in tensors or tensors[k].shape != tuple(state[k].shape) for k in plain):
         return False
     with torch.no_grad():
-        for k in plain:
-            state[k].copy_(torch.from_numpy(tensors[k]))
+        for key in plain:
+            state[key].copy_(torch.from_numpy(tensors[key]))
         for k in range(len(STRIDES)):
             src_w = torch.from_numpy(tensors[f"head.cls_preds.{k}.weight"])
             src_b = torch.from_numpy(tensors[f"head.cls_preds.{k}.bias"])

@@ -22,9 +22,10 @@ from linepatrol.geo.fixed import FixedCamera, fixed_camera_pose
 from linepatrol.geo.pose import CameraPose
 from linepatrol.images import ImageError
 from linepatrol_service.domain import PhotoStatus
+from linepatrol_service.edge import store_edge_detections
 from linepatrol_service.intake import check_photo
 from linepatrol_service.models import Camera, Defect, Image, Token
-from linepatrol_service.schemas import CameraCreate, CameraOut
+from linepatrol_service.schemas import CameraCreate, CameraOut, EdgeDetectionsIn
 from linepatrol_service.services import Services
 from linepatrol_service.storage import TooLarge
 from linepatrol_service.validation import short
@@ -88,7 +89,7 @@ def camera_pose(c: Camera, width: int | None = None, height: int | None = None) 
 
 
 def push_photo(services: Services, camera_id: str, filename: str, stream: BinaryIO,
-               captured_at: dt.datetime) -> Pushed:
+               captured_at: dt.datetime, edge: EdgeDetectionsIn | None = None) -> Pushed:
     """Check and store one JPEG the camera pushed, as the flight upload checks its photos
     (size limit, JPEG decoding, decompression-bomb guard); the same content again for the same
     camera is the photo already there (``duplicate``)."""
@@ -124,6 +125,7 @@ def push_photo(services: Services, camera_id: str, filename: str, stream: Binary
                               size=spooled.size, format=header.format, width=header.width,
                               height=header.height, pose=pose.to_json(), captured_at=captured_at,
                               status=PhotoStatus.PENDING)
+                store_edge_detections(image, edge)  # the front end's boxes, kept on a new row
                 s.add(image)
                 s.flush()
                 return Pushed(image.id, PhotoStatus.PENDING, False)

@@ -140,6 +140,31 @@ class Image(Base):
     shadow_model_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL"), index=True)
     shadow_detections: Mapped[list[DetectionRecord] | None] = mapped_column(JSON)
+    # the front end's boxes, when a device running ``linepatrol edge`` sent the photo, and its
+    # model; the agreement with ``detections`` is computed on read (linepatrol.edge.agreement)
+    edge_detections: Mapped[list[DetectionRecord] | None] = mapped_column(JSON)
+    edge_model: Mapped[str | None] = mapped_column(String(200))
+
+
+class EdgeSummary(Base):
+    """What one edge device saw of a flight, as its spool counts it: the photos it sent are
+    rows of ``images``; these counts add the ones it judged empty and kept, so the flight's
+    coverage is told honestly. One row per (flight, device), replaced by each report (the
+    counts are cumulative)."""
+
+    __tablename__ = "edge_summaries"
+    __table_args__ = (
+        UniqueConstraint("flight_id", "device", name="uq_edge_summaries_flight_device"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id", ondelete="CASCADE"))
+    device: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    seen: Mapped[int] = mapped_column(Integer)
+    uploaded: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class UploadRefusal(Base):

@@ -97,6 +97,9 @@ class FlightOut(BaseModel):
     progress: Progress
     timings: Timings
     defects: int
+    edge: FlightEdgeOut | None = Field(
+        default=None, description="Front end + back end: what edge devices saw and sent of "
+        "this flight and how far the back end agreed (null: no photo came from an edge)")
 
 
 T = TypeVar("T")
@@ -153,6 +156,80 @@ class ImageOut(BaseModel):
     pose_error: str | None
     detections: list[DetectionOut] | None
     processed_by: str | None
+    edge: ImageEdgeOut | None = Field(
+        default=None, description="The edge's boxes, when a device sent the photo, and the "
+        "agreement with the back end's once processed")
+
+
+class EdgeBoxIn(BaseModel):
+    """One box of the edge's model, as ``linepatrol edge`` sends it (photo pixels)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    class_key: str = Field(alias="class", min_length=1, max_length=100, pattern=TEXT_PATTERN)
+    confidence: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    xyxy: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=4,
+                                                                     max_length=4)
+
+
+class EdgeDetectionsIn(BaseModel):
+    """The ``edge_detections`` form field of a photo upload (flights and cameras): the edge
+    model's name and its boxes on that photo."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    detections: list[EdgeBoxIn] = Field(max_length=1000)
+
+
+class EdgeSummaryIn(BaseModel):
+    """What one edge device saw of a flight, counted by its spool (cumulative: each report
+    replaces that device's previous one)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"device": "rc-plus-07", "model": "linepatrol-cplid-v1-int8", "seen": 412,
+         "uploaded": 23, "skipped": 389}]})
+
+    device: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    model: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    seen: int = Field(ge=0, le=10_000_000)
+    uploaded: int = Field(ge=0, le=10_000_000)
+    skipped: int = Field(ge=0, le=10_000_000)
+
+
+class AgreementOut(BaseModel):
+    """Findings (defect and hazard boxes) of the two ends matched by class family at IoU >= 0.3
+    (linepatrol.edge.agreement)."""
+
+    agreed: bool = Field(description="Both ends found something, or both found nothing")
+    matched: int
+    edge_only: int
+    back_only: int
+
+
+class ImageEdgeOut(BaseModel):
+    model: str
+    detections: list[DetectionOut]
+    agreement: AgreementOut | None = Field(
+        description="Null until the back end has processed the photo")
+
+
+class FlightEdgeOut(BaseModel):
+    photos: int = Field(description="Photos of the flight that came from an edge device")
+    processed: int = Field(description="Of those, processed by the back end")
+    agreed: int = Field(description="Of those, where both ends found something or nothing")
+    agreement_rate: float | None = Field(description="agreed / processed (null: none yet)")
+    matched: int = Field(description="Findings boxed by both ends")
+    edge_only: int = Field(description="Findings only the edge boxed")
+    back_only: int = Field(description="Findings only the back end boxed")
+    seen_on_edge: int = Field(description="Photos the edge devices saw (their reports)")
+    skipped_on_edge: int = Field(description="Photos the edge judged empty and kept")
+    devices: list[str]
+    models: list[str]
+
+
+FlightOut.model_rebuild()  # both refer to the edge bodies defined after them
+ImageOut.model_rebuild()
 
 
 class Evidence(BaseModel):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from linepatrol.images import ImageError
 from linepatrol_service.auth import Principal
 from linepatrol_service.domain import FlightStatus, PhotoStatus
+from linepatrol_service.edge import store_edge_detections
 from linepatrol_service.geotag import read_pose_summary
 from linepatrol_service.intake import (
     ArchiveError,
@@ -42,7 +43,7 @@ from linepatrol_service.intake import (
     scan_zip,
 )
 from linepatrol_service.models import Flight, Image, UploadRefusal
-from linepatrol_service.schemas import UploadItem, Verdict
+from linepatrol_service.schemas import EdgeDetectionsIn, UploadItem, Verdict
 from linepatrol_service.services import Services
 from linepatrol_service.storage import CHUNK, Spooled, TooLarge
 from linepatrol_service.validation import short, text_problem
@@ -64,6 +65,7 @@ class Candidate:
     pose: dict[str, Any] | None
     pose_error: str | None
     warnings: list[str] = field(default_factory=list)
+    edge: EdgeDetectionsIn | None = None  # the edge's boxes, when a device sent it
 
 
 class Ingest:
@@ -81,8 +83,10 @@ class Ingest:
     def items(self) -> list[UploadItem]:
         return [e for e in self.entries if isinstance(e, UploadItem)]
 
-    def add_upload(self, name: str, stream: BinaryIO) -> None:
-        """One uploaded part: a photo or a zip of photos (phase 1: no database)."""
+    def add_upload(self, name: str, stream: BinaryIO,
+                   edge: EdgeDetectionsIn | None = None) -> None:
+        """One uploaded part: a photo or a zip of photos (phase 1: no database); ``edge``: the
+        boxes of the device's model on that photo (photos only)."""
         name = name or "unnamed"
         problem = text_problem(name)
         if problem:  # the bytes are never read: nothing is stored under a name the DB refuses
@@ -95,11 +99,14 @@ class Ingest:
             return
         if is_zip(name, spooled.head):
             try:
-                self._add_zip(name, spooled)
+                if edge is not None:
+                    self._reject(name, "edge detections go with one photo, not an archive")
+                else:
+                    self._add_zip(name, spooled)
             finally:
                 self.services.store.discard(spooled)
         else:
-            self._add_photo(name, spooled)
+            self._add_photo(name, spooled, edge)
 
     def _reject(self, name: str, reason: str | None) -> None:
         """A refused file, its name as it can be stored and shown (a name is refused for holding
@@ -152,7 +159,8 @@ class Ingest:
         if members == 0:
             self._reject(name, "the archive holds no files")
 
-    def _add_photo(self, name: str, spooled: Spooled) -> None:
+    def _add_photo(self, name: str, spooled: Spooled,
+                   edge: EdgeDetectionsIn | None = None) -> None:
         try:
             header = check_photo(str(spooled.path), spooled.head, spooled.size,
                                  self.settings.max_pixels)
@@ -169,7 +177,7 @@ class Ingest:
                 return
             warnings.append(f"no usable GPS position ({pose_error}): its defects will not be "
                             "located")
-        self.entries.append(Candidate(name, spooled, header, pose, pose_error, warnings))
+        self.entries.append(Candidate(name, spooled, header, pose, pose_error, warnings, edge))
 
     def record(self) -> list[UploadItem]:
         """Phase 2: every candidate into the flight in one transaction, or none of them."""
@@ -221,6 +229,7 @@ class Ingest:
                 height=c.header.height, pose=c.pose, pose_error=c.pose_error,
                 status=PhotoStatus.PENDING,
             )
+            store_edge_detections(image, c.edge)
             session.add(image)
             present[digest] = image
             if digest in elsewhere:
@@ -291,12 +300,15 @@ class Ingest:
 
 
 def ingest_upload(services: Services, principal: Principal, flight_id: int,
-                  files: list[tuple[str, BinaryIO]]) -> list[UploadItem]:
-    """Both phases for one request's files (blocking: call it from a worker thread)."""
+                  files: list[tuple[str, BinaryIO]],
+                  edge: list[EdgeDetectionsIn | None] | None = None) -> list[UploadItem]:
+    """Both phases for one request's files (blocking: call it from a worker thread);
+    ``edge``: the edge's boxes per file, in the same order (None: no edge sent them)."""
     ingest = Ingest(services, flight_id, principal)
+    edges = edge if edge is not None else [None] * len(files)
     try:
-        for name, stream in files:
-            ingest.add_upload(name, stream)
+        for (name, stream), boxes in zip(files, edges, strict=True):
+            ingest.add_upload(name, stream, boxes)
     except BaseException:
         ingest.discard()
         raise

@@ -20,6 +20,7 @@ from linepatrol_service.domain import (
     PhotoStatus,
     is_overdue,
 )
+from linepatrol_service.edge import flights_edge, image_edge_out
 from linepatrol_service.models import Defect, Flight, Image, Sighting, utcnow
 from linepatrol_service.schemas import (
     DefectDetail,
@@ -90,6 +91,7 @@ def flights_out(session: Session, flights: Sequence[Flight]) -> list[FlightOut]:
     ids = [f.id for f in flights]
     progress = progress_of(session, ids)
     defects = defect_counts(session, ids)
+    edge = flights_edge(session, ids)
     return [
         FlightOut(
             id=f.id, line=f.line, date=f.date, team=f.team, drone=f.drone, notes=f.notes,
@@ -102,6 +104,7 @@ def flights_out(session: Session, flights: Sequence[Flight]) -> list[FlightOut]:
                 queued_s=_seconds(f.submitted_at, f.started_at),
                 processing_s=_seconds(f.started_at, f.finished_at),
             ),
+            edge=edge.get(f.id),
         )
         for f in flights
     ]
@@ -149,7 +152,7 @@ def image_out(im: Image) -> ImageOut:
         pose=im.pose, pose_error=im.pose_error,
         detections=None if im.detections is None else [
             DetectionOut.model_validate(r) for r in im.detections],
-        processed_by=im.processed_by,
+        processed_by=im.processed_by, edge=image_edge_out(im),
     )
 
 

@@ -1,7 +1,7 @@
 """The ``linepatrol`` command.
 
-The core owns the command and its own subcommands (``detect``, ``info``); the other packages of
-the distribution contribute theirs through the ``linepatrol.commands`` entry-point group
+The core owns the command and its own subcommands (``detect``, ``edge``, ``info``); the other
+packages of the distribution contribute theirs through the ``linepatrol.commands`` entry-point group
 (``data``, ``train``, ``serve`` …). Each contributor's ``register(subparsers)`` must stay cheap:
 heavy imports (torch, FastAPI) happen inside the command's handler, so ``linepatrol --help``
 is fast and a runtime install without the ``train`` extra still works.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from linepatrol import __version__
-from linepatrol.cli import detect, info
+from linepatrol.cli import detect, edge, info
 from linepatrol.cli.errors import UserError
 from linepatrol.extras import missing_extra_message
 
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     detect.register(sub)
+    edge.register(sub)
     info.register(sub)
     for ep in sorted(entry_points(group="linepatrol.commands"), key=lambda e: e.name):
         try:

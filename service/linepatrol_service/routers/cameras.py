@@ -22,6 +22,7 @@ from linepatrol_service.cameras import (
     remove_camera,
 )
 from linepatrol_service.deps import Admin, FlightReader, ServicesDep, SessionDep, require
+from linepatrol_service.edge import EDGE_FIELD, parse_edge_field
 from linepatrol_service.logs import REQUEST_ID
 from linepatrol_service.models import Camera
 from linepatrol_service.roles import Permission
@@ -42,6 +43,9 @@ _PUSH_BODY: dict[str, Any] = {
                 "captured_at": {"type": "string", "format": "date-time",
                                 "description": "When the camera took it (ISO 8601; without "
                                 "a zone: UTC)"},
+                EDGE_FIELD: {"type": "string", "description": "The front end's own boxes "
+                             "(linepatrol edge): JSON {\"model\": ..., \"detections\": "
+                             "[{\"class\", \"confidence\", \"xyxy\"}]}; optional"},
             },
             "required": ["file", "captured_at"],
         }}},
@@ -117,9 +121,11 @@ async def push_image(camera_id: CameraId, request: Request, services: ServicesDe
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 "no photo: send one JPEG in the 'file' field")
         captured_at = parse_captured_at(form.get("captured_at"))
+        edge = parse_edge_field(form.get(EDGE_FIELD))  # a front end's own boxes, if it sent any
         try:
             pushed = await run_in_threadpool(push_photo, services, camera_id,
-                                             upload.filename or "", upload.file, captured_at)
+                                             upload.filename or "", upload.file, captured_at,
+                                             edge)
         except PushRefused as exc:
             raise HTTPException(exc.status, str(exc)) from None
     finally:

@@ -30,13 +30,16 @@ from linepatrol_service.domain import (
     TransitionError,
     check,
 )
+from linepatrol_service.edge import EDGE_FIELD, parse_edge_field, record_edge_summary
 from linepatrol_service.logs import REQUEST_ID
 from linepatrol_service.models import Flight, Image, utcnow
 from linepatrol_service.queries import FlightFilter
 from linepatrol_service.roles import Permission
 from linepatrol_service.schemas import (
+    EdgeSummaryIn,
     FlightCoverageOut,
     FlightCreate,
+    FlightEdgeOut,
     FlightOut,
     ImageOut,
     Page,
@@ -62,7 +65,15 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
                             "description": "Photos (JPEG/PNG/TIFF) and zip archives of photos",
-                        }
+                        },
+                        EDGE_FIELD: {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "From linepatrol edge: per photo, in the order of "
+                            "'files', JSON {\"model\": ..., \"detections\": [{\"class\", "
+                            "\"confidence\", \"xyxy\"}]} — the device's boxes, compared "
+                            "with the back end's once processed",
+                        },
                     },
                     "required": ["files"],
                 }
@@ -152,9 +163,14 @@ async def upload_images(
         if not uploads:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 "no files: send them in the 'files' field")
+        edge = [parse_edge_field(v) for v in form.getlist(EDGE_FIELD)]
+        if edge and len(edge) != len(uploads):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"{len(edge)} {EDGE_FIELD} fields for {len(uploads)} files: "
+                                "send one per file, in the same order")
         items = await run_in_threadpool(
             ingest_upload, services, who, flight_id,
-            [(up.filename or "", up.file) for up in uploads])
+            [(up.filename or "", up.file) for up in uploads], edge or None)
     finally:
         await form.close()
     return UploadResult(
@@ -173,6 +189,21 @@ def _draft_flight(services: Services, who: Principal, flight_id: int) -> None:
             raise HTTPException(status.HTTP_409_CONFLICT,
                                 f"flight {flight_id} is {flight.status}; photos go to draft "
                                 "flights")
+
+
+@router.post("/{flight_id}/edge-summary")
+def edge_summary(flight_id: IdPath, body: EdgeSummaryIn, session: SessionDep,
+                 who: FlightWriter) -> FlightEdgeOut:
+    """What an edge device (``linepatrol edge``) saw of the flight, counted by its spool:
+    photos seen, sent, and judged empty and kept on the device. Each report replaces the
+    device's previous one (the counts are cumulative); a flight in any state takes it, as the
+    device may report after the flight was submitted. Answers the flight's edge block."""
+    flight = flight_for(session, who, flight_id)
+    record_edge_summary(session, flight.id, body)
+    session.commit()
+    edge = flights_out(session, [flight])[0].edge
+    assert edge is not None  # the report just stored makes one
+    return edge
 
 
 @router.post("/{flight_id}/submit",
