@@ -17,6 +17,7 @@ import csv
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,24 +56,28 @@ SHOTS = (
 )
 
 
-def tower_positions() -> list[tuple[str, float, float]]:
+def tower_positions(names: Sequence[str] = TOWERS) -> list[tuple[str, float, float]]:
+    """Each tower's (name, lat, lon): the line from START on BEARING, SPAN_M apart."""
     out = []
     lat, lon = START
-    for name in TOWERS:
+    for name in names:
         out.append((name, lat, lon))
         lon, lat, _ = _GEOD.fwd(lon, lat, BEARING, SPAN_M)
     return out
 
 
-def write_ledger(path: Path) -> None:
+def write_ledger(path: Path, line: str = LINE, names: Sequence[str] = TOWERS) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["line", "tower", "lat", "lon", "ground_elev", "height"])
-        for name, lat, lon in tower_positions():
-            w.writerow([LINE, name, f"{lat:.7f}", f"{lon:.7f}", GROUND_ELEV, TOWER_HEIGHT])
+        for name, lat, lon in tower_positions(names):
+            w.writerow([line, name, f"{lat:.7f}", f"{lon:.7f}", GROUND_ELEV, TOWER_HEIGHT])
 
 
-def sample_photo(jpeg: bytes, shot: Shot, index: int) -> bytes:
+def sample_photo(jpeg: bytes, shot: Shot, index: int,
+                 towers: Sequence[tuple[str, float, float]] | None = None) -> bytes:
+    """``jpeg`` with the metadata of a DJI photo taken beside ``towers[shot.tower]`` (default:
+    the sample's four towers), looking at it."""
     import piexif
 
     from linepatrol.geo.dji_meta import write_dji_metadata
@@ -80,7 +85,7 @@ def sample_photo(jpeg: bytes, shot: Shot, index: int) -> bytes:
     from linepatrol.images import decode_image
 
     img = decode_image(jpeg)
-    _, tlat, tlon = tower_positions()[shot.tower]
+    _, tlat, tlon = (towers or tower_positions())[shot.tower]
     lon, lat, _ = _GEOD.fwd(tlon, tlat, BEARING + shot.side, shot.distance_m)
     yaw = (BEARING + shot.side + 180.0 + 180.0) % 360.0 - 180.0  # looking back at the tower
     rel_alt = TOWER_HEIGHT - 6.0  # level with the insulator strings under the cross-arm
