@@ -111,3 +111,4 @@ def test_fine_tuning_resumes_and_exports_for_the_core(tmp_path: Path, tiny_datas
     with pytest.raises(ExportError, match="the model has"):
         export_all(last, tmp_path / "bad.onnx", imgsz=64, half=False, int8=False,
                    classes=["excavator"])
+
