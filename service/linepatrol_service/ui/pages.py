@@ -23,11 +23,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linepatrol import taxonomy
-from linepatrol_service import coverage, dashboard, queries, warnings
+from linepatrol_service import coverage, dashboard, queries, registry, warnings
 from linepatrol_service.auth import Principal, authenticate
 from linepatrol_service.camera_hazards import camera_overview
-from linepatrol_service.domain import DefectStatus, FlightStatus, PhotoStatus, WarningStatus, may
-from linepatrol_service.models import Defect, Flight, HazardWarning, Image, Ledger
+from linepatrol_service.domain import (
+    DefectStatus,
+    FlightStatus,
+    ModelState,
+    PhotoStatus,
+    WarningStatus,
+    may,
+)
+from linepatrol_service.model_views import model_detail
+from linepatrol_service.models import Defect, Flight, HazardWarning, Image, Ledger, ModelVersion
 from linepatrol_service.queries import DefectFilter, DefectSort, FlightFilter
 from linepatrol_service.roles import Permission
 from linepatrol_service.routers.webhooks import deliveries as list_deliveries
@@ -519,3 +527,26 @@ def map_page(request: Request, viewer: ViewerDep, session: SessionDep,
              line: str = "") -> Response:
     needs(viewer, Permission.DEFECTS_READ)
     return render(request, "map.html", viewer, lines=_ledger_lines(session), line=line)
+
+
+# --- the model registry ----------------------------------------------------------------------
+
+_MOVE_LABELS = {ModelState.SHADOW: "Run in shadow 影子运行",
+                ModelState.ACTIVE: "Promote 启用",
+                ModelState.REGISTERED: "Stop the shadow 停止影子",
+                ModelState.RETIRED: "Retire 停用"}
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    """The registry (admins): what runs, each version's comparison against the reviews, and
+    the moves the transition table allows from its state."""
+    needs(viewer, Permission.ADMIN)
+    rows = session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
+    versions = [model_detail(session, row) for row in rows]
+    moves = {v.id: [(to.value, label) for to, label in _MOVE_LABELS.items()
+                    if may(v.state, to, Permission.ADMIN)] for v in versions}
+    settings = _services(request).settings
+    now = registry.deployment(session, settings.model_dir, settings.model)
+    return render(request, "models.html", viewer, versions=versions, moves=moves,
+                  deployment=now)
