@@ -343,6 +343,11 @@ def _run(args: argparse.Namespace, stack: Stack, model: Path, started: float,
 
     def push(cam: int, seq: int, again: bool = False) -> Pushed:
         has = cam in machine
+        if time.monotonic() > pushing_deadline:  # the pool's queue is bounded in time too
+            skipped = Pushed(cam, seq, has, time.time(), 0.0, -1)
+            with lock:
+                results.append(skipped)
+            return skipped
         body = photo(cam * 100_000 + seq, has)
         sent = time.time()
         at = dt.datetime.fromtimestamp(sent, dt.UTC).isoformat()
@@ -382,8 +387,10 @@ def _run(args: argparse.Namespace, stack: Stack, model: Path, started: float,
                 stack.start_worker(0)
             futures[(cam, seq)] = pool.submit(push, cam, seq)
             if dup_every and i % dup_every == dup_every // 2 and i >= args.cameras:
-                earlier = next((k for k in futures if futures[k].done()), None)
-                if earlier is not None and earlier not in originals:
+                # an earlier photo already answered, pushed again (a camera's retry)
+                earlier = next((key for key in futures
+                                if key not in originals and futures[key].done()), None)
+                if earlier is not None:
                     originals[earlier] = futures[earlier].result()
                     dup_futures.append((earlier, pool.submit(push, *earlier, True)))
         push_wall = time.monotonic() - t_start
@@ -432,7 +439,11 @@ def measure(args: argparse.Namespace, stack: Stack, model: Path, results: list[P
     dups = [f.result() for _, f in dup_futures]
     same = sum(1 for (key, _), d in zip(dup_futures, dups, strict=True)
                if d.status == 202 and d.duplicate and d.image_id == firsts[key].image_id)
-    pushes = [p for p in results if p not in dups]
+    unsent = [p for p in results if p.status == -1]
+    if unsent:
+        notes.append(f"{len(unsent)} photos were still waiting for a free pushing thread at "
+                     "the time limit and were never sent (the service did not keep up)")
+    pushes = [p for p in results if p not in dups and p.status != -1]
     accepted = {p.image_id: p for p in pushes if p.status == 202 and p.image_id is not None}
     eng = _engine(stack)
     with eng.connect() as c:
