@@ -117,6 +117,9 @@ class Image(Base):
     flight_id: Mapped[int | None] = mapped_column(ForeignKey("flights.id", ondelete="CASCADE"))
     camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
     captured_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # cameras
+    # a camera photo's hazard step (k of n, warnings) ran: a worker that dies between the
+    # photo's commit and this step leaves it NULL, and the next camera run takes it up
+    hazards_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     filename: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)

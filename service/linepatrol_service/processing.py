@@ -321,33 +321,53 @@ def pending_camera_photos(services: Services) -> int:
             Image.status != PhotoStatus.FAILED)) or 0)
 
 
-def run_cameras(services: Services, worker: str) -> int:
-    """Detect every pending camera photo in batches and take each into its camera's hazard
-    items (:func:`linepatrol_service.camera_hazards.update_camera_hazards`), oldest capture
-    first; returns the photos processed. A batch that fails is given back to the pool."""
-    total = 0
-    while True:
-        claim, ids = claim_camera_batch(services, worker)
-        if not ids:
-            return total
-        try:
-            process_batch(services, claim, ids)
-        except Exception:
-            log.exception("camera photos %s failed", ids)
-            with services.sessions.begin() as s:
-                s.execute(update(Image).where(Image.id.in_(ids), Image.claimed_by == claim)
-                          .values(status=PhotoStatus.PENDING, claimed_by=None, claimed_at=None))
-            raise
-        for image_id in ids:
-            with services.sessions.begin() as s:
-                image = s.get(Image, image_id)
-                if image is None or image.camera_id is None:
-                    continue
-                camera = s.get(Camera, image.camera_id)
-                if camera is None:  # removed meanwhile
-                    continue
+def take_hazard_steps(services: Services) -> int:
+    """The hazard step of every detected camera photo that has not had it, oldest capture
+    first: the camera's items (k of n, :func:`linepatrol_service.camera_hazards.
+    update_camera_hazards`) and their warnings, one photo per transaction, marked done in it
+    (``hazards_at``), so a worker killed at any point leaves each photo stepped once or not
+    yet, never lost. Returns the photos stepped."""
+    with services.sessions() as s:
+        waiting = s.scalars(select(Image.id).where(
+            Image.camera_id.is_not(None), Image.status == PhotoStatus.DONE,
+            Image.hazards_at.is_(None)).order_by(Image.captured_at, Image.id)).all()
+    stepped = 0
+    for image_id in waiting:
+        with services.sessions.begin() as s:
+            # two workers: the row lock lets one step it, the other finds it marked
+            image = s.get(Image, image_id, with_for_update=True)
+            if image is None or image.camera_id is None or image.hazards_at is not None:
+                continue
+            camera = s.get(Camera, image.camera_id)
+            if camera is not None:  # else removed meanwhile
                 counted = update_camera_hazards(s, services, camera, image)
                 # the camera's counted hazard items are warned about in the same transaction
                 # (the k-of-n rule already kept single false detections out)
                 raise_warnings(s, services.settings, counted)
+            image.hazards_at = utcnow()
+            stepped += 1
+    return stepped
+
+
+def run_cameras(services: Services, worker: str) -> int:
+    """Detect every pending camera photo in batches and take each into its camera's hazard
+    items (:func:`take_hazard_steps`), oldest capture first; returns the photos processed. A
+    batch that fails is given back to the pool."""
+    total = 0
+    while True:
+        claim, ids = claim_camera_batch(services, worker)
+        if ids:
+            try:
+                process_batch(services, claim, ids)
+            except Exception:
+                log.exception("camera photos %s failed", ids)
+                with services.sessions.begin() as s:
+                    s.execute(update(Image).where(Image.id.in_(ids), Image.claimed_by == claim)
+                              .values(status=PhotoStatus.PENDING, claimed_by=None,
+                                      claimed_at=None))
+                raise
+        # also the photos a worker that died after their commit left without the step
+        take_hazard_steps(services)
+        if not ids:
+            return total
         total += len(ids)

@@ -328,3 +328,23 @@ def test_cameras_page(tmp_path: Path, tiny_model: Path):
         assert page.status_code == 200
         assert 'data-camera="CAM-1"' in page.text and "N2 east" in page.text
         assert "45° / -10°" in page.text and "320×240, 60°" in page.text
+
+
+def test_photos_committed_without_their_hazard_step_are_stepped_later(cam_api: Api):
+    """A worker killed between a batch's commit and the hazard step leaves the photos done but
+    not stepped (``hazards_at`` empty): the next camera run steps them, once, in capture
+    order, and the item is raised all the same."""
+    from linepatrol_service.processing import take_hazard_steps
+
+    api = cam_api
+    _register(api)
+    with api.services.sessions.begin() as s:
+        for i in range(2):
+            _photo(s, f"{i:064x}", T0 + dt.timedelta(minutes=i), [(100, 100, 180, 160)])
+    assert _camera_items(api) == []
+    assert take_hazard_steps(api.services) == 2
+    items = _camera_items(api)
+    assert len(items) == 1  # the second photo made it 2 of 3, as a live run would
+    assert take_hazard_steps(api.services) == 0  # each photo is stepped once
+    with api.services.sessions() as s:
+        assert all(im.hazards_at is not None for im in s.scalars(select(Image)))

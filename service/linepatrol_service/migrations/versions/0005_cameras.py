@@ -54,6 +54,7 @@ def upgrade() -> None:
     with op.batch_alter_table("images", schema=None) as batch_op:
         batch_op.add_column(sa.Column("camera_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("captured_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("hazards_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.alter_column("flight_id", existing_type=sa.Integer(), nullable=True)
         batch_op.create_foreign_key("fk_images_camera_id", "cameras", ["camera_id"], ["id"],
                                     ondelete="CASCADE")
@@ -85,6 +86,7 @@ def downgrade() -> None:
         batch_op.drop_constraint("uq_images_camera_sha256", type_="unique")
         batch_op.drop_constraint("fk_images_camera_id", type_="foreignkey")
         batch_op.alter_column("flight_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column("hazards_at")
         batch_op.drop_column("captured_at")
         batch_op.drop_column("camera_id")
 
