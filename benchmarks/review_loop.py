@@ -314,6 +314,39 @@ def fine_tune(active: Path, exported: Path, out: Path, epochs: int) -> tuple[Pat
     return onnx, seconds
 
 
+def _scores(model: Path, data: Path, conf: float) -> dict[str, float]:
+    """``linepatrol evaluate`` on a labelled export at ``conf``: the missing caps' AP50,
+    precision, recall and boxes."""
+    out = data.parent / f"eval-{model.stem}-{conf:.2f}.json"
+    subprocess.run([sys.executable, "-m", "linepatrol", "evaluate", str(model), str(data),
+                    "--conf", str(conf), "--json", str(out)], check=True,
+                   stdout=subprocess.DEVNULL)
+    row = next(c for c in json.loads(out.read_text())["per_class"] if c["name"] == CAP)
+    return {k: float(row[k]) for k in ("ap50", "precision", "recall", "detections",
+                                       "instances")}
+
+
+def equal_recall(active: Path, candidate: Path, held_out: Path, conf: float) -> dict[str, Any]:
+    """Both models on flight B's reviewed photos as a labelled set: the active model at its
+    operating threshold, and the candidate at the highest threshold (of a 0.05 grid) where its
+    recall is at least the active's — the false boxes each makes at equal recall."""
+    base = _scores(active, held_out, conf)
+    same = _scores(candidate, held_out, conf)
+    matched = same
+    for c in np.arange(conf + 0.05, 0.951, 0.05):
+        trial = _scores(candidate, held_out, round(float(c), 2))
+        if trial["recall"] < base["recall"]:
+            break
+        matched = {**trial, "conf": round(float(c), 2)}
+
+    def false(x: dict[str, float]) -> int:
+        return round(x["detections"] - x["recall"] * x["instances"])
+
+    return {"active": {**base, "conf": conf, "false_boxes": false(base)},
+            "candidate_same_conf": {**same, "conf": conf, "false_boxes": false(same)},
+            "candidate_equal_recall": {**matched, "false_boxes": false(matched)}}
+
+
 @contextmanager
 def service(data: Path, model: Path, conf: float) -> Iterator[tuple[Lead, Services]]:
     settings = ServiceSettings(data_dir=data, model=str(model), conf=conf)
@@ -331,9 +364,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--conf", type=float, default=0.1,
                     help="the active model's operating threshold (recall first)")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="only the equal-recall comparison, on a finished run's files")
     args = ap.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.compare_only:
+        done = json.loads((out / "results.json").read_text())
+        done["equal_recall"] = equal_recall(out / "patrol-v2-full.onnx",
+                                            out / "patrol-v2-reviewed.onnx",
+                                            out / "export-B", args.conf)
+        (out / "results.json").write_text(json.dumps(done, indent=2))
+        print(json.dumps(done["equal_recall"], indent=2))
+        return 0
     a, b = split(cplid_photos(args.cplid), args.photos_a, args.photos_b)
     ledger_a = write_flight(a, out / "demo-A", "A")
     ledger_b = write_flight(b, out / "demo-B", "B")
@@ -357,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         results["review_B"] = review(lead, fb, b).__dict__
         results["comparison"] = lead.call("GET", f"/models/{version['id']}").json()["comparison"]
         export(lead, "demo-B", out / "export-B")
+    results["equal_recall"] = equal_recall(active, candidate, out / "export-B", args.conf)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     c = results["comparison"]
     print(json.dumps(results, indent=2))
