@@ -241,7 +241,9 @@ def review(lead: Lead, flight: int, photos: Sequence[Photo]) -> Review:
 
 
 def export(lead: Lead, line: str, out: Path) -> Path:
-    r = lead.call("GET", f"/datasets/export?format=yolo&line={line}", "reviewer")
+    # components too: nobody reviews insulators, and a fine-tune must not unlearn them
+    r = lead.call("GET", f"/datasets/export?format=yolo&line={line}&components=true",
+                  "reviewer")
     out.mkdir(parents=True, exist_ok=True)
     zipfile.ZipFile(io.BytesIO(r.content)).extractall(out)
     return out

@@ -290,6 +290,9 @@ def _add_export_reviewed(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--status", action="append", metavar="STATUS", default=[],
                    help="photos showing items of this status (repeatable; default: every "
                    "reviewed status: confirmed, assigned, fixed, closed, rejected)")
+    p.add_argument("--components", action="store_true",
+                   help="also label components (insulators, towers, dampers: never reviewed) "
+                   "with the detector's boxes, for a fine-tune that must keep them")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an export already in OUT (only the files an export writes)")
     p.set_defaults(handler=_run_export_reviewed)
@@ -345,7 +348,8 @@ def _run_export_reviewed(args: argparse.Namespace) -> int:
         raise _user_error(f"{args.out} already holds an export ({', '.join(present)}); pass "
                           "--overwrite to replace it")
     args.out.mkdir(parents=True, exist_ok=True)
-    request = ExportRequest(args.format, args.line, since, tuple(args.status))
+    request = ExportRequest(args.format, args.line, since, tuple(args.status),
+                            components=args.components)
     bar = _Bar()
     # the server builds the archive before its first byte: a long read timeout
     timeout = httpx.Timeout(30.0, read=3600.0)

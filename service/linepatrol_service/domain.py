@@ -79,6 +79,9 @@ class BoxOrigin(StrEnum):
     DETECTED = "detected"  # the detector's box, as it drew it
     CORRECTED = "corrected"  # the detector's box, moved or resized by a reviewer
     DRAWN = "drawn"  # a missed object, drawn by a reviewer
+    # a component's box as the detector drew it (components are never items, so never
+    # reviewed): exported on request so that a fine-tune on the export does not unlearn them
+    COMPONENT = "component"
 
 
 class ModelState(StrEnum):

@@ -50,9 +50,12 @@ class ExportRequest:
     line: str | None = None
     since: dt.date | None = None
     statuses: tuple[str, ...] = ()
+    components: bool = False  # the detector's component boxes as labels too
 
     def params(self) -> httpx.QueryParams:
         params = [("format", self.format)]
+        if self.components:
+            params.append(("components", "true"))
         if self.line is not None:
             params.append(("line", self.line))
         if self.since is not None:

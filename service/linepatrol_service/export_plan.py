@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
+from linepatrol import taxonomy
 from linepatrol_service.domain import (
     POSITIVE_DEFECT,
     REVIEWED_DEFECT,
@@ -50,13 +51,17 @@ class ExportFilter:
     since: dt.date | None = None
     statuses: frozenset[DefectStatus] = REVIEWED_DEFECT
     flights: frozenset[int] | None = None  # these flights only (None: any)
+    # each exported photo's component boxes (insulators, towers, dampers) as the detector
+    # drew them: nobody reviews components, and a fine-tune on an export without them learns
+    # that they are background
+    components: bool = False
 
 
 @dataclass(frozen=True)
 class LabelBox:
     """One object on one photo: the item, its class and its box in photo pixels."""
 
-    defect_id: int
+    defect_id: int | None  # None: a component's box (no item)
     class_key: str
     xyxy: tuple[float, float, float, float]
     confidence: float
@@ -85,7 +90,12 @@ class ExportPhoto:
     def labelled(self) -> bool:
         """Reviewed enough to be a training image: it has a positive, or every item on it
         was rejected (a negative)."""
-        return bool(self.positives) or (self.rejected > 0 and not self.pending)
+        return bool(self.reviewed) or (self.rejected > 0 and not self.pending)
+
+    @property
+    def reviewed(self) -> tuple[LabelBox, ...]:
+        """The positives a reviewer stands behind (components' detected boxes left out)."""
+        return tuple(b for b in self.positives if b.defect_id is not None)
 
     @property
     def stem(self) -> str:
@@ -147,6 +157,19 @@ def _entries(session: Session, where: ExportFilter) -> Iterable[tuple[Defect, di
             yield item, entry
 
 
+def component_boxes(image: Image) -> tuple[LabelBox, ...]:
+    """The photo's component detections (taxonomy category ``component``) as labels."""
+    out = []
+    for record in image.detections or []:
+        cls = taxonomy.BY_KEY.get(record["class"])
+        if cls is None or cls.category is not taxonomy.Category.COMPONENT:
+            continue
+        x1, y1, x2, y2 = (float(v) for v in record["xyxy"])
+        out.append(LabelBox(None, cls.key, (x1, y1, x2, y2), float(record["confidence"]),
+                            BoxOrigin.COMPONENT))
+    return tuple(out)
+
+
 def plan(session: Session, where: ExportFilter) -> list[ExportPhoto]:
     """The export's photos in flight and upload order, each with its labels."""
     boxes: dict[int, dict[int, tuple[Defect, LabelBox]]] = {}
@@ -168,10 +191,12 @@ def plan(session: Session, where: ExportFilter) -> list[ExportPhoto]:
         found = sorted(boxes[image.id].values(), key=lambda pair: pair[0].id)
         if image.width is None or image.height is None:  # pragma: no cover - done photos have
             continue
+        components = component_boxes(image) if where.components else ()
         photos.append(ExportPhoto(
             image_id=image.id, flight_id=image.flight_id, sha256=image.sha256,
             file_name=file_name(image), width=image.width, height=image.height,
-            positives=tuple(b for item, b in found if item.status in POSITIVE_DEFECT),
+            positives=tuple(b for item, b in found if item.status in POSITIVE_DEFECT)
+            + components,
             pending=tuple(b for item, b in found if item.status == DefectStatus.NEW),
             false_positives=tuple(b for item, b in found if item.status == DefectStatus.REJECTED),
         ))

@@ -79,9 +79,11 @@ def _manifest(photos: Sequence[ExportPhoto]) -> Entry:
     return _json("manifest.json", [{
         "image": f"images/{p.file_name}", "source": f"image {p.image_id} of flight {p.flight_id}",
         "image_id": p.image_id, "flight_id": p.flight_id, "sha256": p.sha256,
-        "boxes": len(p.positives), "negative": p.labelled and not p.positives,
+        "boxes": len(p.positives),
+        "negative": p.labelled and not p.reviewed,
         "corrected": sum(1 for b in p.positives if b.origin == "corrected"),
         "drawn": sum(1 for b in p.positives if b.origin == "drawn"),
+        "components": sum(1 for b in p.positives if b.origin == "component"),
         "rejected": p.rejected, "unreviewed": len(p.pending),
     } for p in photos])
 
@@ -121,7 +123,9 @@ def _coco(photos: Sequence[ExportPhoto]) -> list[Entry]:
 def _ls_result(p: ExportPhoto, b: LabelBox, score: bool) -> dict[str, Any]:
     x1, y1, x2, y2 = b.xyxy
     result: dict[str, Any] = {
-        "id": f"d{b.defect_id}_i{p.image_id}", "type": "rectanglelabels",
+        "id": (f"d{b.defect_id}_i{p.image_id}" if b.defect_id is not None
+               else f"c{abs(hash(b.xyxy))}_i{p.image_id}"),
+        "type": "rectanglelabels",
         "from_name": "label", "to_name": "image", "original_width": p.width,
         "original_height": p.height, "image_rotation": 0,
         "value": {"x": 100 * x1 / p.width, "y": 100 * y1 / p.height,

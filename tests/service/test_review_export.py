@@ -277,6 +277,24 @@ def test_yolo_export_reads_back_exactly_the_review(api: Api, tmp_path: Path) -> 
     assert manifest[a1]["rejected"] == 1
 
 
+def test_components_are_labelled_on_request_so_a_fine_tune_keeps_them(api: Api,
+                                                                     tmp_path: Path) -> None:
+    """Nobody reviews insulators (components are never items): ``components=true`` labels
+    each exported photo's component boxes as the detector drew them, beside the review's."""
+    r = reviewed(api)
+    _unzip(_export(api, format="yolo", components="true").content, tmp_path)
+    dataset = read_yolo(tmp_path)
+    boxes = _read_back(dataset.samples)
+    reviewed_only = _sorted(expected_boxes(r))
+    for image_id, labels in boxes.items():
+        insulators = [b for b in labels if b[0] == "insulator"]
+        assert len(insulators) == 1  # the tiny model's insulator, on every exported photo
+        assert sorted(b for b in labels if b[0] != "insulator") == reviewed_only[image_id]
+    manifest = {m["image_id"]: m for m in json.loads((tmp_path / "manifest.json").read_text())}
+    assert manifest[r.b["images"][0]]["components"] == 1
+    assert manifest[r.b["images"][0]]["negative"] is True  # still no defect on it
+
+
 def test_coco_export_reads_back_exactly_the_review(api: Api, tmp_path: Path) -> None:
     r = reviewed(api)
     names = _unzip(_export(api, format="coco").content, tmp_path)

@@ -29,6 +29,9 @@ async def export_dataset(
     status_: Annotated[list[DefectStatus] | None, Query(
         alias="status", description="Photos showing an item of these statuses (default: "
         "every reviewed one)")] = None,
+    components: Annotated[bool, Query(description="Also label each photo's components "
+                                      "(insulators, towers, dampers: never reviewed) with the "
+                                      "detector's boxes, so a fine-tune keeps them")] = False,
 ) -> FileResponse:
     """The reviewed photos of the line's flights (full-resolution originals) with their labels
     in the taxonomy's class keys: ``yolo`` (``data.yaml``, ``images/``, ``labels/``), ``coco``
@@ -38,7 +41,7 @@ async def export_dataset(
     Studio: predictions). Every archive has ``manifest.json``. The ETag is the content's hash:
     ``Range`` with ``If-Range`` resumes a download."""
     where = export_plan.ExportFilter(
-        line=line, since=since,
+        line=line, since=since, components=components,
         statuses=frozenset(status_) if status_ else REVIEWED_DEFECT)
     photos = await run_in_threadpool(export_plan.plan, session, where)
     session.close()  # the archive is written from the plan and the store, not the database
