@@ -15,6 +15,7 @@ from linepatrol_service.schemas import (
     ModelTally,
     ModelVersionDetail,
     ModelVersionOut,
+    UnreviewedOut,
 )
 from linepatrol_service.views import _utc
 
@@ -40,5 +41,7 @@ def model_detail(session: Session, row: ModelVersion) -> ModelVersionDetail:
         **version_out(row).model_dump(), card=row.card,
         events=[ModelEventOut(at=_utc(e.at) or e.at, actor=e.actor, from_state=e.from_state,
                               to_state=e.to_state, note=e.note) for e in events],
-        comparison=ModelComparison(version=tally_out(comparison.version),
-                                   active=tally_out(comparison.active)))
+        comparison=ModelComparison(
+            version=tally_out(comparison.version), active=tally_out(comparison.active),
+            unreviewed=[UnreviewedOut(class_key=u.class_key, active=u.active, version=u.version)
+                        for u in comparison.unreviewed]))

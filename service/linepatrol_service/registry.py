@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from linepatrol import taxonomy
 from linepatrol.model_store import ENSEMBLE_SEP, INT8_SUFFIX, ModelNotFoundError, bundled_models
 from linepatrol.runtime.model_info import ModelLoadError
 from linepatrol.runtime.session import OrtSession
@@ -56,11 +59,22 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class UnreviewedCount:
+    """Boxes of a class nobody reviews (components), the active model's and the version's, on
+    the same photos: a candidate that stopped seeing insulators shows here, not in a tally."""
+
+    class_key: str
+    active: int
+    version: int
+
+
+@dataclass(frozen=True)
 class Comparison:
-    """A version's boxes and the active model's on the same photos, against the verdicts."""
+    """A version's boxes and the active model's, on the same photos, against the verdicts."""
 
     version: Tally  # the candidate's (shadow) boxes
     active: Tally  # the boxes that made the items, on the same photos
+    unreviewed: tuple[UnreviewedCount, ...] = ()
 
 
 def _sha256(path: Path) -> str:
@@ -209,4 +223,15 @@ def compare(session: Session, version: ModelVersion) -> Comparison:
                 + [Verdict(b.class_key, b.xyxy, False) for b in photo.false_positives])
     shadow = tally((im.shadow_detections or [], verdicts.get(im.id, [])) for im in images)
     active = tally((im.detections or [], verdicts.get(im.id, [])) for im in images)
-    return Comparison(shadow, active)
+    return Comparison(shadow, active, unreviewed_counts(images))
+
+
+def unreviewed_counts(images: Sequence[Image]) -> tuple[UnreviewedCount, ...]:
+    """Per component class, the boxes each model drew on these photos (taxonomy order)."""
+    active: Counter[str] = Counter()
+    shadow: Counter[str] = Counter()
+    for im in images:
+        active.update(d["class"] for d in im.detections or [])
+        shadow.update(d["class"] for d in im.shadow_detections or [])
+    return tuple(UnreviewedCount(c.key, active[c.key], shadow[c.key]) for c in taxonomy.CLASSES
+                 if c.category is taxonomy.Category.COMPONENT and (active[c.key] or shadow[c.key]))

@@ -168,6 +168,9 @@ def _show(args: argparse.Namespace) -> int:
     print(f"on the {c.version.photos} photos it ran on in shadow, against the reviews:")
     print(_tally_line("it", c.version))
     print(_tally_line("active", c.active))
+    for u in c.unreviewed:
+        print(f"  {u.class_key} (not reviewed): {u.version} boxes by it, {u.active} by the "
+              "active model")
     return 0
 
 

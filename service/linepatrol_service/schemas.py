@@ -552,11 +552,22 @@ class ModelTally(BaseModel):
     repeated: int = Field(description="... of which the model detects again")
 
 
+class UnreviewedOut(BaseModel):
+    """Boxes of a class nobody reviews (a component), each model's, on the same photos."""
+
+    class_key: str
+    active: int
+    version: int
+
+
 class ModelComparison(BaseModel):
     """The version's shadow boxes and the active model's, on the same photos."""
 
     version: ModelTally
     active: ModelTally
+    unreviewed: list[UnreviewedOut] = Field(
+        default_factory=list, description="Components (never reviewed): boxes per class of "
+        "each model; a candidate that forgot a class shows here")
 
 
 class ModelEventOut(BaseModel):

@@ -108,6 +108,8 @@ def test_register_shadow_compare_promote(api: Api, candidate: Path) -> None:
     assert cmp_["active"]["repeated"] == cmp_["active"]["rejected"]  # the active repeats them
     assert cmp_["version"]["repeated"] == 0  # the candidate does not
     assert cmp_["version"]["recall"] == cmp_["active"]["recall"] == 1.0  # at equal recall
+    # the classes nobody reviews: both still box the insulator on every photo
+    assert cmp_["unreviewed"] == [{"class_key": "insulator", "active": 3, "version": 3}]
 
     # promote: audited, the version named by health, new items record it
     assert _move(api, version["id"], "active", role="reviewer").status_code == 403
