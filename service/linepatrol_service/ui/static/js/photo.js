@@ -56,13 +56,14 @@
     }
 
     /** Draw these boxes instead of the last ones: [{xyxy, color, weight, dashArray, label,
-        labelClass, onClick}]; returns the rectangles in the same order. */
+        labelClass, className, onClick}]; returns the rectangles in the same order. */
     function setBoxes(boxes) {
       boxLayers.forEach(function (l) { l.remove(); });
       boxLayers = boxes.map(function (b) {
         const rect = L.rectangle(bounds(b.xyxy), {
           color: b.color || "#ff1f1f", weight: b.weight || 3, dashArray: b.dashArray || null,
           fill: Boolean(b.onClick), fillOpacity: 0, interactive: Boolean(b.onClick),
+          className: b.className || "",
         }).addTo(map);
         if (b.label) {
           rect.bindTooltip(b.label, { permanent: true, direction: "top", offset: [0, -2],
