@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ui import support as ui_support
-from ui.browser import browser_page, chromium_path, serve
+from ui.browser import axe_violations, browser_page, chromium_path, screenshot, serve
 from ui.conftest import build_app, make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -86,6 +86,11 @@ def test_review_every_box_of_a_photo(tmp_path: Path, tiny_model: Path) -> None:
         expect(page.locator("#box-count")).to_have_text("2")
         expect(page.locator("#photo-viewer path.box")).to_have_count(2)
         expect(page.locator("#keys-hint")).to_contain_text("draw a missed object")
+        page.keyboard.press("n")
+        expect(page.locator("#selected")).to_be_visible()
+        assert axe_violations(page) == []
+        screenshot(page, "photo")
+        page.keyboard.press("p")  # the last box: n below wraps round to the first
 
         # the keyboard: n selects the first box, r marks it false (and moves on)
         page.keyboard.press("n")
