@@ -312,6 +312,48 @@ def test_defect_page_has_photo_crop_map_history(ui_app: UiApp, client: TestClien
     assert "seen as" in page and 0 <= seen.find('<span lang="zh">鸟巢</span>') < 60
 
 
+def test_photo_page_is_the_review_sides(ui_app: UiApp, client: TestClient,
+                                       processed: dict[str, Any]) -> None:
+    """A photo's page (every item's box on it, the tools to edit them) is for reviewers and
+    admins: an uploader gets the 403 page, even for its own flight's photo; the flight page and
+    the defect page link to it."""
+    own = process_flight(client, ui_app[2], "uploader")
+    sign_in(client, ui_app[2]["reviewer"])
+    images = client.get(f"/api/v1/flights/{processed['id']}/images").json()["items"]
+    defects = [client.get(f"/api/v1/defects/{d['id']}").json() for d in client.get(
+        "/api/v1/defects", params={"flight": processed["id"]}).json()["items"]]
+    image_id = defects[0]["image_id"]
+    page = client.get(f"/ui/images/{image_id}")
+    assert page.status_code == 200 and "photo_page.js" in page.text and "photo.js" in page.text
+    assert 'id="draw-start"' in page.text and 'id="sel-box-form"' in page.text  # may write
+    boxes = client.get(f"/ui/images/{image_id}/boxes.json").json()
+    on_photo = {d["id"] for d in defects if any(e["image_id"] == image_id
+                                                   for e in d["evidence"])}
+    assert {b["id"] for b in boxes} == on_photo and defects[0]["id"] in on_photo
+    first = next(b for b in boxes if b["id"] == defects[0]["id"])
+    assert first["correctable"] and first["xyxy"] == defects[0]["xyxy"]
+    assert first["zh"] and first["status"] == "new" and first["origin"] == "detected"
+    flight_page = client.get(f"/ui/flights/{processed['id']}").text
+    for im in images:
+        if im["status"] == "done":
+            assert f'href="/ui/images/{im["id"]}"' in flight_page
+            assert f'href="/api/v1/images/{im["id"]}?variant=annotated"' in flight_page
+    defect_page = client.get(f"/ui/defects/{defects[0]['id']}").text
+    assert f'href="/ui/images/{image_id}"' in defect_page
+    assert client.get("/ui/images/999999").status_code == 404
+    # an uploader: the 403 page, for another's photo and its own; its flight page keeps the
+    # annotated JPEG as the photo's link
+    sign_in(client, ui_app[2]["uploader"])
+    own_image = client.get(f"/api/v1/flights/{own['id']}/images").json()["items"][0]["id"]
+    for target in (image_id, own_image):
+        r = client.get(f"/ui/images/{target}")
+        assert r.status_code == 403 and "defects:read" in r.text
+        assert client.get(f"/ui/images/{target}/boxes.json").status_code == 403
+    own_page = client.get(f"/ui/flights/{own['id']}").text
+    assert "/ui/images/" not in own_page
+    assert f'href="/api/v1/images/{own_image}?variant=annotated"' in own_page
+
+
 def test_map_data_draws_ledger_and_open_defects(ui_app: UiApp, client: TestClient,
                                                 processed: dict[str, Any]) -> None:
     sign_in(client, ui_app[2]["reviewer"])

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +35,15 @@ from linepatrol_service.domain import (
     may,
 )
 from linepatrol_service.model_views import model_detail
-from linepatrol_service.models import Defect, Flight, HazardWarning, Image, Ledger, ModelVersion
+from linepatrol_service.models import (
+    Defect,
+    Flight,
+    HazardWarning,
+    Image,
+    Ledger,
+    ModelVersion,
+    Sighting,
+)
 from linepatrol_service.queries import DefectFilter, DefectSort, FlightFilter
 from linepatrol_service.roles import Permission
 from linepatrol_service.routers.webhooks import deliveries as list_deliveries
@@ -51,7 +59,7 @@ from linepatrol_service.ui.session import (
     csrf_token,
     new_login_nonce,
 )
-from linepatrol_service.views import image_out
+from linepatrol_service.views import image_for, image_out
 
 UI_PREFIX = "/ui"
 MAX_PHOTOS_SHOWN = 200  # a flight page lists this many photos; the API pages the rest
@@ -455,6 +463,81 @@ def defect_page(request: Request, defect_id: int, viewer: ViewerDep,
                   all_classes=labels.reviewable_classes(),
                   statuses=[s for s in DefectStatus if s == defect.status
                             or may(defect.status, s, Permission.DEFECTS_WRITE)])
+
+
+# --- one photo: every item's box on it ------------------------------------------------------
+
+
+MAX_PHOTO_ITEMS = 500  # items considered for one photo (a photo holds a few dozen at most)
+
+
+def photo_boxes(session: Session, image: Image) -> list[dict[str, Any]]:
+    """Every item with a box on ``image``, one entry each, by item id: the item's own evidence
+    entry for the photo when it has one (what a correction changes), else the one of the
+    photo's flight's sighting (an item first found by an earlier flight). ``correctable``: the
+    photo is the item's first evidence, where ``PATCH /defects/{id}`` with ``xyxy`` applies."""
+    if image.flight_id is not None:
+        seen = select(Sighting.defect_id).where(Sighting.flight_id == image.flight_id)
+        query = select(Defect).where((Defect.flight_id == image.flight_id) | Defect.id.in_(seen))
+    elif image.camera_id is not None:
+        query = select(Defect).where(Defect.camera_id == image.camera_id)
+    else:
+        return []
+    items = session.scalars(query.order_by(Defect.id).limit(MAX_PHOTO_ITEMS)).all()
+    on_flight: dict[int, dict[str, Any]] = {}
+    if image.flight_id is not None:
+        for sighting in session.scalars(select(Sighting).where(
+                Sighting.flight_id == image.flight_id,
+                Sighting.defect_id.in_([d.id for d in items]))):
+            for view in sighting.evidence or []:
+                if view.get("image_id") == image.id:
+                    on_flight.setdefault(sighting.defect_id, view)
+    boxes = []
+    for d in items:
+        evidence = d.evidence or []
+        own = [e for e in evidence if e.get("image_id") == image.id]
+        entry = own[0] if own else on_flight.get(d.id)
+        if entry is None:
+            continue
+        label = labels.class_label(d.class_key)
+        status_zh, status_en = labels.STATUS_LABELS.get(DefectStatus(d.status),
+                                                        (d.status, d.status))
+        first = evidence[0].get("image_id") if evidence else None
+        boxes.append({
+            "id": d.id, "class": d.class_key, "zh": label.zh, "en": label.en,
+            "status": d.status, "statusText": f"{status_zh} {status_en}",
+            "severity": d.severity, "confidence": entry.get("confidence", d.confidence),
+            "xyxy": [float(v) for v in entry["xyxy"]],
+            "origin": entry.get("origin", "detected"),
+            "correctable": first == image.id, "firstImage": first,
+        })
+    return boxes
+
+
+def _photo(session: Session, viewer: Viewer, image_id: int) -> Image:
+    """The photo for the review side: defects:read (an uploader gets the 403 page), and the
+    photo visible to the viewer as ``GET /api/v1/images/{id}`` decides (404 otherwise)."""
+    needs(viewer, Permission.DEFECTS_READ)
+    return image_for(session, viewer.principal, image_id)
+
+
+@router.get("/images/{image_id}", response_class=HTMLResponse)
+def photo_page(request: Request, image_id: int, viewer: ViewerDep,
+               session: SessionDep) -> Response:
+    """One photo with every item's box on it; reviewers correct, reclassify, reject or confirm
+    a box and draw a missed object, all through ``/api/v1``."""
+    image = _photo(session, viewer, image_id)
+    photo = {"imageId": image.id, "filename": image.filename, "width": image.width,
+             "height": image.height}
+    return render(request, "photo.html", viewer, image=image_out(image), photo=photo,
+                  boxes=photo_boxes(session, image), all_classes=labels.reviewable_classes())
+
+
+@router.get("/images/{image_id}/boxes.json")
+def photo_boxes_json(image_id: int, viewer: ViewerDep, session: SessionDep) -> JSONResponse:
+    """The photo page's boxes again, after an edit (no reload: the zoom and selection stay)."""
+    image = _photo(session, viewer, image_id)
+    return JSONResponse(photo_boxes(session, image), headers={"Cache-Control": "no-store"})
 
 
 # --- lines (the dashboard) ------------------------------------------------------------------
