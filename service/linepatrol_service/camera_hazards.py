@@ -143,6 +143,7 @@ def _raise(session: Session, camera: Camera, image: Image, at: dt.datetime, d: G
     k, n = window
     item = defect_row(d, None, now)
     item.camera_id = camera.id
+    item.model_version = image.model_version  # the registry's version that saw it
     item.first_seen = item.last_seen = at.date()
     item.last_seen_at = at
     item.sightings = 1

@@ -19,13 +19,16 @@ from linepatrol_service.cli import _data_arg, _open
 STATES = ("registered", "shadow", "active", "retired")
 
 
-def active_model(data_dir: Path) -> ActiveModel:
+def active_model(data_dir: Path) -> ActiveModel | None:
     """The ``linepatrol.model_registry`` entry point: the version the registry in
-    ``data_dir`` runs (what ``linepatrol info --data DIR`` reports and loads)."""
+    ``data_dir`` runs (what ``linepatrol info --data DIR`` reports and loads); None where
+    there is no data directory (nothing is created to answer)."""
     from linepatrol_service import registry
     from linepatrol_service.services import Services
     from linepatrol_service.settings import ServiceSettings
 
+    if not data_dir.is_dir():
+        return None
     services = Services(ServiceSettings(data_dir=data_dir), run_migrations=False)
     try:
         with services.sessions() as s:

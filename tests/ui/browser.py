@@ -59,7 +59,10 @@ def serve(app: Any, lifespan: str = "on") -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+    # log_config/log_level None: a server inside the test process leaves the process's logging
+    # as it is (uvicorn's own config would stop its loggers reaching the root for later tests)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           log_level=None, access_log=False,
                                            lifespan=lifespan))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
