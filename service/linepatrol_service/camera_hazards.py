@@ -29,8 +29,10 @@ from linepatrol.geo.geodesy import distance_m
 from linepatrol.geo.locate import Defect as GeoDefect
 from linepatrol.tracking import more_severe
 from linepatrol_service.domain import DefectStatus, PhotoStatus, Worker, check
+from linepatrol_service.edge import cameras_edge
 from linepatrol_service.geotag import LedgerText, defect_row, locate, stored_evidence, stored_photo
 from linepatrol_service.models import Camera, Defect, DefectEvent, Image, Ledger
+from linepatrol_service.schemas import FlightEdgeOut
 from linepatrol_service.services import Services
 from linepatrol_service.tracking import lock_line
 
@@ -187,11 +189,13 @@ def _end(session: Session, camera: Camera, item: Defect, at: dt.datetime,
 
 @dataclass(frozen=True)
 class CameraRow:
-    """A camera on the cameras page: its registry entry, open hazards, latest photo's time."""
+    """A camera on the cameras page: its registry entry, open hazards, latest photo's time,
+    and front end + back end on its photos."""
 
     camera: Camera
     open_hazards: int
     latest_at: dt.datetime | None
+    edge: FlightEdgeOut | None = None  # front end + back end on its photos (None: no edge)
 
 
 def camera_overview(session: Session) -> list[CameraRow]:
@@ -203,8 +207,10 @@ def camera_overview(session: Session) -> list[CameraRow]:
     latest: dict[str | None, dt.datetime | None] = {cid: at for cid, at in session.execute(
         select(Image.camera_id, func.max(Image.captured_at)).where(Image.camera_id.is_not(None))
         .group_by(Image.camera_id))}
+    edge = cameras_edge(session, [c.id for c in cameras])
     rows = []
     for c in cameras:
         at = latest.get(c.id)
-        rows.append(CameraRow(c, int(open_by.get(c.id, 0)), _aware(at) if at else None))
+        rows.append(CameraRow(c, int(open_by.get(c.id, 0)), _aware(at) if at else None,
+                              edge.get(c.id)))
     return rows

@@ -24,8 +24,8 @@ from linepatrol.images import ImageError
 from linepatrol_service.domain import PhotoStatus
 from linepatrol_service.edge import store_edge_detections
 from linepatrol_service.intake import check_photo
-from linepatrol_service.models import Camera, Defect, Image, Token
-from linepatrol_service.schemas import CameraCreate, CameraOut, EdgeDetectionsIn
+from linepatrol_service.models import Camera, CameraEdgeSummary, Defect, Image, Token
+from linepatrol_service.schemas import CameraCreate, CameraOut, EdgeDetectionsIn, FlightEdgeOut
 from linepatrol_service.services import Services
 from linepatrol_service.storage import TooLarge
 from linepatrol_service.validation import short
@@ -67,16 +67,17 @@ def remove_camera(session: Session, camera_id: str) -> bool:
     session.execute(delete(Defect).where(Defect.camera_id == camera_id))
     session.execute(delete(Image).where(Image.camera_id == camera_id))
     session.execute(delete(Token).where(Token.camera_id == camera_id))
+    session.execute(delete(CameraEdgeSummary).where(CameraEdgeSummary.camera_id == camera_id))
     session.execute(delete(Camera).where(Camera.id == camera_id))
     return True
 
 
-def camera_out(c: Camera) -> CameraOut:
+def camera_out(c: Camera, edge: FlightEdgeOut | None = None) -> CameraOut:
     return CameraOut(id=c.id, name=c.name, line=c.line, tower=c.tower, lat=c.lat, lon=c.lon,
                      alt=c.alt, heading=c.heading, pitch=c.pitch, roll=c.roll,
                      hfov_deg=c.hfov_deg, focal_px=c.focal_px, width=c.width, height=c.height,
                      max_range_m=c.max_range_m, created_at=_aware(c.created_at),
-                     created_by=c.created_by)
+                     created_by=c.created_by, edge=edge)
 
 
 def camera_pose(c: Camera, width: int | None = None, height: int | None = None) -> CameraPose:

@@ -1,5 +1,6 @@
 """The server's side of front end + back end recognition: the edge's boxes stored with a photo,
-the edge devices' counts per flight, and the agreement shown with a flight and its photos.
+the edge devices' counts per flight and per corridor camera, and the agreement shown with a
+flight, a camera and their photos.
 
 Reusable by every upload route: :func:`parse_edge_field` reads the ``edge_detections`` form
 field (a 422 for a bad one) and :func:`store_edge_detections` puts it on an :class:`Image` row
@@ -13,6 +14,7 @@ is promoted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import HTTPException, status
 from pydantic import ValidationError
@@ -23,7 +25,7 @@ from starlette.datastructures import UploadFile
 from linepatrol.detections import DetectionRecord
 from linepatrol.edge.agreement import Agreement, compare
 from linepatrol_service.domain import PhotoStatus
-from linepatrol_service.models import EdgeSummary, Image, utcnow
+from linepatrol_service.models import CameraEdgeSummary, EdgeSummary, Image, utcnow
 from linepatrol_service.schemas import (
     AgreementOut,
     DetectionOut,
@@ -102,6 +104,37 @@ def record_edge_summary(session: Session, flight_id: int, body: EdgeSummaryIn) -
     row.reported_at = utcnow()
 
 
+def record_camera_edge_summary(session: Session, camera_id: str, body: EdgeSummaryIn) -> None:
+    """Replace the device's counts for the camera (the caller commits)."""
+    row = session.scalar(select(CameraEdgeSummary).where(
+        CameraEdgeSummary.camera_id == camera_id, CameraEdgeSummary.device == body.device))
+    if row is None:
+        row = CameraEdgeSummary(camera_id=camera_id, device=body.device)
+        session.add(row)
+    row.model, row.seen, row.uploaded, row.skipped = body.model, body.seen, body.uploaded, \
+        body.skipped
+    row.reported_at = utcnow()
+
+
+def _edge_block(photos: Sequence[Any], reports: Sequence[EdgeSummary | CameraEdgeSummary]
+                ) -> FlightEdgeOut:
+    """The edge block of one flight or camera: its edge photos (rows with ``status``,
+    ``detections``, ``edge_detections``, ``edge_model``) and its devices' reports."""
+    done = [compare(p.edge_detections or [], p.detections) for p in photos
+            if p.status == PhotoStatus.DONE and p.detections is not None]
+    agreed = sum(a.agreed for a in done)
+    return FlightEdgeOut(
+        photos=len(photos), processed=len(done), agreed=agreed,
+        agreement_rate=round(agreed / len(done), 4) if done else None,
+        matched=sum(a.matched for a in done), edge_only=sum(a.edge_only for a in done),
+        back_only=sum(a.back_only for a in done),
+        seen_on_edge=sum(r.seen for r in reports),
+        skipped_on_edge=sum(r.skipped for r in reports),
+        devices=[r.device for r in reports],
+        models=sorted({p.edge_model for p in photos if p.edge_model}
+                      | {r.model for r in reports}))
+
+
 def flights_edge(session: Session, flight_ids: Sequence[int]) -> dict[int, FlightEdgeOut]:
     """The edge block of each flight that has edge photos or an edge report (absent: none)."""
     if not flight_ids:
@@ -116,18 +149,27 @@ def flights_edge(session: Session, flight_ids: Sequence[int]) -> dict[int, Fligh
     for fid in flight_ids:
         mine = [p for p in photos if p.flight_id == fid]
         told = [r for r in reports if r.flight_id == fid]
-        if not mine and not told:
-            continue
-        done = [compare(p.edge_detections or [], p.detections) for p in mine
-                if p.status == PhotoStatus.DONE and p.detections is not None]
-        agreed = sum(a.agreed for a in done)
-        out[fid] = FlightEdgeOut(
-            photos=len(mine), processed=len(done), agreed=agreed,
-            agreement_rate=round(agreed / len(done), 4) if done else None,
-            matched=sum(a.matched for a in done), edge_only=sum(a.edge_only for a in done),
-            back_only=sum(a.back_only for a in done),
-            seen_on_edge=sum(r.seen for r in told), skipped_on_edge=sum(r.skipped for r in told),
-            devices=[r.device for r in told],
-            models=sorted({p.edge_model for p in mine if p.edge_model}
-                          | {r.model for r in told}))
+        if mine or told:
+            out[fid] = _edge_block(mine, told)
+    return out
+
+
+def cameras_edge(session: Session, camera_ids: Sequence[str]) -> dict[str, FlightEdgeOut]:
+    """The edge block of each camera that has edge photos or an edge report (absent: none):
+    the flight's numbers, by the same rule, over the camera's photos."""
+    if not camera_ids:
+        return {}
+    photos = session.execute(
+        select(Image.camera_id, Image.status, Image.detections, Image.edge_detections,
+               Image.edge_model)
+        .where(Image.camera_id.in_(camera_ids), Image.edge_model.is_not(None))).all()
+    reports = session.scalars(
+        select(CameraEdgeSummary).where(CameraEdgeSummary.camera_id.in_(camera_ids))
+        .order_by(CameraEdgeSummary.device)).all()
+    out: dict[str, FlightEdgeOut] = {}
+    for cid in camera_ids:
+        mine = [p for p in photos if p.camera_id == cid]
+        told = [r for r in reports if r.camera_id == cid]
+        if mine or told:
+            out[cid] = _edge_block(mine, told)
     return out

@@ -170,6 +170,27 @@ class EdgeSummary(Base):
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CameraEdgeSummary(Base):
+    """What one edge device saw of a corridor camera's photos, as its spool counts it (the
+    cameras' counterpart of :class:`EdgeSummary`): the photos it sent are rows of ``images``;
+    these counts add the ones it judged empty and kept. One row per (camera, device),
+    replaced by each report (the counts are cumulative)."""
+
+    __tablename__ = "camera_edge_summaries"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "device", name="uq_camera_edge_summaries_camera_device"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    device: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    seen: Mapped[int] = mapped_column(Integer)
+    uploaded: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class UploadRefusal(Base):
     """A file refused at upload, and why: the flight page keeps the verdicts the upload page
     showed only for a moment (a refused file never becomes an Image)."""

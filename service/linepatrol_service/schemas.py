@@ -215,6 +215,9 @@ class ImageEdgeOut(BaseModel):
 
 
 class FlightEdgeOut(BaseModel):
+    """Front end + back end on a flight's photos, or a corridor camera's (``GET
+    /cameras/{id}``'s ``edge``): the same numbers by the same rule."""
+
     photos: int = Field(description="Photos of the flight that came from an edge device")
     processed: int = Field(description="Of those, processed by the back end")
     agreed: int = Field(description="Of those, where both ends found something or nothing")
@@ -737,6 +740,9 @@ class CameraOut(BaseModel):
     max_range_m: float | None
     created_at: dt.datetime
     created_by: str
+    edge: FlightEdgeOut | None = Field(
+        default=None, description="Front end + back end on the camera's photos: agreement "
+        "and the edge devices' counts (null when no edge was involved)")
 
 
 class CameraPushed(BaseModel):

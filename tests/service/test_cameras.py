@@ -4,18 +4,19 @@ and the k-of-n hazard items their photos raise."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from linepatrol.cli import main as cli
 from linepatrol_service.camera_hazards import update_camera_hazards
 from linepatrol_service.domain import DefectStatus, PhotoStatus
-from linepatrol_service.models import Camera, Defect, Image
+from linepatrol_service.models import Camera, CameraEdgeSummary, Defect, Image
 from support.tiny_onnx import make_yolo_onnx
 
 from .conftest import Api, make_settings, open_api
@@ -348,3 +349,81 @@ def test_photos_committed_without_their_hazard_step_are_stepped_later(cam_api: A
     assert take_hazard_steps(api.services) == 0  # each photo is stepped once
     with api.services.sessions() as s:
         assert all(im.hazards_at is not None for im in s.scalars(select(Image)))
+
+
+def test_the_camera_shows_front_end_and_back_end_agreement_and_the_edge_counts(
+        tmp_path: Path, hazard_model: Path):
+    """Per camera, as per flight: photos sent with edge boxes, processed, agreed (both ends
+    found something, or both nothing), the rate; the edge's own counts by
+    ``POST /cameras/{id}/edge-summary`` (its device, or an admin); on the API and the page."""
+    from fastapi.testclient import TestClient
+
+    from linepatrol_service.app import create_app
+    from linepatrol_service.services import Services
+
+    settings = make_settings(tmp_path / "data", hazard_model, batch_size=4)
+    services = Services(settings)
+    with TestClient(create_app(settings, services, ui=True)) as client:
+        api = Api(client, services)
+        _register(api)
+        _register(api, id="CAM-2")
+        token = _device(api)
+        assert api.get("/cameras/CAM-1").json()["edge"] is None  # no edge involved yet
+        edge_found = json.dumps({"model": "small-int8", "detections": [
+            {"class": "excavator", "confidence": 0.7, "xyxy": [10, 10, 40, 40]}]})
+        edge_empty = json.dumps({"model": "small-int8", "detections": []})
+        ids = []
+        for i, edge in enumerate((edge_found, edge_empty)):
+            r = client.post("/api/v1/cameras/CAM-1/images",
+                            headers={"Authorization": f"Bearer {token}"},
+                            files={"file": ("snap.jpg", jpeg(seed=40 + i), "image/jpeg")},
+                            data={"captured_at": (T0 + dt.timedelta(minutes=i)).isoformat(),
+                                  "edge_detections": edge})
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["image_id"])
+        plain = _push(api, token, jpeg(seed=42), at=T0 + dt.timedelta(minutes=2))
+        ids.append(plain.json()["image_id"])  # no edge boxes: not counted
+        for image_id in ids:
+            assert _wait_image(api, image_id)["status"] == "done"
+
+        summary = {"device": "cam-box-1", "model": "small-int8", "seen": 30, "uploaded": 2,
+                   "skipped": 28}
+        url = "/api/v1/cameras/{}/edge-summary"
+        device = {"Authorization": f"Bearer {token}"}
+        r = client.post(url.format("CAM-1"), headers=device, json=summary)
+        assert r.status_code == 200, r.text
+        assert r.json()["skipped_on_edge"] == 28 and r.json()["devices"] == ["cam-box-1"]
+        r = client.post(url.format("CAM-1"), headers=device, json={**summary, "seen": 31,
+                                                                   "skipped": 29})
+        assert r.json()["seen_on_edge"] == 31  # replaces the device's previous report
+        assert client.post(url.format("CAM-2"), headers=device, json=summary).status_code == 403
+        assert api.post("/cameras/CAM-1/edge-summary", "reviewer",
+                        json=summary).status_code == 403
+        assert api.post("/cameras/CAM-2/edge-summary", json={**summary, "device": "x"}
+                        ).status_code == 200  # an admin, for any camera
+        assert api.post("/cameras/CAM-9/edge-summary", json=summary).status_code == 404
+        assert client.post(url.format("CAM-1"), headers=device,
+                           json={**summary, "seen": -1}).status_code == 422
+
+        edge = api.get("/cameras/CAM-1", "reviewer").json()["edge"]
+        assert edge == {"photos": 2, "processed": 2, "agreed": 1, "agreement_rate": 0.5,
+                        "matched": edge["matched"], "edge_only": edge["edge_only"],
+                        "back_only": edge["back_only"], "seen_on_edge": 31,
+                        "skipped_on_edge": 29, "devices": ["cam-box-1"],
+                        "models": ["small-int8"]}
+        assert edge["back_only"] >= 1  # the excavator the edge missed on the second photo
+        listed = {c["id"]: c["edge"] for c in api.get("/cameras").json()}
+        assert listed["CAM-1"] == edge and listed["CAM-2"]["photos"] == 0
+
+        client.get("/ui/login")
+        client.post("/ui/login", data={"token": api.tokens["reviewer"],
+                                       "csrf": client.cookies.get("lp_login_csrf"),
+                                       "next": "/ui/cameras"}, follow_redirects=False)
+        page = client.get("/ui/cameras").text
+        assert "2 sent with edge boxes, 2 processed, 1 agreed" in page
+        assert '<span class="edge-rate">50 %</span>' in page
+        assert "31 seen on the edge, 29 judged empty and kept there (cam-box-1)" in page
+
+        assert api.call("DELETE", "/cameras/CAM-1").status_code == 204  # with its counts
+        with services.sessions() as s:
+            assert s.scalar(select(func.count()).select_from(CameraEdgeSummary)) == 1

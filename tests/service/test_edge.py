@@ -226,3 +226,23 @@ def test_the_camera_upload_sends_the_file_its_capture_time_and_the_edge_boxes(
     assert b'name="file"; filename="cam.jpg"' in body
     assert b'name="captured_at"\r\n\r\n2026-12-01T09:30:00+00:00' in body
     assert b'{"model": "small", "detections": []}' in body
+
+
+def test_the_camera_edge_summary_goes_to_the_camera_route() -> None:
+    from linepatrol.edge.client import EdgeSummary, FlightTarget
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    summary = EdgeSummary(device="cam-box", model="small", seen=9, uploaded=1, skipped=8)
+    with EdgeClient("http://cameras.test", "tok",
+                    transport=httpx.MockTransport(handler)) as client:
+        assert client.report(CameraTarget("CAM-1"), summary).kind is SentKind.ACKED
+        assert client.report(FlightTarget(12), summary).kind is SentKind.ACKED
+    assert [r.url.path for r in seen] == ["/api/v1/cameras/CAM-1/edge-summary",
+                                          "/api/v1/flights/12/edge-summary"]
+    assert json.loads(seen[0].read()) == {"device": "cam-box", "model": "small", "seen": 9,
+                                          "uploaded": 1, "skipped": 8}

@@ -77,3 +77,40 @@ def test_map_stacks_towers_over_defects_and_shows_a_scale(tmp_path: Path,
         assert int(page.locator("#map").get_attribute("data-defects") or 0) == flight["defects"]
         assert page.locator("#figures").is_visible()
         assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
+
+
+def test_the_warnings_page_draws_its_warnings_coloured_by_status(tmp_path: Path,
+                                                                 tiny_model: Path) -> None:
+    chromium_path()
+    import datetime as dt
+
+    from linepatrol_service.models import Defect, Flight
+    from linepatrol_service.warnings import raise_warnings
+
+    app, services, tokens = build_app(make_settings(tmp_path / "data", tiny_model))
+    with services.sessions.begin() as s:
+        flight = Flight(line="500kV 江城线", date=dt.date(2026, 11, 20), status="done")
+        s.add(flight)
+        s.flush()
+        item = Defect(flight_id=flight.id, class_key="truck_crane", detected_class="truck_crane",
+                      category="hazard", confidence=0.9, line=flight.line, tower="N7",
+                      distance_to_line_m=12.0, evidence=[], lat=30.5123, lon=114.3121)
+        s.add(item)
+        s.flush()
+        (warning,) = raise_warnings(s, services.settings, [item])
+        warning_id = warning.id
+    with serve(app) as base, browser_page() as page:
+        page.goto(f"{base}/ui/login")
+        page.get_by_label("Access token").fill(tokens["reviewer"])
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{base}/ui/warnings")
+        page.wait_for_selector("#map.loaded")
+        assert page.locator("#map").get_attribute("data-warnings") == "1"
+        marker = page.locator(".leaflet-lpDefects-pane path.warning-issued")
+        assert marker.count() == 1
+        marker.click()
+        link = page.locator(f".leaflet-popup-content a[href='/ui/warnings/{warning_id}']")
+        link.wait_for()
+        assert "12.0 m" in page.locator(".leaflet-popup-content").inner_text()
+        screenshot(page, "warnings-map")
+        assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ def _warning(ui_app: UiApp) -> tuple[int, int]:
         s.flush()
         item = Defect(flight_id=flight.id, class_key="truck_crane", detected_class="truck_crane",
                       category="hazard", confidence=0.9, line=LINE, tower="N7",
-                      distance_to_line_m=12.0, evidence=[])
+                      distance_to_line_m=12.0, evidence=[], lat=30.5123, lon=114.3121)
         s.add(item)
         s.flush()
         (w,) = raise_warnings(s, services.settings, [item])
@@ -51,3 +51,37 @@ def test_the_warnings_page_lists_them_with_the_moves_of_the_role(
     assert "Webhook deliveries" in client.get("/ui/warnings").text
     sign_in(client, ui_app[2]["uploader"])
     assert client.get("/ui/warnings").status_code == 403
+
+
+def test_the_warnings_page_maps_the_listed_warnings(ui_app: UiApp,
+                                                    client: TestClient) -> None:  # noqa: F811
+    """The map's data (no inline script: maps.js reads it from data-source): each listed
+    warning a point with its class, status, distance and link; the page's filter applies."""
+    warning_id, _ = _warning(ui_app)
+    sign_in(client, ui_app[2]["reviewer"])
+    page = client.get("/ui/warnings").text
+    source = "/ui/data/warnings.geojson?line=&amp;offset=0"
+    assert f'id="map" class="map" data-source="{source}"' in page
+    assert "/static/js/maps.js" in page and 'id="map-config"' in page
+    assert 'class="sev wst wst-issued"' in page  # the legend
+
+    data = client.get(source.replace("&amp;", "&")).json()
+    (feature,) = [f for f in data["features"] if f["properties"]["kind"] == "warning"]
+    assert feature["geometry"]["coordinates"] == [114.3121, 30.5123]
+    p = feature["properties"]
+    assert p["id"] == warning_id and p["class"] == "truck_crane" and p["status"] == "issued"
+    assert p["distance_m"] == 12.0 and p["warning_distance_m"] > 12.0
+    assert p["url"] == f"/ui/warnings/{warning_id}" and p["tower"] == "N7"
+    assert p["status_en"] == "Issued" and p["en"] and p["zh"]
+    other = client.get("/ui/data/warnings.geojson", params={"line": "other line"}).json()
+    assert not [f for f in other["features"] if f["properties"]["kind"] == "warning"]
+    assert not [f for f in client.get("/ui/data/warnings.geojson?offset=50").json()["features"]
+                if f["properties"]["kind"] == "warning"]  # the next page of the list
+
+    one = client.get(f"/ui/warnings/{warning_id}").text
+    assert f'data-source="/ui/data/warnings.geojson?warning={warning_id}"' in one
+    (mine,) = client.get(f"/ui/data/warnings.geojson?warning={warning_id}").json()["features"]
+    assert mine["properties"]["id"] == warning_id
+    assert client.get("/ui/data/warnings.geojson?warning=999").status_code == 404
+    sign_in(client, ui_app[2]["uploader"])
+    assert client.get("/ui/data/warnings.geojson").status_code == 403

@@ -14,7 +14,8 @@ Contracts (the service's API):
 - camera: ``POST /api/v1/cameras/{id}/images``, multipart ``file``, form ``captured_at``
   (ISO 8601) and ``edge_detections``; any 2xx is the acknowledgement (its ``image_id``, when the
   body carries one, is kept).
-- edge summary (flights): ``POST /api/v1/flights/{id}/edge-summary`` with :class:`EdgeSummary`.
+- edge summary: ``POST /api/v1/flights/{id}/edge-summary`` or
+  ``POST /api/v1/cameras/{id}/edge-summary`` with :class:`EdgeSummary`.
 """
 
 from __future__ import annotations
@@ -159,13 +160,11 @@ class EdgeClient:
         return _classify(target, response)
 
     def report(self, target: Target, summary: EdgeSummary) -> Sent:
-        """Send the edge summary. Cameras: no summary route yet (the hook is here: when the
-        camera API gets one, post the same body to it); answered as acknowledged."""
-        if not isinstance(target, FlightTarget):
-            return Sent(SentKind.ACKED, "cameras take no edge summary yet")
+        """Send the edge summary to the flight's or the camera's summary route."""
+        url = (f"/flights/{target.flight_id}/edge-summary" if isinstance(target, FlightTarget)
+               else f"/cameras/{target.camera_id}/edge-summary")
         try:
-            response = self.http.post(f"/flights/{target.flight_id}/edge-summary",
-                                      json=summary.model_dump())
+            response = self.http.post(url, json=summary.model_dump())
         except httpx.HTTPError as exc:
             return Sent(SentKind.RETRY, f"server unreachable: {exc}")
         if response.is_success:

@@ -22,11 +22,23 @@ from linepatrol_service.cameras import (
     remove_camera,
 )
 from linepatrol_service.deps import Admin, FlightReader, ServicesDep, SessionDep, require
-from linepatrol_service.edge import EDGE_FIELD, parse_edge_field
+from linepatrol_service.edge import (
+    EDGE_FIELD,
+    cameras_edge,
+    parse_edge_field,
+    record_camera_edge_summary,
+)
 from linepatrol_service.logs import REQUEST_ID
 from linepatrol_service.models import Camera
 from linepatrol_service.roles import Permission
-from linepatrol_service.schemas import CAMERA_ID_PATTERN, CameraCreate, CameraOut, CameraPushed
+from linepatrol_service.schemas import (
+    CAMERA_ID_PATTERN,
+    CameraCreate,
+    CameraOut,
+    CameraPushed,
+    EdgeSummaryIn,
+    FlightEdgeOut,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -66,7 +78,9 @@ def create_camera(body: CameraCreate, session: SessionDep, who: Admin) -> Camera
 
 @router.get("")
 def list_cameras(session: SessionDep, who: FlightReader) -> list[CameraOut]:
-    return [camera_out(c) for c in session.scalars(select(Camera).order_by(Camera.id))]
+    rows = list(session.scalars(select(Camera).order_by(Camera.id)))
+    edge = cameras_edge(session, [c.id for c in rows])
+    return [camera_out(c, edge.get(c.id)) for c in rows]
 
 
 @router.get("/{camera_id}")
@@ -74,7 +88,7 @@ def get_camera(camera_id: CameraId, session: SessionDep, who: FlightReader) -> C
     row = session.get(Camera, camera_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id}")
-    return camera_out(row)
+    return camera_out(row, cameras_edge(session, [row.id]).get(row.id))
 
 
 @router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -83,6 +97,24 @@ def delete_camera(camera_id: CameraId, session: SessionDep, who: Admin) -> None:
     if not remove_camera(session, camera_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id}")
     session.commit()
+
+
+@router.post("/{camera_id}/edge-summary",
+             responses={404: {"description": "No such camera"}})
+def edge_summary(camera_id: CameraId, body: EdgeSummaryIn, session: SessionDep,
+                 who: Pusher) -> FlightEdgeOut:
+    """What an edge device (``linepatrol edge --camera``) saw of the camera, counted by its
+    spool: photos seen, sent, and judged empty and kept on the device (a device token for its
+    own camera, or an admin). Each report replaces the device's previous one (the counts are
+    cumulative). Answers the camera's edge block."""
+    if not who.may_push_to(camera_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"this token pushes to camera {who.camera_id}, not {camera_id}")
+    if session.get(Camera, camera_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id}")
+    record_camera_edge_summary(session, camera_id, body)
+    session.commit()
+    return cameras_edge(session, [camera_id])[camera_id]
 
 
 def parse_captured_at(value: object) -> dt.datetime:

@@ -3,6 +3,9 @@
 The maps draw these vectors themselves, so they work offline with no tile server at all; a tile
 layer is only drawn underneath when one is configured (``LINEPATROL_UI_TILE_URL``).
 
+The warnings page's map: the listed warnings (the page's filter and offset) coloured by their
+status, over their lines.
+
 Coverage layer: on a flight's map, and on one line's map, the line's towers carry ``covered``
 and each of its spans is a ``span`` feature with ``covered`` (the flight's coverage; for a line,
 covered by a processed flight within ``coverage_stale_after_days``, i.e. not stale).
@@ -14,20 +17,27 @@ import datetime as dt
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from linepatrol_service import coverage
+from linepatrol_service import coverage, warnings
 from linepatrol_service.auth import Principal
 from linepatrol_service.domain import OPEN_DEFECT, REPORTED_DEFECT
-from linepatrol_service.models import Defect, Flight, Image, Ledger
+from linepatrol_service.models import Defect, Flight, HazardWarning, Image, Ledger
 from linepatrol_service.roles import Permission
+from linepatrol_service.schemas import WarningOut
 from linepatrol_service.settings import ServiceSettings
 from linepatrol_service.tracking import seen_on_flight
 from linepatrol_service.ui import labels
-from linepatrol_service.ui.pages import UI_PREFIX, SessionDep, ViewerDep, needs
+from linepatrol_service.ui.pages import (
+    UI_PREFIX,
+    WARNINGS_PER_PAGE,
+    SessionDep,
+    ViewerDep,
+    needs,
+)
 from linepatrol_service.views import flight_for
 
 log = logging.getLogger(__name__)
@@ -215,5 +225,49 @@ def map_geojson(
         features += coverage_features(session, shown.line if shown else line, features, marks)
     linked = viewer.can(Permission.DEFECTS_READ)
     features += [defect_feature(d, linked) for d in rows]
+    return JSONResponse({"type": "FeatureCollection", "features": features},
+                        headers={"Cache-Control": "no-store"})
+
+
+def warning_feature(w: WarningOut) -> dict[str, Any]:
+    """One warning as a map point (a warning without a position has none)."""
+    cls = labels.class_label(w.class_key)
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [w.lon, w.lat]},
+        "properties": {
+            "kind": "warning", "id": w.id, "class": w.class_key, "zh": cls.zh, "en": cls.en,
+            "status": w.status, "status_zh": labels.WARNING_LABELS[w.status][0],
+            "status_en": labels.WARNING_LABELS[w.status][1],
+            "distance_m": round(w.distance_m, 1),
+            "warning_distance_m": round(w.warning_distance_m, 1), "overdue": w.overdue,
+            "line": w.line, "tower": w.tower, "span": w.span,
+            "url": f"{UI_PREFIX}/warnings/{w.id}",
+        },
+    }
+
+
+@router.get("/warnings.geojson")
+def warnings_geojson(
+    viewer: ViewerDep, session: SessionDep,
+    line: str = "",
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    warning: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> JSONResponse:
+    """The warnings the warnings page lists (its line filter and offset, the same order and
+    page size), or one warning, each a point coloured by status on the map, over the ledger's
+    lines they are on."""
+    needs(viewer, Permission.DEFECTS_READ)
+    if warning is not None:
+        row = session.get(HazardWarning, warning)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such warning")
+        items: list[WarningOut] = [warnings.get_warning(session, row)]
+    else:
+        items = warnings.list_warnings(session, warnings.WarningFilter(line=line or None),
+                                       offset, WARNINGS_PER_PAGE).items
+    placed = [w for w in items if w.lat is not None and w.lon is not None]
+    features = ledger_features(session, sorted({w.line for w in items}))
+    features += [warning_feature(w) for w in placed]
     return JSONResponse({"type": "FeatureCollection", "features": features},
                         headers={"Cache-Control": "no-store"})

@@ -564,6 +564,9 @@ def line_page(request: Request, viewer: ViewerDep, session: SessionDep, line: st
 # --- hazard warnings ------------------------------------------------------------------------
 
 
+WARNINGS_PER_PAGE = 50  # the list, and its map (mapdata.warnings_geojson)
+
+
 @router.get("/warnings", response_class=HTMLResponse)
 def warnings_page(request: Request, viewer: ViewerDep, session: SessionDep, line: str = "",
                   offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> Response:
@@ -571,12 +574,15 @@ def warnings_page(request: Request, viewer: ViewerDep, session: SessionDep, line
     photo and the lifecycle buttons the viewer's role may use; admins also see the webhook's
     latest deliveries."""
     needs(viewer, Permission.DEFECTS_READ)
-    page = warnings.list_warnings(session, warnings.WarningFilter(line=line or None), offset, 50)
+    page = warnings.list_warnings(session, warnings.WarningFilter(line=line or None), offset,
+                                  WARNINGS_PER_PAGE)
     deliveries = None
     if viewer.can(Permission.ADMIN):
         deliveries = list_deliveries(session, (), 0, 20)
+    source = f"{UI_PREFIX}/data/warnings.geojson?" + urlencode({"line": line, "offset": offset})
     return render(request, "warnings.html", viewer, page=page, line=line, one=None,
-                  deliveries=deliveries, stats=warnings.stats(session, line or None, None, None))
+                  deliveries=deliveries, stats=warnings.stats(session, line or None, None, None),
+                  map_source=source)
 
 
 @router.get("/warnings/{warning_id}", response_class=HTMLResponse)
@@ -589,7 +595,8 @@ def warning_page(request: Request, warning_id: int, viewer: ViewerDep,
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such warning")
     one = warnings.get_warning(session, row)
     return render(request, "warnings.html", viewer, page=None, line="", one=one,
-                  deliveries=None, stats=None)
+                  deliveries=None, stats=None,
+                  map_source=f"{UI_PREFIX}/data/warnings.geojson?warning={one.id}")
 
 
 # --- corridor cameras ----------------------------------------------------------------------

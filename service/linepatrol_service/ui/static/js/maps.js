@@ -1,9 +1,16 @@
 /* Maps: the ledger's lines and towers drawn as vectors (no tile server needed, works offline),
-   defects coloured by grade over the lines, the towers over them (panes below); a tile layer
-   only when the service is configured with one. */
+   defects coloured by grade (or, on the warnings page, warnings coloured by status) over the
+   lines, the towers over them (panes below); a tile layer only when the service is configured
+   with one. */
 (function () {
   "use strict";
   const COLOURS = { critical: "#b3141b", serious: "#b54708", general: "#d4a017" };
+  // A warning's status (app.css .wst-*), and which one colours a place with several: the
+  // least far along.
+  const WARNING_COLOURS = {
+    issued: "#b3141b", acknowledged: "#c2410c", dispatched: "#1d4ed8", resolved: "#15803d", closed: "#4b5563",
+  };
+  const WARNING_RANK = { issued: 0, acknowledged: 1, dispatched: 2, resolved: 3, closed: 4 };
   const el = document.getElementById("map");
   if (!el || !window.L) {
     return;
@@ -92,8 +99,8 @@
     }).bindTooltip(text(feature.properties.tower), { permanent: true, direction: "right", className: "tower-label", offset: [6, 0] });
   }
 
-  /** One marker per position: coloured by its most urgent finding, sized by how many. */
-  function defectMarkers(features) {
+  /** The features' properties grouped by position ("lon,lat"). */
+  function byPosition(features) {
     const groups = new Map();
     for (const f of features) {
       const key = f.geometry.coordinates.join(",");
@@ -102,6 +109,58 @@
       }
       groups.get(key).push(f.properties);
     }
+    return groups;
+  }
+
+  function countBadge(marker, radius, count) {
+    // A badge on the ring's upper left: the centre is the tower's dot, the right its label.
+    const off = Math.round(radius * 0.75);
+    marker.bindTooltip(text(count), {
+      permanent: true, direction: "center", className: "count-label", pane: PANES.counts,
+      offset: [-off, -off],
+    });
+  }
+
+  function warningPopup(list) {
+    const box = document.createElement("div");
+    for (const p of list) {
+      const row = document.createElement("div");
+      const link = document.createElement("a");
+      link.href = p.url;
+      link.textContent = "Warning #" + p.id + " " + p.zh + " · " + p.en;
+      const info = document.createElement("small");
+      info.textContent = " " + p.status_zh + " " + p.status_en + (p.overdue ? " · overdue 超期" : "") +
+        " · " + p.distance_m.toFixed(1) + " m (≤ " + p.warning_distance_m.toFixed(1) + " m)" +
+        (p.tower ? " · tower " + p.tower : "") + (p.span ? " · span " + p.span : "");
+      row.append(link, info);
+      box.appendChild(row);
+    }
+    return box;
+  }
+
+  /** One marker per position: coloured by the status of its least advanced warning. */
+  function warningMarkers(features) {
+    const markers = [];
+    for (const [key, list] of byPosition(features)) {
+      list.sort(function (a, b) { return (WARNING_RANK[a.status] ?? 9) - (WARNING_RANK[b.status] ?? 9); });
+      const [lon, lat] = key.split(",").map(Number);
+      const radius = 9 + Math.min(6, 2 * (list.length - 1));
+      const marker = L.circleMarker([lat, lon], {
+        radius: radius, pane: PANES.defects, color: "#1b1f24", weight: 2,
+        fillOpacity: 0.95, fillColor: WARNING_COLOURS[list[0].status] || "#4b5563",
+        className: "warning-marker warning-" + list[0].status,
+      }).bindPopup(warningPopup(list));
+      if (list.length > 1) {
+        countBadge(marker, radius, list.length);
+      }
+      markers.push(marker);
+    }
+    return markers;
+  }
+
+  /** One marker per position: coloured by its most urgent finding, sized by how many. */
+  function defectMarkers(features) {
+    const groups = byPosition(features);
     const markers = [];
     for (const [key, list] of groups) {
       list.sort(function (a, b) { return (RANK[a.severity] ?? 9) - (RANK[b.severity] ?? 9); });
@@ -117,12 +176,7 @@
         fillOpacity: 0.95, fillColor: COLOURS[list[0].severity] || "#4b5563",
       }).bindPopup(popup(list));
       if (list.length > 1) {
-        // A badge on the ring's upper left: the centre is the tower's dot, the right its label.
-        const off = Math.round(radius * 0.75);
-        marker.bindTooltip(text(list.length), {
-          permanent: true, direction: "center", className: "count-label", pane: PANES.counts,
-          offset: [-off, -off],
-        });
+        countBadge(marker, radius, list.length);
       }
       markers.push(marker);
     }
@@ -138,13 +192,18 @@
     })
     .then(function (data) {
       // Lines first, then the span, camera positions and towers (each pane keeps this order).
-      const order = { line: 0, span: 1, photo: 2, tower: 3, defect: 4 };
+      const order = { line: 0, span: 1, photo: 2, tower: 3, defect: 4, warning: 5 };
       data.features.sort(function (a, b) { return order[a.properties.kind] - order[b.properties.kind]; });
-      const defects = data.features.filter(function (f) { return f.properties.kind === "defect"; });
-      const ledger = data.features.filter(function (f) { return f.properties.kind !== "defect"; });
+      const kind = function (k) { return function (f) { return f.properties.kind === k; }; };
+      const defects = data.features.filter(kind("defect"));
+      const warnings = data.features.filter(kind("warning"));
+      const ledger = data.features.filter(function (f) {
+        return f.properties.kind !== "defect" && f.properties.kind !== "warning";
+      });
       const layer = L.featureGroup([
         L.geoJSON({ type: "FeatureCollection", features: ledger }, { style: style, pointToLayer: towerMarker }),
         ...defectMarkers(defects),
+        ...warningMarkers(warnings),
       ]).addTo(map);
       const bounds = layer.getBounds();
       if (bounds.isValid()) {
@@ -152,6 +211,7 @@
       }
       el.dataset.features = String(data.features.length);
       el.dataset.defects = String(defects.length);
+      el.dataset.warnings = String(warnings.length);
       el.classList.add("loaded");
     })
     .catch(function (err) {
