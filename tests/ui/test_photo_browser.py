@@ -143,11 +143,16 @@ def test_review_every_box_of_a_photo(tmp_path: Path, tiny_model: Path) -> None:
         for name, value in zip(("x1", "y1", "x2", "y2"), ("100", "80", "160", "120"),
                                strict=True):
             page.locator(f"#sel-{name}").fill(value)
+        loads = page.evaluate("Number(document.body.dataset.boxesLoaded || 0)")
         page.get_by_role("button", name=re.compile("^Save the box")).click()
         deadline = time.monotonic() + 10
         while api.get(f"/defects/{items[1]}").json()["xyxy"] != [100.0, 80.0, 160.0, 120.0]:
             assert time.monotonic() < deadline, "the box was not corrected"
             time.sleep(0.1)
+        # the page reloads its boxes after the edit: choose the class once that is done, or
+        # the reload puts the select back to the class it read
+        page.wait_for_function(
+            f"Number(document.body.dataset.boxesLoaded || 0) > {loads}", timeout=10_000)
         new_class = "insulator_flashover" if before["class_key"] != "insulator_flashover" \
             else "bird_nest"
         page.locator("#sel-class").select_option(new_class)

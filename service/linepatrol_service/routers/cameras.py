@@ -101,7 +101,7 @@ def delete_camera(camera_id: CameraId, session: SessionDep, who: Admin) -> None:
 
 @router.post("/{camera_id}/edge-summary",
              responses={404: {"description": "No such camera"}})
-def edge_summary(camera_id: CameraId, body: EdgeSummaryIn, session: SessionDep,
+def camera_edge_summary(camera_id: CameraId, body: EdgeSummaryIn, session: SessionDep,
                  who: Pusher) -> FlightEdgeOut:
     """What an edge device (``linepatrol edge --camera``) saw of the camera, counted by its
     spool: photos seen, sent, and judged empty and kept on the device (a device token for its

@@ -192,7 +192,7 @@ def _draft_flight(services: Services, who: Principal, flight_id: int) -> None:
 
 
 @router.post("/{flight_id}/edge-summary")
-def edge_summary(flight_id: IdPath, body: EdgeSummaryIn, session: SessionDep,
+def flight_edge_summary(flight_id: IdPath, body: EdgeSummaryIn, session: SessionDep,
                  who: FlightWriter) -> FlightEdgeOut:
     """What an edge device (``linepatrol edge``) saw of the flight, counted by its spool:
     photos seen, sent, and judged empty and kept on the device. Each report replaces the
