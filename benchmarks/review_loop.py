@@ -19,7 +19,7 @@ bundled sample flight's), through the service's API as a maintenance lead would 
    (recall) and rejected false detections repeated. ``linepatrol evaluate`` compares both on
    B's export as a labelled set as well.
 
-The active model is ``patrol-v2-full``: the default's ``linepatrol-patrol-v2`` network with
+The active model is ``patrol-v2-full``: the ``linepatrol-patrol-v2`` network (v3's start) with
 every class head it was trained with (the shipped file keeps four; the others, learned from
 synthetic scenes, are cut because they are not good enough on real photos). Made by
 ``linepatrol train`` with ``epochs: 0`` and ``source_names`` (see ``FULL_CONFIG``).

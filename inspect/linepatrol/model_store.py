@@ -13,9 +13,10 @@ from pathlib import Path
 # the first one whose models are all installed wins; "A+B" runs A and B together, each class
 # from the first of them that detects it (linepatrol.ensemble). The rule: each class from the
 # model measured best on real photos (README's dev-set table, model cards):
-# - linepatrol-patrol-v2 (shipped with insulators, flashover, broken discs and foreign objects
+# - linepatrol-patrol-v3 (shipped with insulators, flashover, broken discs and foreign objects
 #   only): insulators of any make (IDD as well as CPLID), the only model that knows flashover
-#   and broken discs, and foreign objects learned from real photos;
+#   and broken discs, and foreign objects learned from real photos (patrol-v2 fine-tuned on
+#   the real photos alone at 640 px: better on each of these than patrol-v2);
 # - linepatrol-cplid-v1: missing caps (its CPLID accuracy, box for box);
 # - linepatrol-corridor-v1: towers, dampers, nests and the named machines, learned from
 #   synthetic scenes only;
@@ -23,7 +24,7 @@ from pathlib import Path
 # The cost is four models per photo, two of them small (YOLOX-Nano at 416).
 ENSEMBLE_SEP = "+"
 DEFAULT_MODELS = (
-    ENSEMBLE_SEP.join(("linepatrol-patrol-v2", "linepatrol-cplid-v1", "linepatrol-corridor-v1",
+    ENSEMBLE_SEP.join(("linepatrol-patrol-v3", "linepatrol-cplid-v1", "linepatrol-corridor-v1",
                        "linepatrol-machinery-coco-v1")),
     f"linepatrol-cplid-v1{ENSEMBLE_SEP}linepatrol-corridor-v1",
     "linepatrol-cplid-v1",

@@ -17,7 +17,7 @@ BUNDLED = Path(__file__).resolve().parents[2] / "models" / "linepatrol-patrol-v2
 
 
 def test_a_linepatrol_export_is_fine_tuned_from_its_own_weights(tmp_path: Path) -> None:
-    """The default's patrol-v2 (an export cut to four of its classes): each class starts from
+    """patrol-v2 (an export cut to four of its classes): each class starts from
     its own classifier row, read back through the kept rows, and the rebuilt network answers
     what the file answers."""
     from linepatrol_models.yolox import source_class_rows
