@@ -142,7 +142,7 @@ def process_batch(services: Services, claim: str, ids: list[int]) -> int:
     services.detector.keep({deployed.active.spec}
                            | ({deployed.shadow.spec} if deployed.shadow else set()))
     photos = [flight_photo(im, services.store.path_for(im.sha256)) for im in images]
-    detected = list(detect_photos(services.detector.get(deployed.active.spec, configured=False),
+    detected = list(detect_photos(services.detector.get(deployed.active.spec),
                                   photos, max_pixels=services.settings.max_pixels))
     shadow = _shadow_run(services, deployed.shadow, photos)
     shadow_id = deployed.shadow.id if deployed.shadow else None
@@ -181,7 +181,7 @@ def _shadow_run(services: Services, shadow: Deployed | None,
     if shadow is None:
         return {}
     try:
-        detector = services.detector.get(shadow.spec, configured=False)
+        detector = services.detector.get(shadow.spec)
         return {p.name: p.to_record()["detections"] or []
                 for p in detect_photos(detector, photos, max_pixels=services.settings.max_pixels)
                 if p.readable}

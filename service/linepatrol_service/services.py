@@ -55,9 +55,9 @@ class DetectorHolder:
         self._detectors: dict[str | None, AnyDetector] = {}
         self.error: str | None = None
 
-    def get(self, spec: str | None = None, configured: bool = True) -> AnyDetector:
-        """The detector for ``spec`` (``configured``: None means the configured model)."""
-        key = self._settings.model if spec is None and configured else spec
+    def get(self, spec: str | None = None) -> AnyDetector:
+        """The detector for ``spec`` (None: the configured model)."""
+        key = self._settings.model if spec is None else spec
         with self._lock:
             detector = self._detectors.get(key)
             if detector is None:

@@ -40,7 +40,7 @@ def _model(services: Services) -> dict[str, Any]:
         return {"ok": True, "where": "celery workers", **names, "model": now.active.spec}
     try:
         return {"ok": True, "where": "embedded", **names,
-                **services.detector.get(now.active.spec, configured=False).describe()}
+                **services.detector.get(now.active.spec).describe()}
     except Exception as exc:
         return {"ok": False, "where": "embedded", **names, "error": str(exc)}
 
