@@ -151,8 +151,7 @@ def test_review_every_box_of_a_photo(tmp_path: Path, tiny_model: Path) -> None:
             time.sleep(0.1)
         # the page reloads its boxes after the edit: choose the class once that is done, or
         # the reload puts the select back to the class it read
-        page.wait_for_function(
-            f"Number(document.body.dataset.boxesLoaded || 0) > {loads}", timeout=10_000)
+        expect(page.locator("body")).to_have_attribute("data-boxes-loaded", str(loads + 1))
         new_class = "insulator_flashover" if before["class_key"] != "insulator_flashover" \
             else "bird_nest"
         page.locator("#sel-class").select_option(new_class)
