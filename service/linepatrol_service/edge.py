@@ -13,8 +13,9 @@ is promoted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, status
 from pydantic import ValidationError
@@ -25,7 +26,13 @@ from starlette.datastructures import UploadFile
 from linepatrol.detections import DetectionRecord
 from linepatrol.edge.agreement import Agreement, compare
 from linepatrol_service.domain import PhotoStatus
-from linepatrol_service.models import CameraEdgeSummary, EdgeSummary, Image, utcnow
+from linepatrol_service.models import (
+    CameraEdgeSummary,
+    EdgeCounts,
+    EdgeSummary,
+    Image,
+    utcnow,
+)
 from linepatrol_service.schemas import (
     AgreementOut,
     DetectionOut,
@@ -116,7 +123,7 @@ def record_camera_edge_summary(session: Session, camera_id: str, body: EdgeSumma
     row.reported_at = utcnow()
 
 
-def _edge_block(photos: Sequence[Any], reports: Sequence[EdgeSummary | CameraEdgeSummary]
+def _edge_block(photos: Sequence[Any], reports: Sequence[EdgeCounts]
                 ) -> FlightEdgeOut:
     """The edge block of one flight or camera: its edge photos (rows with ``status``,
     ``detections``, ``edge_detections``, ``edge_model``) and its devices' reports."""
@@ -135,6 +142,22 @@ def _edge_block(photos: Sequence[Any], reports: Sequence[EdgeSummary | CameraEdg
                       | {r.model for r in reports}))
 
 
+K = TypeVar("K", int, str)
+
+
+def _blocks(photos: Sequence[Any], reports: Sequence[EdgeCounts],
+            photo_key: Callable[[Any], K], report_key: Callable[[Any], K]
+            ) -> dict[K, FlightEdgeOut]:
+    """The edge block per flight or camera, the photos and reports grouped in one pass."""
+    mine: dict[K, list[Any]] = defaultdict(list)
+    told: dict[K, list[EdgeCounts]] = defaultdict(list)
+    for p in photos:
+        mine[photo_key(p)].append(p)
+    for r in reports:
+        told[report_key(r)].append(r)
+    return {key: _edge_block(mine[key], told[key]) for key in mine.keys() | told.keys()}
+
+
 def flights_edge(session: Session, flight_ids: Sequence[int]) -> dict[int, FlightEdgeOut]:
     """The edge block of each flight that has edge photos or an edge report (absent: none)."""
     if not flight_ids:
@@ -145,13 +168,7 @@ def flights_edge(session: Session, flight_ids: Sequence[int]) -> dict[int, Fligh
         .where(Image.flight_id.in_(flight_ids), Image.edge_model.is_not(None))).all()
     reports = session.scalars(select(EdgeSummary).where(EdgeSummary.flight_id.in_(flight_ids))
                               .order_by(EdgeSummary.device)).all()
-    out: dict[int, FlightEdgeOut] = {}
-    for fid in flight_ids:
-        mine = [p for p in photos if p.flight_id == fid]
-        told = [r for r in reports if r.flight_id == fid]
-        if mine or told:
-            out[fid] = _edge_block(mine, told)
-    return out
+    return _blocks(photos, reports, lambda p: p.flight_id, lambda r: r.flight_id)
 
 
 def cameras_edge(session: Session, camera_ids: Sequence[str]) -> dict[str, FlightEdgeOut]:
@@ -166,10 +183,4 @@ def cameras_edge(session: Session, camera_ids: Sequence[str]) -> dict[str, Fligh
     reports = session.scalars(
         select(CameraEdgeSummary).where(CameraEdgeSummary.camera_id.in_(camera_ids))
         .order_by(CameraEdgeSummary.device)).all()
-    out: dict[str, FlightEdgeOut] = {}
-    for cid in camera_ids:
-        mine = [p for p in photos if p.camera_id == cid]
-        told = [r for r in reports if r.camera_id == cid]
-        if mine or told:
-            out[cid] = _edge_block(mine, told)
-    return out
+    return _blocks(photos, reports, lambda p: p.camera_id, lambda r: r.camera_id)

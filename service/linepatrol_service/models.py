@@ -149,7 +149,19 @@ class Image(Base):
     edge_model: Mapped[str | None] = mapped_column(String(200))
 
 
-class EdgeSummary(Base):
+class EdgeCounts:
+    """An edge device's report (its spool's cumulative counts): the columns a flight's and a
+    camera's summaries share."""
+
+    device: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    seen: Mapped[int] = mapped_column(Integer)
+    uploaded: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EdgeSummary(EdgeCounts, Base):
     """What one edge device saw of a flight, as its spool counts it: the photos it sent are
     rows of ``images``; these counts add the ones it judged empty and kept, so the flight's
     coverage is told honestly. One row per (flight, device), replaced by each report (the
@@ -162,15 +174,9 @@ class EdgeSummary(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id", ondelete="CASCADE"))
-    device: Mapped[str] = mapped_column(String(200))
-    model: Mapped[str] = mapped_column(String(200))
-    seen: Mapped[int] = mapped_column(Integer)
-    uploaded: Mapped[int] = mapped_column(Integer)
-    skipped: Mapped[int] = mapped_column(Integer)
-    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class CameraEdgeSummary(Base):
+class CameraEdgeSummary(EdgeCounts, Base):
     """What one edge device saw of a corridor camera's photos, as its spool counts it (the
     cameras' counterpart of :class:`EdgeSummary`): the photos it sent are rows of ``images``;
     these counts add the ones it judged empty and kept. One row per (camera, device),
@@ -183,12 +189,6 @@ class CameraEdgeSummary(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
-    device: Mapped[str] = mapped_column(String(200))
-    model: Mapped[str] = mapped_column(String(200))
-    seen: Mapped[int] = mapped_column(Integer)
-    uploaded: Mapped[int] = mapped_column(Integer)
-    skipped: Mapped[int] = mapped_column(Integer)
-    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class UploadRefusal(Base):
