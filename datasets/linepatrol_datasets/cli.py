@@ -225,13 +225,15 @@ def _add_merge(sub: argparse._SubParsersAction[Any]) -> None:
         description=_wrap("Join datasets written by 'linepatrol data convert' or 'data synth' "
         "into one YOLO dataset: each keeps its own train/val split, class ids are renumbered "
         "in taxonomy order. SRC:SPLITS keeps only those splits of a source (e.g. a synthetic "
-        "set whose val repeats its train photos: DIR:train)."),
+        "set whose val repeats its train photos: DIR:train); SRC*N puts a source's training "
+        "photos in N times (a small real set beside a large one), its val photos once."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  linepatrol data merge /work/data/cplid-yolo /work/data/idd-yolo "
         "/work/data/synth-a:train --out /work/data/patrol-v2",
     )
-    p.add_argument("sources", nargs="+", metavar="SRC[:SPLITS]",
-                   help="YOLO dataset folders; ':train' or ':train,val' keeps those splits")
+    p.add_argument("sources", nargs="+", metavar="SRC[:SPLITS][*N]",
+                   help="YOLO dataset folders; ':train' or ':train,val' keeps those splits, "
+                   "'*N' repeats the training photos N times")
     p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", help="output folder")
     p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="symlink",
                    help="how images get into OUT (default %(default)s)")
@@ -247,11 +249,8 @@ def _run_merge(args: argparse.Namespace) -> int:
     from linepatrol_datasets.merge import MergeError, MergeSource, merge_yolo
     from linepatrol_datasets.yolo_writer import OutputExistsError
 
-    sources = []
-    for text in args.sources:
-        root, _, splits = text.partition(":")
-        sources.append(MergeSource(Path(root), tuple(s for s in splits.split(",") if s)))
     try:
+        sources = [MergeSource.parse(text) for text in args.sources]
         result = merge_yolo(sources, args.out, link=args.link, overwrite=args.overwrite,
                             osd=args.osd, seed=args.seed)
     except (MergeError, OutputExistsError) as exc:

@@ -4,6 +4,10 @@ Each source keeps its own train/val split (made by ``linepatrol data convert`` p
 near-duplicate group), so no photo crosses from one side to the other when sets are joined.
 Class ids are renumbered into one list in taxonomy order: the taxonomy is the one place that
 maps names, and every source already speaks it. A source without splits is training data.
+
+A small real set beside a large one can be repeated (``SRC*N``): its training photos enter the
+merged set N times, as links under their own folder, so each epoch samples them N times more
+often. Its validation photos enter once, so the measurement is not weighted.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from linepatrol_datasets.yolo_writer import LinkMode, WriteResult, prepare_out, 
 
 # Where the stamped copies live inside the merged dataset (beside images/ and labels/).
 OSD_FOLDER = "osd-source"
+# Where the links of a repeated source's extra training copies live.
+REPEAT_FOLDER = "repeat-source"
 
 
 class MergeError(ValueError):
@@ -36,6 +42,27 @@ class MergeSource:
     # Only these splits of the source are kept (e.g. ("train",) for a synthetic set whose
     # 'val' repeats its training photos); empty keeps all.
     splits: tuple[str, ...] = ()
+    # How many times its training photos enter the merged set.
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if self.repeat < 1:
+            raise MergeError(f"{self.root}: repeat must be at least 1, got {self.repeat}")
+
+    @classmethod
+    def parse(cls, text: str) -> MergeSource:
+        """``DIR``, ``DIR:SPLITS``, ``DIR*N`` or ``DIR:SPLITS*N`` (the command line's and a
+        training config's spelling of a source)."""
+        body, star, count = text.rpartition("*") if "*" in text else (text, "", "")
+        repeat = 1
+        if star:
+            try:
+                repeat = int(count)
+            except ValueError:
+                raise MergeError(f"{text!r}: the repeat after '*' must be a whole number"
+                                 ) from None
+        root, _, splits = body.partition(":")
+        return cls(Path(root), tuple(s for s in splits.split(",") if s), repeat)
 
 
 def merged_names(names: Sequence[Sequence[str]]) -> list[str]:
@@ -75,23 +102,47 @@ def osd_copies(samples: Sequence[Sample], count: int, folder: Path, seed: int = 
     return copies
 
 
+def repeated_copies(samples: Sequence[Sample], repeat: int, folder: Path) -> list[Sample]:
+    """The extra ``repeat - 1`` copies of each training sample, as links under ``folder``
+    (the writer names images by path, so a copy needs a path of its own)."""
+    copies = []
+    for k in range(1, repeat):
+        sub = folder / str(k)
+        sub.mkdir(parents=True, exist_ok=True)
+        for i, sample in enumerate(s for s in samples if s.split == "train"):
+            link = sub / f"{i:05d}_{sample.image_path.name}"
+            link.symlink_to(sample.image_path.resolve())
+            copies.append(replace(sample, image_path=link))
+    return copies
+
+
 def merge_yolo(sources: Sequence[MergeSource], out: Path, *, link: LinkMode = "symlink",
                overwrite: bool = False, osd: int = 0, seed: int = 0) -> WriteResult:
+    roots = [source.root.resolve() for source in sources]
+    twice = sorted({str(r) for r in roots if roots.count(r) > 1})
+    if twice:
+        raise MergeError(f"{', '.join(twice)} listed more than once: repeat a source with "
+                         "SRC*N instead")
     samples: list[Sample] = []
     names: list[list[str]] = []
+    kept_by_source: list[tuple[MergeSource, list[Sample]]] = []
     for source in sources:
         data = read_yolo(source.root)
         if not data.source_names:
             raise MergeError(f"{source.root}: no data.yaml class names")
         names.append(data.source_names)
-        for sample in data.samples:
-            split = sample.split or "train"
-            if source.splits and split not in source.splits:
-                continue
-            samples.append(replace(sample, split=split))
+        kept = [replace(s, split=s.split or "train") for s in data.samples
+                if not source.splits or (s.split or "train") in source.splits]
+        kept_by_source.append((source, kept))
+        samples += kept
     if not samples:
         raise MergeError("the sources hold no images")
     prepare_out(out, overwrite)
     samples += osd_copies(samples, osd, out / OSD_FOLDER, seed)
+    repeat_folder = out / REPEAT_FOLDER
+    if repeat_folder.exists():
+        shutil.rmtree(repeat_folder)  # links of an earlier merge into the same folder
+    for n, (source, kept) in enumerate(kept_by_source):
+        samples += repeated_copies(kept, source.repeat, repeat_folder / str(n))
     return write_yolo(samples, out, merged_names(names), root=Path("/"), link=link,
                       overwrite=True)

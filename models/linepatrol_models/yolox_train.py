@@ -22,7 +22,7 @@ import math
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -31,6 +31,7 @@ import torch
 import yaml
 from torch import nn
 
+from linepatrol_datasets.merge import MergeSource, merge_yolo
 from linepatrol_models.config import RunFolder
 from linepatrol_models.yolox import COCO_TRUCK, YoloxNano, decode_boxes, flatten, grid
 
@@ -94,9 +95,12 @@ class YoloxConfig(RunFolder):
     # The source network's head, row by row, where its file does not say (see
     # linepatrol_models.yolox.source_class_rows); empty: read from the file.
     source_names: tuple[str, ...] = ()
-    # ``data:`` given as a list of YOLO datasets (e.g. a review export and the base data):
-    # merged into the run folder when training starts, ``data`` then points there.
-    merge: tuple[Path, ...] = ()
+    # ``data:`` given as a list of YOLO datasets (e.g. a review export and the base data),
+    # each spelled as for ``linepatrol data merge`` (DIR[:SPLITS][*N]): merged into the run
+    # folder when training starts, ``data`` then points there.
+    merge: tuple[MergeSource, ...] = ()
+    # Stamped on-screen-text copies of this many training photos added by that merge.
+    osd: int = 0
 
 
 def is_yolox_config(raw: dict[str, Any]) -> bool:
@@ -126,14 +130,19 @@ def load_yolox_config(path: Path) -> YoloxConfig:
         raise YoloxConfigError(f"{path}: unknown train settings {unknown}")
     runs_dir = resolve(raw.get("runs_dir", "runs"))
     name = str(raw.get("name", path.stem))
-    merge: tuple[Path, ...] = ()
+    merge: tuple[MergeSource, ...] = ()
     if isinstance(raw.get("data"), list):
-        merge = tuple(resolve(p) for p in raw["data"])
+        try:
+            parsed = [MergeSource.parse(str(p)) for p in raw["data"]]
+        except ValueError as exc:
+            raise YoloxConfigError(f"{path}: data: {exc}") from None
+        merge = tuple(replace(m, root=resolve(m.root)) for m in parsed)
         data = runs_dir / name / "data" / "data.yaml"
     else:
         data = resolve(raw.get("data") or ".")
     return YoloxConfig(
         path=path, data=data, pretrained=resolve(raw["pretrained"]), merge=merge,
+        osd=int(raw.get("osd") or 0),
         runs_dir=runs_dir, name=name,
         train=YoloxSettings(**train), from_truck=tuple(raw.get("from_truck") or ()),
         names=tuple(raw.get("names") or ()),
@@ -236,10 +245,7 @@ def _dataset_dict(config: YoloxConfig) -> dict[str, Any]:
 def _merge_sources(config: YoloxConfig) -> None:
     """The config's datasets joined into ``config.data``'s folder (each keeps its own split;
     a source without splits, such as a review export, is training data)."""
-    from linepatrol_datasets.merge import MergeSource, merge_yolo
-
-    result = merge_yolo([MergeSource(root) for root in config.merge], config.data.parent,
-                        overwrite=True)
+    result = merge_yolo(config.merge, config.data.parent, overwrite=True, osd=config.osd)
     log.info("merged %d datasets into %s: %s", len(config.merge), config.data.parent, result)
 
 

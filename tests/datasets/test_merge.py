@@ -67,3 +67,40 @@ def test_osd_copies_are_training_photos_with_text(tmp_path: Path) -> None:
     assert len(copies) == 2
     stamped = cv2.imread(str(copies[0]))
     assert stamped is not None and (stamped != stamped[0, 0]).any()  # text on a flat photo
+
+
+def test_a_repeated_source_enters_training_n_times_and_val_once(tmp_path: Path) -> None:
+    a = _source(tmp_path / "a", ["insulator"], {"train": [0, 0], "val": [0]})
+    b = _source(tmp_path / "b", ["insulator_flashover"], {"train": [0], "val": [0]})
+    out = tmp_path / "out"
+    result = merge_yolo([MergeSource(a), MergeSource.parse(f"{b}*3")], out)
+    assert result.images == {"train": 2 + 3, "val": 2}
+    assert _labels(out, "train") == [0, 0, 1, 1, 1]
+    copies = sorted((out / "images" / "train").glob("*repeat-source*"))
+    assert len(copies) == 2 and all(c.resolve().name == "train0.jpg" for c in copies)
+    # A second merge into the same folder starts its links afresh.
+    again = merge_yolo([MergeSource(a), MergeSource(b, repeat=2)], out, overwrite=True)
+    assert again.images == {"train": 2 + 2, "val": 2}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("/d", MergeSource(Path("/d"))),
+    ("/d:train", MergeSource(Path("/d"), ("train",))),
+    ("/d*4", MergeSource(Path("/d"), (), 4)),
+    ("/d:train,val*2", MergeSource(Path("/d"), ("train", "val"), 2)),
+])
+def test_source_spelling(text: str, expected: MergeSource) -> None:
+    assert MergeSource.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["/d*two", "/d*0"])
+def test_bad_repeats_are_refused(text: str) -> None:
+    with pytest.raises(MergeError):
+        MergeSource.parse(text)
+
+
+def test_a_source_listed_twice_is_refused_with_the_way_to_repeat_it(tmp_path: Path) -> None:
+    a = _source(tmp_path / "a", ["insulator"], {"train": [0]})
+    with pytest.raises(MergeError, match=r"SRC\*N"):
+        merge_yolo([MergeSource(a), MergeSource(a, ("train",))], tmp_path / "out")
+    assert main(["data", "merge", str(a), f"{a}:train", "--out", str(tmp_path / "m")]) != 0

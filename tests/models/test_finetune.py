@@ -11,6 +11,7 @@ import onnxruntime as ort
 import torch
 import yaml
 
+from linepatrol_datasets.merge import MergeSource
 from linepatrol_models.yolox_train import build_model, load_yolox_config
 
 BUNDLED = Path(__file__).resolve().parents[2] / "models" / "linepatrol-patrol-v2.onnx"
@@ -48,8 +49,10 @@ def test_a_config_naming_several_datasets_merges_them_into_its_run(tmp_path: Pat
     path = tmp_path / "ft.yaml"
     path.write_text(yaml.safe_dump({
         "model": "yolox-nano", "pretrained": str(BUNDLED),
-        "data": [str(tiny_dataset), str(tiny_dataset)], "runs_dir": str(tmp_path / "runs"),
-        "name": "reviewed"}))
+        "data": [str(tiny_dataset), "export:train*2"], "osd": 3,
+        "runs_dir": str(tmp_path / "runs"), "name": "reviewed"}))
     config = load_yolox_config(path)
-    assert config.merge == (tiny_dataset, tiny_dataset)
+    assert config.merge == (MergeSource(tiny_dataset),
+                            MergeSource(tmp_path / "export", ("train",), 2))
+    assert config.osd == 3
     assert config.data == tmp_path / "runs" / "reviewed" / "data" / "data.yaml"
