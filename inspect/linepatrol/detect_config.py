@@ -10,7 +10,7 @@ module imports nothing heavy: ``linepatrol --help`` reads it.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +22,9 @@ class DetectorConfig:
     conf: float = 0.25
     iou: float = 0.45
     class_conf: Mapping[str, float] = field(default_factory=dict)
+    # Apply the model's own per-class operating thresholds (its metadata) where ``class_conf``
+    # names no threshold; False: ``conf`` for every such class (a score floor, as for AP).
+    model_class_conf: bool = True
     tile: TileSetting = "auto"  # tile side in photo pixels, or auto/off
     tile_overlap: float = 0.2
     merge_ios: float = 0.5  # boxes from different tiles with IoS >= this are one object
@@ -40,10 +43,6 @@ class DetectorConfig:
         if self.tile not in ("auto", "off") and not isinstance(self.tile, int):
             raise ValueError(f"tile must be 'auto', 'off' or a size in pixels, got {self.tile!r}")
 
-    @property
-    def min_conf(self) -> float:
-        return min([self.conf, *self.class_conf.values()])
-
 
 def parse_tile(value: str) -> TileSetting:
     """``--tile`` argument: ``auto``, ``off`` or a tile side in pixels."""
@@ -57,6 +56,27 @@ def parse_tile(value: str) -> TileSetting:
     if size < 32:
         raise ValueError(f"--tile size must be at least 32 px, not {size}")
     return size
+
+
+def class_conf_items(items: Sequence[str]) -> dict[str, float]:
+    """``CLASS=CONF`` items (``--class-conf``, repeated) as thresholds by class key; a
+    ValueError names the item that is not one."""
+    from linepatrol import taxonomy
+
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--class-conf wants CLASS=CONF, got {item!r}")
+        try:
+            taxonomy.get(key)
+            conf = float(value)
+        except (taxonomy.UnknownClassError, ValueError) as exc:
+            raise ValueError(f"--class-conf {item!r}: {exc}") from None
+        if not 0.0 <= conf <= 1.0:
+            raise ValueError(f"--class-conf {item!r}: a threshold is in [0, 1]")
+        out[key] = conf
+    return out
 
 
 DEFAULTS = DetectorConfig()

@@ -211,6 +211,22 @@ class Detector(PreparingDetector[PreparedPhoto]):
         return dict(describe()) if callable(describe) else self.info.describe()
 
     @property
+    def model_class_conf(self) -> dict[str, float]:
+        """The model's own operating thresholds, by class (its metadata)."""
+        return self.info.class_conf
+
+    @property
+    def _class_conf(self) -> dict[str, float]:
+        """Per-class thresholds: the model's own operating points, then the user's."""
+        own = self.model_class_conf if self.config.model_class_conf else {}
+        return {**own, **self.config.class_conf}
+
+    @property
+    def _floor(self) -> float:
+        """The lowest threshold any class keeps boxes at: the decode's cut."""
+        return min([self.config.conf, *self._class_conf.values()])
+
+    @property
     def _on_gpu(self) -> bool:
         return bool(getattr(self.session, "on_gpu", False))
 
@@ -340,7 +356,7 @@ class Detector(PreparingDetector[PreparedPhoto]):
 
     def _to_photo(self, output: npt.NDArray[Any], job: _Job) -> Detections:
         cfg = self.config
-        xyxy, scores, cls = decode(output, self.info, cfg.min_conf, cfg.iou, cfg.max_det)
+        xyxy, scores, cls = decode(output, self.info, self._floor, cfg.iou, cfg.max_det)
         lb = job.box
         xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, dtype=np.float32)) / lb.scale
         xyxy += np.array(job.offset * 2, dtype=np.float32)
@@ -361,6 +377,6 @@ class Detector(PreparingDetector[PreparedPhoto]):
             )
             merged = Detections(xyxy, conf, cls, self.names)
         merged = merged.clipped(width, height).filter_confidence(
-            self.config.conf, dict(self.config.class_conf)
+            self.config.conf, self._class_conf
         )
         return merged.sorted_by_confidence()[: self.config.max_det]

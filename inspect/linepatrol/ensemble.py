@@ -82,6 +82,12 @@ class DetectorEnsemble(PreparingDetector[tuple[PreparedPhoto, ...]]):
             m.config = value
 
     @property
+    def model_class_conf(self) -> dict[str, float]:
+        """Each owned class's operating threshold, from the model that owns it."""
+        return {name: self.members[i].model_class_conf[name]
+                for name, i in self.owners.items() if name in self.members[i].model_class_conf}
+
+    @property
     def photos_per_call(self) -> int:
         return min(m.photos_per_call for m in self.members)
 

@@ -111,13 +111,15 @@ def render_card(ev: Evaluation, variants: list[Evaluation], training_configs: li
               f"`linepatrol detect`: letterbox, tiling `{ev.tile}`, NMS IoU {ev.iou}), COCO "
               f"metrics by faster-coco-eval over {m.images} images"
               + (f" ({len(ev.failed)} unreadable)" if ev.failed else "") + ". "
-              f"Precision and recall at the operating threshold conf ≥ {m.conf}.", "",
+              f"Precision and recall at each class's operating threshold: conf ≥ {m.conf}, "
+              "or the model's own threshold for that class.", "",
               f"**mAP50 {_pct(m.map50)}, mAP50-95 {_pct(m.map50_95)}**", "",
-              "| class | instances | AP50 | AP50-95 | precision | recall | detections |",
-              "|---|---|---|---|---|---|---|"]
+              "| class | instances | AP50 | AP50-95 | precision | recall | detections | "
+              "at conf ≥ |",
+              "|---|---|---|---|---|---|---|---|"]
     for c in m.per_class:
         lines.append(f"| `{c.name}` | {c.instances} | {_pct(c.ap50)} | {_pct(c.ap50_95)} | "
-                     f"{_pct(c.precision)} | {_pct(c.recall)} | {c.detections} |")
+                     f"{_pct(c.precision)} | {_pct(c.recall)} | {c.detections} | {c.conf:g} |")
     lines += ["", "### Variants", "",
               "| model | precision | tiling | size | mAP50 | mAP50-95 | AP50 per class ("
               + " / ".join(names) + ") | CPU time per photo |",

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from linepatrol.cli import UserError
-from linepatrol.detect_config import add_detection_options, from_args, parse_tile
+from linepatrol.detect_config import add_detection_options, class_conf_items, from_args, parse_tile
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
@@ -94,8 +94,9 @@ def _export(args: argparse.Namespace) -> int:
             calibration_images=args.calibration_images,
             tile_auto=args.tile_auto,
             classes=args.classes.split(",") if args.classes else None,
+            class_conf=class_conf_items(args.class_conf),
         )
-    except ExportError as exc:
+    except (ExportError, ValueError) as exc:
         raise UserError(str(exc)) from None
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
@@ -199,6 +200,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--classes", metavar="KEY,KEY",
                    help="keep only these classes' outputs (the ones the model was measured "
                    "good at; a model set takes the rest from its other members)")
+    p.add_argument("--class-conf", action="append", default=[], metavar="CLASS=C",
+                   help="the model's own operating threshold for a class, kept in its "
+                   "metadata (repeatable; the model card's per-class precision and recall "
+                   "choose it); other classes run at --conf")
     p.set_defaults(handler=_export)
 
     p = subparsers.add_parser(

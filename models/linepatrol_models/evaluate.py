@@ -181,13 +181,14 @@ def _open(model: str, settings: CoreSettings, config: DetectorConfig) -> Any:
 def _evaluate_one(model: str, settings: CoreSettings, dataset: YoloDataset, split: str,
                   images: list[Path], conf: float, tile: TileSetting,
                   speed_images: int) -> Evaluation:
-    detector = _open(model, settings, DetectorConfig(conf=SCORE_FLOOR, tile=tile))
+    detector = _open(model, settings,
+                     DetectorConfig(conf=SCORE_FLOOR, tile=tile, model_class_conf=False))
     classes = ClassMap(tuple(detector.names), tuple(dataset.names))
     if not classes.identity:
         log.warning("scoring %d shared classes; not scored: model only %s, dataset only %s",
                     len(classes.names), list(classes.model_only), list(classes.data_only))
     records, failed = score_images(detector, dataset, images, classes)
-    metrics = evaluate_records(records, classes.names, conf)
+    metrics = evaluate_records(records, classes.names, conf, detector.model_class_conf)
     speed = measure_speed(model, settings, images[:speed_images],
                           DetectorConfig(conf=conf, tile=tile))
     session = detector.session

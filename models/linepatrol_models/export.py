@@ -21,10 +21,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,12 @@ import numpy.typing as npt
 import onnx
 
 from linepatrol.detector import letterbox, to_blob
-from linepatrol.runtime.model_info import TILE_AUTO_KEY, auto_tile_rule
+from linepatrol.runtime.model_info import (
+    CLASS_CONF_KEY,
+    TILE_AUTO_KEY,
+    auto_tile_rule,
+    class_conf_rule,
+)
 from linepatrol_models.dataset import DatasetError, find_data_yaml, load_dataset
 from linepatrol_models.offline import prepare_offline
 from linepatrol_models.yolox_export import yolox_onnx
@@ -200,12 +206,15 @@ def keep_output_rows(model: onnx.ModelProto, rows: Sequence[int]) -> None:
 def export_fp32(
     weights: Path, out: Path, imgsz: int | None = None, fixed_shape: bool = False,
     tile_auto: str | None = None, classes: Sequence[str] | None = None,
+    class_conf: Mapping[str, float] | None = None,
 ) -> tuple[Path, int]:
     """Export a checkpoint to ONNX fp32 at ``out``; returns the path and input size.
 
     ``tile_auto`` ("off" or a factor) is written as the model's ``--tile auto`` rule
-    (:data:`linepatrol.runtime.model_info.TILE_AUTO_KEY`); the fp16 and INT8 variants copy it.
-    ``classes`` keeps only those classes' outputs (see :func:`keep_output_rows`).
+    (:data:`linepatrol.runtime.model_info.TILE_AUTO_KEY`) and ``class_conf`` as its own
+    per-class operating thresholds (:data:`~linepatrol.runtime.model_info.CLASS_CONF_KEY`); the
+    fp16 and INT8 variants copy them. ``classes`` keeps only those classes' outputs (see
+    :func:`keep_output_rows`).
     """
     tile_rule = tile_auto_value(tile_auto) if tile_auto is not None else None  # fail early
     if is_yolox_checkpoint(weights):
@@ -225,6 +234,13 @@ def export_fp32(
         meta["names"] = repr(dict(enumerate(classes)))
     if tile_rule is not None:
         meta[TILE_AUTO_KEY] = tile_rule
+    if class_conf:
+        kept = tuple(classes if classes is not None else checkpoint_names(weights))
+        try:
+            meta[CLASS_CONF_KEY] = json.dumps(class_conf_rule(dict(class_conf), kept),
+                                              sort_keys=True)
+        except ValueError as exc:
+            raise ExportError(f"--class-conf: {exc}") from None
     set_metadata(model, meta)
     onnx.checker.check_model(model)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -419,11 +435,13 @@ def export_all(
     parity_images: int = 4,
     tile_auto: str | None = None,
     classes: Sequence[str] | None = None,
+    class_conf: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """fp32 (+ fp16, + INT8) ONNX models of a checkpoint, each checked against torch."""
     weights = Path(weights)
     out = Path(out) if out else weights.with_suffix(".onnx")
-    fp32, size = export_fp32(weights, out, imgsz, tile_auto=tile_auto, classes=classes)
+    fp32, size = export_fp32(weights, out, imgsz, tile_auto=tile_auto, classes=classes,
+                             class_conf=class_conf)
     kept_rows = output_rows(checkpoint_names(weights), classes)
     report: dict[str, Any] = {"fp32": str(fp32), "imgsz": size,
                               "fp32_bytes": fp32.stat().st_size}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ class ClassMetrics:
     precision: float  # at the operating threshold
     recall: float
     detections: int  # at the operating threshold
+    conf: float  # the class's operating threshold
 
 
 @dataclass(frozen=True)
@@ -84,16 +86,18 @@ def coco_dicts(records: list[ImageRecord], names: tuple[str, ...]) -> tuple[dict
     return {"images": images, "annotations": anns, "categories": cats}, dets
 
 
-def evaluate_records(records: list[ImageRecord], names: tuple[str, ...], conf: float) -> Metrics:
-    """COCO mAP and per-class AP / precision / recall (at ``conf``) over ``records``."""
+def evaluate_records(records: list[ImageRecord], names: tuple[str, ...], conf: float,
+                     class_conf: Mapping[str, float] | None = None) -> Metrics:
+    """COCO mAP and per-class AP / precision / recall over ``records``, precision and recall
+    at each class's operating threshold (``class_conf``, else ``conf``)."""
     from faster_coco_eval import COCO, COCOeval_faster
 
     gt_dict, dets = coco_dicts(records, names)
     counts = np.bincount(np.concatenate([r.gt_classes for r in records] or [np.zeros(0, int)]),
                          minlength=len(names))
     if not dets:  # the library cannot load an empty result list: nothing found, nothing scored
-        per = [ClassMetrics(n, int(counts[k]), 0.0, 0.0, 0.0, 0.0, 0)
-               for k, n in enumerate(names)]
+        per = [ClassMetrics(n, int(counts[k]), 0.0, 0.0, 0.0, 0.0, 0,
+                            (class_conf or {}).get(n, conf)) for k, n in enumerate(names)]
         return Metrics(0.0, 0.0, conf, len(records), per)
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(gt_dict)
@@ -111,13 +115,14 @@ def evaluate_records(records: list[ImageRecord], names: tuple[str, ...], conf: f
         ap = float(p[p > -1].mean()) if (p > -1).any() else math.nan
         p50 = p[iou50]
         ap50 = float(p50[p50 > -1].mean()) if (p50 > -1).any() else math.nan
-        above = [a for a in dt.anns.values() if a["category_id"] == k + 1 and a["score"] >= conf]
+        cut = (class_conf or {}).get(name, conf)
+        above = [a for a in dt.anns.values() if a["category_id"] == k + 1 and a["score"] >= cut]
         tp = sum(1 for a in above if a.get("tp") and a.get("iou", 0.0) >= 0.5)
         n_gt = int(counts[k])
         per_class.append(ClassMetrics(
             name=name, instances=n_gt, ap50=ap50, ap50_95=ap,
             precision=tp / len(above) if above else (1.0 if n_gt == 0 else 0.0),
-            recall=tp / n_gt if n_gt else math.nan, detections=len(above),
+            recall=tp / n_gt if n_gt else math.nan, detections=len(above), conf=cut,
         ))
     stats = ev.stats
     return Metrics(float(stats[1]), float(stats[0]), conf, len(records), per_class)

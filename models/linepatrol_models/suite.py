@@ -73,6 +73,7 @@ class SetResult:
 class OsdResult:
     photos: int
     false_detections: int  # detections at the operating threshold on the burned-in text
+    conf: float  # the threshold of classes without their own
 
     @property
     def per_photo(self) -> float:
@@ -93,8 +94,9 @@ def score_set(detector: AnyDetector, dev: DevSet, conf: float, machines_as_one: 
         model_names, data_names = machine_grouped(model_names), machine_grouped(data_names)
     classes = ClassMap(model_names, data_names)
     records, failed = score_images(detector, dataset, images, classes)
-    return SetResult(dev, evaluate_records(records, tuple(dict.fromkeys(classes.names)), conf),
-                     len(failed))
+    metrics = evaluate_records(records, tuple(dict.fromkeys(classes.names)), conf,
+                               detector.model_class_conf)
+    return SetResult(dev, metrics, len(failed))
 
 
 # --- on-screen display text: a negative check ----------------------------------------------------
@@ -111,10 +113,10 @@ def osd_check(detector: AnyDetector, images: Sequence[Path], conf: float,
         if image is None:
             continue
         stamped, regions = stamp_osd(np.asarray(image, dtype=np.uint8), rng)
-        found = detector.detect(stamped)
-        false += int(on_text(found.xyxy[found.confidence >= conf], regions).sum())
+        found = detector.detect(stamped).filter_confidence(conf, detector.model_class_conf)
+        false += int(on_text(found.xyxy, regions).sum())
         photos += 1
-    return OsdResult(photos, false)
+    return OsdResult(photos, false, conf)
 
 
 def evaluate_suite(model: str, sets: Sequence[DevSet], settings: CoreSettings,
@@ -124,7 +126,8 @@ def evaluate_suite(model: str, sets: Sequence[DevSet], settings: CoreSettings,
                    ) -> tuple[list[SetResult], OsdResult | None]:
     try:
         detector = open_detector(None if model == DEFAULT else model, settings,
-                                 DetectorConfig(conf=SCORE_FLOOR, tile=tile))
+                                 DetectorConfig(conf=SCORE_FLOOR, tile=tile,
+                                                model_class_conf=False))
     except (ModelLoadError, ModelNotFoundError) as exc:
         raise EvaluationError(str(exc)) from None
     results = [score_set(detector, s, conf, machines_as_one, limit) for s in sets]
@@ -143,18 +146,17 @@ def _pct(x: float) -> str:
 def suite_table(results: Sequence[SetResult], osd: OsdResult | None) -> str:
     """Markdown: per set and class, instances, AP50, and precision / recall at the operating
     threshold."""
-    conf = results[0].metrics.conf if results else 0.25
-    lines = [f"| set | class | instances | AP50 | precision | recall (conf ≥ {conf:g}) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| set | class | instances | AP50 | precision | recall | at conf ≥ |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
         for c in r.metrics.per_class:
             if c.instances == 0 and c.detections == 0:
                 continue  # neither labelled in this set nor reported: nothing to say
             lines.append(f"| {r.set.name} ({r.set.split}, {r.metrics.images} photos) | "
                          f"`{c.name}` | {c.instances} | {_pct(c.ap50)} | {_pct(c.precision)} "
-                         f"| {_pct(c.recall)} |")
+                         f"| {_pct(c.recall)} | {c.conf:g} |")
     if osd is not None:
         lines.append(f"| OSD text overlays ({osd.photos} photos) | false detections on the "
                      f"text | — | — | {osd.false_detections} ({osd.per_photo:.3f} per photo) "
-                     "| — |")
+                     f"| — | {osd.conf:g} (each class's own) |")
     return "\n".join(lines) + "\n"

@@ -151,6 +151,22 @@ def test_auto_tiling_follows_the_models_own_rule(rule: str | None, tiles_of: int
     assert det.tiles_for(1000, 750) is not None
 
 
+@pytest.mark.parametrize(("own", "config", "found"), [
+    ('{"insulator": 0.9}', DetectorConfig(tile="off"), 0),  # the model's own point: above 0.8
+    ('{"insulator": 0.5}', DetectorConfig(tile="off", conf=0.95), 1),  # lower than --conf
+    ('{"insulator": 0.9}', DetectorConfig(tile="off", class_conf={"insulator": 0.5}), 1),
+    ('{"insulator": 0.9}', DetectorConfig(tile="off", model_class_conf=False), 1),
+    ('{"insulator": 7}', DetectorConfig(tile="off", conf=0.9), 0),  # unreadable: --conf
+    ('{"wire": 0.1}', DetectorConfig(tile="off", conf=0.9), 0),  # not its class: --conf
+])
+def test_the_models_own_class_thresholds_apply_unless_the_user_sets_one(
+        own: str, config: DetectorConfig, found: int) -> None:
+    session = BlobSession()  # one blob scores 0.8 as insulator
+    session._info.metadata["linepatrol_class_conf"] = own
+    det = Detector(session, config)
+    assert len(det.detect(_scene(64, 64, [(5, 5, 20, 20)]))) == found
+
+
 def test_detect_many_batches_photos_together() -> None:
     session = BlobSession()
     det = Detector(session, DetectorConfig(tile="off", batch_size=8))

@@ -55,3 +55,13 @@ def test_no_detections_at_all() -> None:
     m = evaluate_records([record(GT, [])], NAMES, conf=0.25)
     assert m.map50 == 0.0
     assert [c.recall for c in m.per_class] == [0.0, 0.0]
+
+
+def test_precision_and_recall_at_each_classs_own_threshold() -> None:
+    rec = record(GT, [(*GT[0], 0.3), (*GT[1], 0.3)])
+    at_default = evaluate_records([rec], NAMES, conf=0.25)
+    own = evaluate_records([rec], NAMES, conf=0.25, class_conf={NAMES[0]: 0.5})
+    assert at_default.per_class[0].recall == 1.0 and at_default.per_class[0].conf == 0.25
+    assert own.per_class[0].recall == 0.0 and own.per_class[0].conf == 0.5
+    assert own.per_class[0].ap50 == at_default.per_class[0].ap50  # AP is over every score
+    assert own.per_class[1].recall == at_default.per_class[1].recall

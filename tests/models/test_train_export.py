@@ -170,7 +170,7 @@ def _producer(model: onnx.ModelProto, tensor: str) -> str:
 def test_export_cli_prints_report(tiny_checkpoint: Path, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "m.onnx"), "--no-fp16",
-               "--no-int8", "--tile-auto", "off"])
+               "--no-int8", "--tile-auto", "off", "--class-conf", "insulator_missing_cap=0.4"])
     assert rc == 0
     out = capsys.readouterr().out
     report = json.loads(out)  # stdout is the report only; logs go to stderr
@@ -184,7 +184,12 @@ def test_export_cli_prints_report(tiny_checkpoint: Path, tmp_path: Path,
 
     detector = open_detector(str(tmp_path / "m.onnx"), CoreSettings(providers=["cpu"]))
     assert detector.info.auto_tile_factor is None and detector.tiles_for(4000, 3000) is None
+    # and so do its own per-class operating thresholds
+    assert detector.model_class_conf == {"insulator_missing_cap": 0.4}
     capsys.readouterr()
+    assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "n.onnx"),
+                 "--class-conf", "bird_nest=0.4"]) == 2  # a class the model does not have
+    assert "bird_nest" in capsys.readouterr().err and not (tmp_path / "n.onnx").exists()
     assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "n.onnx"),
                  "--tile-auto", "0.5"]) == 2
     assert "--tile-auto" in capsys.readouterr().err and not (tmp_path / "n.onnx").exists()

@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from linepatrol.cli.errors import UserError
-from linepatrol.detect_config import DEFAULTS, add_detection_options, from_args
+from linepatrol.detect_config import (
+    DEFAULTS,
+    add_detection_options,
+    class_conf_items,
+    from_args,
+)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -39,22 +44,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=run)
 
 
-def _class_conf(items: list[str]) -> dict[str, float]:
-    from linepatrol import taxonomy
-
-    out: dict[str, float] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UserError(f"--class-conf wants CLASS=CONF, got {item!r}")
-        try:
-            taxonomy.get(key)
-            out[key] = float(value)
-        except (taxonomy.UnknownClassError, ValueError) as exc:
-            raise UserError(f"--class-conf {item!r}: {exc}") from None
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -66,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from linepatrol.settings import CoreSettings
 
     try:
-        config = replace(from_args(args), iou=args.iou, class_conf=_class_conf(args.class_conf))
+        config = replace(from_args(args), iou=args.iou,
+                         class_conf=class_conf_items(args.class_conf))
         detector = open_detector(args.model, CoreSettings(), config)
     except (ModelNotFoundError, ModelLoadError, ProviderError, ValueError) as exc:
         raise UserError(str(exc)) from None

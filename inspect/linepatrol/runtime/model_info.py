@@ -56,6 +56,12 @@ class ModelInfo:
         return max(self.input_height, self.input_width)
 
     @property
+    def class_conf(self) -> dict[str, float]:
+        """The model's own operating thresholds for some classes (see :data:`CLASS_CONF_KEY`);
+        empty where it has none."""
+        return read_class_conf(self.metadata.get(CLASS_CONF_KEY), self.names, self.path)
+
+    @property
     def auto_tile_factor(self) -> float | None:
         """What ``--tile auto`` does for this model: tiles of this many input sides, or None
         for one whole-photo pass (see :data:`TILE_AUTO_KEY`)."""
@@ -72,6 +78,7 @@ class ModelInfo:
             "layout": self.layout.value,
             "stride": self.stride,
             "auto_tile_factor": self.auto_tile_factor,
+            "class_conf": self.class_conf,
         }
 
 
@@ -83,6 +90,46 @@ class ModelInfo:
 # in one whole-photo pass: "off". Written by ``linepatrol export --tile-auto``.
 TILE_AUTO_KEY = "linepatrol_tile_auto"
 DEFAULT_AUTO_TILE_FACTOR = 2.0
+
+
+# Model metadata: the model's own operating threshold for some of its classes, as a JSON object
+# {class key: threshold}. One threshold does not fit every class of a model: a class learned from
+# few examples (flashover marks, broken discs) scores lower where it is right, so the card's
+# per-class precision and recall choose its operating point, and the model carries it, so that
+# every program that runs the model (detect, the service, the edge) uses the same one. Written
+# by ``linepatrol export --class-conf``; a threshold the user gives for a class wins.
+CLASS_CONF_KEY = "linepatrol_class_conf"
+
+
+def class_conf_rule(raw: dict[str, float], names: tuple[str, ...] = ()) -> dict[str, float]:
+    """Thresholds as written: each a number in [0, 1] for a class of the model (when its
+    names are given); anything else is a ValueError."""
+    out = {}
+    for key, value in raw.items():
+        if names and key not in names:
+            raise ValueError(f"class {key!r} is not one of the model's {list(names)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"the threshold of {key!r} must be a number in [0, 1], "
+                             f"not {value!r}")
+        out[str(key)] = float(value)
+    return out
+
+
+def read_class_conf(raw: str | None, names: tuple[str, ...], path: str = "model"
+                     ) -> dict[str, float]:
+    """A model's per-class thresholds from its metadata; missing -> none, unreadable -> none
+    (with a warning: the model still runs, at the configured threshold)."""
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+        if not isinstance(value, dict):
+            raise ValueError("not a JSON object")
+        return class_conf_rule(value, names)
+    except ValueError as exc:
+        log.warning("%s: %s=%r is unreadable (%s); every class runs at the configured "
+                    "threshold", path, CLASS_CONF_KEY, raw, exc)
+        return {}
 
 
 def auto_tile_rule(value: str) -> float | None:
