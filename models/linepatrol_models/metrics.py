@@ -44,6 +44,10 @@ class ClassMetrics:
     recall: float
     detections: int  # at the operating threshold
     conf: float  # the class's operating threshold
+    # The threshold where F1 (of precision and recall at IoU 0.5) peaks over this set: a
+    # measured candidate for the model's own operating point (``export --class-conf``).
+    best_f1_conf: float = math.nan
+    best_f1: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,28 @@ def coco_dicts(records: list[ImageRecord], names: tuple[str, ...]) -> tuple[dict
     return {"images": images, "annotations": anns, "categories": cats}, dets
 
 
+def _hit(ann: dict[str, Any]) -> bool:
+    """A detection the library matched to a ground-truth box at IoU >= 0.5."""
+    return bool(ann.get("tp")) and ann.get("iou", 0.0) >= 0.5
+
+
+def best_f1_threshold(scores: npt.NDArray[np.float64], hits: npt.NDArray[np.bool_],
+                      instances: int) -> tuple[float, float]:
+    """(threshold, F1) where F1 peaks when the detections at or above a threshold are kept;
+    NaNs without instances or hits."""
+    if instances == 0 or not hits.any():
+        return math.nan, math.nan
+    order = np.argsort(-scores, kind="stable")
+    tp = np.cumsum(hits[order])
+    kept = np.arange(1, len(order) + 1)
+    f1 = 2 * tp / (kept + instances)  # 2PR / (P + R) with P = tp/kept, R = tp/instances
+    # Equal scores stand or fall together: only the last of a run of equal scores is a cut.
+    sorted_scores = scores[order]
+    last = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
+    best = int(np.flatnonzero(last)[np.argmax(f1[last])])
+    return float(sorted_scores[best]), float(f1[best])
+
+
 def evaluate_records(records: list[ImageRecord], names: tuple[str, ...], conf: float,
                      class_conf: Mapping[str, float] | None = None) -> Metrics:
     """COCO mAP and per-class AP / precision / recall over ``records``, precision and recall
@@ -116,13 +142,17 @@ def evaluate_records(records: list[ImageRecord], names: tuple[str, ...], conf: f
         p50 = p[iou50]
         ap50 = float(p50[p50 > -1].mean()) if (p50 > -1).any() else math.nan
         cut = (class_conf or {}).get(name, conf)
-        above = [a for a in dt.anns.values() if a["category_id"] == k + 1 and a["score"] >= cut]
-        tp = sum(1 for a in above if a.get("tp") and a.get("iou", 0.0) >= 0.5)
+        mine = [a for a in dt.anns.values() if a["category_id"] == k + 1]
+        above = [a for a in mine if a["score"] >= cut]
+        tp = sum(1 for a in above if _hit(a))
         n_gt = int(counts[k])
+        f1_conf, f1 = best_f1_threshold(np.array([a["score"] for a in mine], np.float64),
+                                        np.array([_hit(a) for a in mine], bool), n_gt)
         per_class.append(ClassMetrics(
             name=name, instances=n_gt, ap50=ap50, ap50_95=ap,
             precision=tp / len(above) if above else (1.0 if n_gt == 0 else 0.0),
             recall=tp / n_gt if n_gt else math.nan, detections=len(above), conf=cut,
+            best_f1_conf=f1_conf, best_f1=f1,
         ))
     stats = ev.stats
     return Metrics(float(stats[1]), float(stats[0]), conf, len(records), per_class)

@@ -31,7 +31,7 @@ from linepatrol.settings import CoreSettings
 from linepatrol_datasets.osd import on_text, stamp_osd
 from linepatrol_models.dataset import load_dataset
 from linepatrol_models.evaluate import SCORE_FLOOR, ClassMap, EvaluationError, score_images
-from linepatrol_models.metrics import Metrics, evaluate_records
+from linepatrol_models.metrics import ClassMetrics, Metrics, evaluate_records
 
 log = logging.getLogger(__name__)
 
@@ -143,20 +143,26 @@ def _pct(x: float) -> str:
     return "—" if x != x or x < 0 else f"{100 * x:.1f}"  # NaN / -1: no instances
 
 
+def _best_f1(c: ClassMetrics) -> str:
+    if c.best_f1_conf != c.best_f1_conf:  # NaN: nothing found or nothing labelled
+        return "—"
+    return f"{c.best_f1_conf:.2f} (F1 {100 * c.best_f1:.0f})"
+
+
 def suite_table(results: Sequence[SetResult], osd: OsdResult | None) -> str:
     """Markdown: per set and class, instances, AP50, and precision / recall at the operating
     threshold."""
-    lines = ["| set | class | instances | AP50 | precision | recall | at conf ≥ |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| set | class | instances | AP50 | precision | recall | at conf ≥ | best F1 at |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         for c in r.metrics.per_class:
             if c.instances == 0 and c.detections == 0:
                 continue  # neither labelled in this set nor reported: nothing to say
             lines.append(f"| {r.set.name} ({r.set.split}, {r.metrics.images} photos) | "
                          f"`{c.name}` | {c.instances} | {_pct(c.ap50)} | {_pct(c.precision)} "
-                         f"| {_pct(c.recall)} | {c.conf:g} |")
+                         f"| {_pct(c.recall)} | {c.conf:g} | {_best_f1(c)} |")
     if osd is not None:
         lines.append(f"| OSD text overlays ({osd.photos} photos) | false detections on the "
                      f"text | — | — | {osd.false_detections} ({osd.per_photo:.3f} per photo) "
-                     f"| — | {osd.conf:g} (each class's own) |")
+                     f"| — | {osd.conf:g} (each class's own) | — |")
     return "\n".join(lines) + "\n"

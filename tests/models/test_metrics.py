@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linepatrol_models.metrics import ImageRecord, evaluate_records
+from linepatrol_models.metrics import ImageRecord, best_f1_threshold, evaluate_records
 
 NAMES = ("insulator", "insulator_missing_cap")
 
@@ -65,3 +65,19 @@ def test_precision_and_recall_at_each_classs_own_threshold() -> None:
     assert own.per_class[0].recall == 0.0 and own.per_class[0].conf == 0.5
     assert own.per_class[0].ap50 == at_default.per_class[0].ap50  # AP is over every score
     assert own.per_class[1].recall == at_default.per_class[1].recall
+
+
+@pytest.mark.parametrize(("scores", "hits", "instances", "expected"), [
+    ([0.9, 0.8, 0.3], [True, True, False], 2, (0.8, 1.0)),  # stop before the false one
+    ([0.9, 0.5, 0.2], [True, False, True], 2, (0.2, 0.8)),  # 2/3 precise, all found
+    ([0.9, 0.6, 0.6], [True, True, False], 2, (0.6, 0.8)),  # equal scores cut together (not 1.0)
+    ([0.5], [False], 1, (None, None)),
+    ([], [], 0, (None, None)),
+])
+def test_best_f1_threshold(scores: list[float], hits: list[bool], instances: int,
+                           expected: tuple[float | None, float | None]) -> None:
+    conf, f1 = best_f1_threshold(np.array(scores, np.float64), np.array(hits, bool), instances)
+    if expected[0] is None:
+        assert conf != conf and f1 != f1  # NaN
+    else:
+        assert (conf, f1) == pytest.approx(expected)
