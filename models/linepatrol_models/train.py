@@ -78,6 +78,13 @@ def run_training(
 
     from ultralytics import YOLO
 
+    # Imports ultralytics: after prepare_offline, like the line above.
+    from linepatrol_models.ultra_onnx import (
+        FusedDetectionTrainer,
+        OnnxRebuildError,
+        checkpoint_from_onnx,
+    )
+
     if resume:
         checkpoint = Path(resume) if isinstance(resume, Path) else config.last_checkpoint
         if not checkpoint.is_file():
@@ -85,7 +92,7 @@ def run_training(
         log.info("resuming from %s", checkpoint)
         model = YOLO(str(checkpoint))
         try:
-            model.train(resume=True)
+            model.train(resume=True, trainer=FusedDetectionTrainer)
         except AssertionError as exc:  # ultralytics' way of saying "nothing to resume"
             raise TrainError(str(exc).splitlines()[0]) from None
     else:
@@ -95,10 +102,20 @@ def run_training(
             if not config.weights.is_file():
                 raise TrainError(f"{config.path}: no checkpoint at {config.weights} to start from")
             log.info("fine-tuning from %s", config.weights)
-            model = YOLO(str(config.weights))
+            start = config.weights
+            if start.suffix.lower() == ".onnx":  # a shipped model: its network, rebuilt
+                try:
+                    start = checkpoint_from_onnx(start, config.model, config.run_dir / "weights"
+                                                 / "start.pt", int(config.train.get("imgsz", 640)))
+                except OnnxRebuildError as exc:
+                    raise TrainError(str(exc)) from None
+            model = YOLO(str(start))
         else:
             model = YOLO(config.model)
-        model.train(**train_arguments(config, has_font))
+        try:
+            model.train(trainer=FusedDetectionTrainer, **train_arguments(config, has_font))
+        except OnnxRebuildError as exc:
+            raise TrainError(str(exc)) from None
     trainer = model.trainer
     if trainer is not None and Path(trainer.best).is_file():
         return Path(trainer.best)
