@@ -20,9 +20,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from linepatrol import taxonomy
+from linepatrol.boxes import MatchMetric, overlap_matrix
 from linepatrol.detect_config import DEFAULTS, DetectorConfig, TileSetting
+from linepatrol.detections import Detections
 from linepatrol.ensemble import AnyDetector
 from linepatrol.model_store import ModelNotFoundError
 from linepatrol.pipeline import open_detector
@@ -104,8 +107,10 @@ def score_set(detector: AnyDetector, dev: DevSet, conf: float, machines_as_one: 
 
 def osd_check(detector: AnyDetector, images: Sequence[Path], conf: float,
               seed: int = 0) -> OsdResult:
-    """Stamp OSD text on real photos and count detections (at ``conf``) that lie mostly on
-    a text, or hold one mostly: the text is what they answer, not an object under it."""
+    """Stamp OSD text on real photos and count the detections (at each class's operating
+    threshold) that the text made: boxes that lie mostly on a text, or hold one mostly, and
+    that the photo without the text does not have (same class, IoU >= 0.5). A long insulator
+    string whose box happens to hold the small voltage text is still the insulator."""
     rng = np.random.default_rng(seed)
     false = photos = 0
     for path in images:
@@ -113,10 +118,21 @@ def osd_check(detector: AnyDetector, images: Sequence[Path], conf: float,
         if image is None:
             continue
         stamped, regions = stamp_osd(np.asarray(image, dtype=np.uint8), rng)
-        found = detector.detect(stamped).filter_confidence(conf, detector.model_class_conf)
-        false += int(on_text(found.xyxy, regions).sum())
+        plain, found = (d.filter_confidence(conf, detector.model_class_conf)
+                        for d in detector.detect_many([image, stamped]))
+        false += int((on_text(found.xyxy, regions) & ~seen_without(found, plain)).sum())
         photos += 1
     return OsdResult(photos, false, conf)
+
+
+def seen_without(found: Detections, plain: Detections, iou: float = 0.5
+                 ) -> npt.NDArray[np.bool_]:
+    """Per box of ``found``: whether ``plain`` has a box of its class at IoU >= ``iou``."""
+    if not len(found) or not len(plain):
+        return np.zeros(len(found), dtype=bool)
+    overlaps = overlap_matrix(found.xyxy, plain.xyxy, MatchMetric.IOU)
+    same = found.class_id[:, None] == plain.class_id[None, :]
+    return np.asarray(((overlaps >= iou) & same).any(axis=1), dtype=bool)
 
 
 def evaluate_suite(model: str, sets: Sequence[DevSet], settings: CoreSettings,
