@@ -13,22 +13,23 @@ from pathlib import Path
 # the first one whose models are all installed wins; "A+B" runs A and B together, each class
 # from the first of them that detects it (linepatrol.ensemble). The rule: each class from the
 # model measured best on real photos (README's dev-set table, model cards):
-# - linepatrol-patrol-v3 (shipped with insulators, flashover, broken discs and foreign objects
+# - linepatrol-patrol-v4 (shipped with insulators, flashover, broken discs and foreign objects
 #   only): insulators of any make (IDD as well as CPLID), the only model that knows flashover
-#   and broken discs, and foreign objects learned from real photos (patrol-v2 fine-tuned on
-#   the real photos alone at 640 px: better on each of these than patrol-v2);
+#   and broken discs, and foreign objects learned from real photos (patrol-v3 trained on with
+#   IDD twice and text-stamped negatives: better on each of these than patrol-v3);
 # - linepatrol-cplid-v1: missing caps (its CPLID accuracy, box for box);
-# - linepatrol-corridor-v1: towers, dampers, nests and the named machines, learned from
-#   synthetic scenes only;
+# - linepatrol-corridor-v2: towers, dampers, nests and the named machines, learned from
+#   synthetic scenes only (corridor-v1 trained on with camera on-screen text as a negative,
+#   which v1 read as objects);
 # - linepatrol-machinery-coco-v1: construction machinery of any kind, COCO's truck features.
-# The cost is four models per photo, two of them small (YOLOX-Nano at 416).
+# The cost is four models per photo, two of them small (YOLOX-Nano).
 ENSEMBLE_SEP = "+"
 DEFAULT_MODELS = (
-    ENSEMBLE_SEP.join(("linepatrol-patrol-v3", "linepatrol-cplid-v1", "linepatrol-corridor-v1",
+    ENSEMBLE_SEP.join(("linepatrol-patrol-v4", "linepatrol-cplid-v1", "linepatrol-corridor-v2",
                        "linepatrol-machinery-coco-v1")),
-    f"linepatrol-cplid-v1{ENSEMBLE_SEP}linepatrol-corridor-v1",
+    f"linepatrol-cplid-v1{ENSEMBLE_SEP}linepatrol-corridor-v2",
     "linepatrol-cplid-v1",
-    "linepatrol-corridor-v1",
+    "linepatrol-corridor-v2",
 )
 
 

@@ -136,3 +136,12 @@ def test_whole_photo_pass_decodes_reduced_but_reports_full_pixels(model: Path, t
     assert result.detections is not None
     # decoded at 1/8 (128x96), box mapped back by 8: the same place as a full decode would give
     assert result.detections.xyxy[0].tolist() == pytest.approx([384, 320, 640, 448], abs=1)
+
+
+def test_info_shows_a_models_own_thresholds() -> None:
+    # the bundled patrol model carries its own thresholds for its two rarest classes
+    out = subprocess.run(
+        [sys.executable, "-m", "linepatrol", "info", "--model", "linepatrol-patrol-v4"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "its own thresholds: insulator_broken 0.1, insulator_flashover 0.2" in out

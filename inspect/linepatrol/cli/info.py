@@ -92,6 +92,10 @@ def _print_model(model: dict[str, Any], indent: str = "") -> None:
     factor = model.get("auto_tile_factor")
     rule = (f"tiles of {factor:g}x the input side" if factor else "one whole-photo pass")
     print(f"{indent}  --tile auto: {rule} (the model's training scale)")
+    own = model.get("class_conf") or {}
+    if own:
+        print(f"{indent}  its own thresholds: "
+              + ", ".join(f"{key} {conf:g}" for key, conf in own.items()) + " (others: --conf)")
     print(f"{indent}  active providers: {', '.join(model['active_providers'])}")
     if model["fallback"]:
         print(f"{indent}  note: {model['fallback']}")
