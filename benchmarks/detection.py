@@ -157,7 +157,7 @@ def our_stages(detector: Any, photos: list[Path], repeats: int) -> dict[str, flo
             t3 = time.perf_counter()
             out = session.run(blob)[0]
             t4 = time.perf_counter()
-            xyxy, _, _ = decode(out[0], info, cfg.min_conf, cfg.iou, cfg.max_det)
+            xyxy, _, _ = decode(out[0], info, detector.score_floor, cfg.iou, cfg.max_det)
             xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, np.float32)) / lb.scale
             t5 = time.perf_counter()
             for key, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4),

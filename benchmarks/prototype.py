@@ -98,7 +98,7 @@ def run_fast_path(detector: Any, photos: list[Path]) -> int:
             boxed, lb = letterbox(loaded.pixels, info.input_height, info.input_width,
                                   info.stride if detector.rect else None)
             out = detector.session.run(model_input([boxed], info))[0]
-            xyxy, _, _ = decode(out[0], info, cfg.min_conf, cfg.iou, cfg.max_det)
+            xyxy, _, _ = decode(out[0], info, detector.score_floor, cfg.iou, cfg.max_det)
             xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, np.float32)) / lb.scale
             xyxy /= loaded.scale
             found += len(xyxy)

@@ -222,7 +222,7 @@ class Detector(PreparingDetector[PreparedPhoto]):
         return {**own, **self.config.class_conf}
 
     @property
-    def _floor(self) -> float:
+    def score_floor(self) -> float:
         """The lowest threshold any class keeps boxes at: the decode's cut."""
         return min([self.config.conf, *self._class_conf.values()])
 
@@ -356,7 +356,7 @@ class Detector(PreparingDetector[PreparedPhoto]):
 
     def _to_photo(self, output: npt.NDArray[Any], job: _Job) -> Detections:
         cfg = self.config
-        xyxy, scores, cls = decode(output, self.info, self._floor, cfg.iou, cfg.max_det)
+        xyxy, scores, cls = decode(output, self.info, self.score_floor, cfg.iou, cfg.max_det)
         lb = job.box
         xyxy = (xyxy - np.array([lb.pad_x, lb.pad_y] * 2, dtype=np.float32)) / lb.scale
         xyxy += np.array(job.offset * 2, dtype=np.float32)

@@ -117,9 +117,10 @@ def osd_check(detector: AnyDetector, images: Sequence[Path], conf: float,
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             continue
-        stamped, regions = stamp_osd(np.asarray(image, dtype=np.uint8), rng)
+        photo = np.asarray(image, dtype=np.uint8)
+        stamped, regions = stamp_osd(photo, rng)
         plain, found = (d.filter_confidence(conf, detector.model_class_conf)
-                        for d in detector.detect_many([image, stamped]))
+                        for d in detector.detect_many([photo, stamped]))
         false += int((on_text(found.xyxy, regions) & ~seen_without(found, plain)).sum())
         photos += 1
     return OsdResult(photos, false, conf)
