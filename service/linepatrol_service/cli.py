@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import socket
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the CLI loads the service's heavy parts inside its handlers
+    from linepatrol_service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +219,8 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace) -> Services:
+    """The service's parts for a one-shot command (``with _open(args) as services``)."""
     from linepatrol_service.services import Services
 
     return Services(_settings(args))
@@ -226,20 +231,14 @@ def _token_create(args: argparse.Namespace) -> int:
     from linepatrol_service.auth import TokenError, create_token
     from linepatrol_service.roles import Role
 
-    services = _open(args)
-    try:
-        with services.sessions.begin() as s:
-            try:
-                row, secret = create_token(s, Role(args.role), args.name, args.camera)
-            except TokenError as exc:
-                raise UserError(str(exc)) from None
-            print(secret)
-            import sys
-
-            print(f"token {row.id} ({args.role}, {args.name}) created; it is shown only once",
-                  file=sys.stderr)
-    finally:
-        services.close()
+    with _open(args) as services, services.sessions.begin() as s:
+        try:
+            row, secret = create_token(s, Role(args.role), args.name, args.camera)
+        except TokenError as exc:
+            raise UserError(str(exc)) from None
+        print(secret)
+        print(f"token {row.id} ({args.role}, {args.name}) created; it is shown only once",
+              file=sys.stderr)
     return 0
 
 
@@ -248,14 +247,10 @@ def _token_list(args: argparse.Namespace) -> int:
 
     from linepatrol_service.models import Token
 
-    services = _open(args)
-    try:
-        with services.sessions() as s:
-            for t in s.scalars(select(Token).order_by(Token.id)):
-                state = "revoked" if t.revoked_at else "active"
-                print(f"{t.id}\t{t.role}\t{state}\t{t.name}\t{t.created_at:%Y-%m-%d %H:%M}")
-    finally:
-        services.close()
+    with _open(args) as services, services.sessions() as s:
+        for t in s.scalars(select(Token).order_by(Token.id)):
+            state = "revoked" if t.revoked_at else "active"
+            print(f"{t.id}\t{t.role}\t{state}\t{t.name}\t{t.created_at:%Y-%m-%d %H:%M}")
     return 0
 
 
@@ -263,8 +258,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
     from linepatrol.cli import UserError
     from linepatrol_service.models import Token, utcnow
 
-    services = _open(args)
-    try:
+    with _open(args) as services:
         with services.sessions.begin() as s:
             row = s.get(Token, args.id)
             if row is None:
@@ -272,8 +266,6 @@ def _token_revoke(args: argparse.Namespace) -> int:
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
         print(f"token {args.id} revoked")
-    finally:
-        services.close()
     return 0
 
 
@@ -291,16 +283,13 @@ def _camera_add(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise UserError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'camera'}: {e['msg']}"
                                   for e in exc.errors())) from None
-    services = _open(args)
-    try:
+    with _open(args) as services:
         with services.sessions.begin() as s:
             try:
                 add_camera(s, body, "cli")
             except CameraExists as exc:
                 raise UserError(str(exc)) from None
         print(f"camera {body.id} registered")
-    finally:
-        services.close()
     return 0
 
 
@@ -309,14 +298,10 @@ def _camera_list(args: argparse.Namespace) -> int:
 
     from linepatrol_service.models import Camera
 
-    services = _open(args)
-    try:
-        with services.sessions() as s:
-            for c in s.scalars(select(Camera).order_by(Camera.id)):
-                print(f"{c.id}\t{c.line}\t{c.tower or '-'}\t{c.lat:.6f},{c.lon:.6f}\t"
-                      f"{c.heading:g}/{c.pitch:g}\t{c.width}x{c.height}\t{c.name}")
-    finally:
-        services.close()
+    with _open(args) as services, services.sessions() as s:
+        for c in s.scalars(select(Camera).order_by(Camera.id)):
+            print(f"{c.id}\t{c.line}\t{c.tower or '-'}\t{c.lat:.6f},{c.lon:.6f}\t"
+                  f"{c.heading:g}/{c.pitch:g}\t{c.width}x{c.height}\t{c.name}")
     return 0
 
 
@@ -324,12 +309,9 @@ def _camera_remove(args: argparse.Namespace) -> int:
     from linepatrol.cli import UserError
     from linepatrol_service.cameras import remove_camera
 
-    services = _open(args)
-    try:
+    with _open(args) as services:
         with services.sessions.begin() as s:
             if not remove_camera(s, args.id):
                 raise UserError(f"no camera {args.id}")
         print(f"camera {args.id} removed")
-    finally:
-        services.close()
     return 0

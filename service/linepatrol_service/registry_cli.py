@@ -111,17 +111,13 @@ def _register(args: argparse.Namespace) -> int:
     card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
     if args.card and not args.card.is_file():
         raise UserError(f"no card at {args.card}")
-    services = _open(args)
-    try:
-        with services.sessions.begin() as s:
-            try:
-                row = registry.register(s, services.settings.model_dir, args.spec, args.name,
-                                        card, _actor(args))
-            except registry.RegistryError as exc:
-                raise UserError(str(exc)) from None
-            print(f"registered {row.name} (id {row.id}): {', '.join(row.classes)}")
-    finally:
-        services.close()
+    with _open(args) as services, services.sessions.begin() as s:
+        try:
+            row = registry.register(s, services.settings.model_dir, args.spec, args.name,
+                                    card, _actor(args))
+        except registry.RegistryError as exc:
+            raise UserError(str(exc)) from None
+        print(f"registered {row.name} (id {row.id}): {', '.join(row.classes)}")
     return 0
 
 
@@ -131,17 +127,13 @@ def _list(args: argparse.Namespace) -> int:
     from linepatrol_service import registry
     from linepatrol_service.models import ModelVersion
 
-    services = _open(args)
-    try:
-        with services.sessions() as s:
-            now = registry.deployment(s, services.settings.model_dir, services.settings.model)
-            print(f"active: {now.active.name}" + (f"; shadow: {now.shadow.name}"
-                                                  if now.shadow else ""))
-            for v in s.scalars(select(ModelVersion).order_by(ModelVersion.id)):
-                print(f"{v.id}\t{v.state}\t{v.name}\t{v.registered_at:%Y-%m-%d %H:%M}\t"
-                      f"{len(v.classes)} classes")
-    finally:
-        services.close()
+    with _open(args) as services, services.sessions() as s:
+        now = registry.deployment(s, services.settings.model_dir, services.settings.model)
+        print(f"active: {now.active.name}" + (f"; shadow: {now.shadow.name}"
+                                              if now.shadow else ""))
+        for v in s.scalars(select(ModelVersion).order_by(ModelVersion.id)):
+            print(f"{v.id}\t{v.state}\t{v.name}\t{v.registered_at:%Y-%m-%d %H:%M}\t"
+                  f"{len(v.classes)} classes")
     return 0
 
 
@@ -154,12 +146,8 @@ def _tally_line(label: str, t: Any) -> str:
 def _show(args: argparse.Namespace) -> int:
     from linepatrol_service.model_views import model_detail
 
-    services = _open(args)
-    try:
-        with services.sessions() as s:
-            out = model_detail(s, _find(s, args.version))
-    finally:
-        services.close()
+    with _open(args) as services, services.sessions() as s:
+        out = model_detail(s, _find(s, args.version))
     if args.json:
         print(json.dumps(out.model_dump(mode="json"), indent=2, ensure_ascii=False))
         return 0
@@ -182,15 +170,11 @@ def _move(args: argparse.Namespace) -> int:
     from linepatrol_service import registry
     from linepatrol_service.domain import ModelState, TransitionError
 
-    services = _open(args)
-    try:
-        with services.sessions.begin() as s:
-            row = _find(s, args.version)
-            try:
-                registry.move(s, row, ModelState(args.state), _actor(args), args.note)
-            except TransitionError as exc:
-                raise UserError(f"{row.name}: {exc}") from None
-            print(f"{row.name}: {args.state}")
-    finally:
-        services.close()
+    with _open(args) as services, services.sessions.begin() as s:
+        row = _find(s, args.version)
+        try:
+            registry.move(s, row, ModelState(args.state), _actor(args), args.note)
+        except TransitionError as exc:
+            raise UserError(f"{row.name}: {exc}") from None
+        print(f"{row.name}: {args.state}")
     return 0

@@ -116,6 +116,12 @@ class Services:
         self.inference_metrics = (inference_metrics if inference_metrics is not None
                                   else InferenceMetrics())
 
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.stop()

@@ -84,12 +84,12 @@ def test_the_default_is_the_pair_when_both_are_installed(
     cplid_int8 = make_yolo_onnx(folder / "linepatrol-cplid-v1-int8.onnx", ["insulator"], [])
     monkeypatch.setattr("linepatrol.model_store.bundled_dirs", lambda: [folder])
     assert resolve_models(None) == [cplid]  # the corridor model is not installed: cplid alone
-    corridor = make_yolo_onnx(folder / "linepatrol-corridor-v1.onnx", ["tower"], [])
+    corridor = make_yolo_onnx(folder / "linepatrol-corridor-v2.onnx", ["tower"], [])
     assert resolve_models(None) == [cplid, corridor]
     assert resolve_model(None) == cplid
     # on the CPU each member runs its INT8 sibling where it has one
     assert model_paths(None, CPU) == [cplid_int8, corridor]
-    assert model_paths("linepatrol-corridor-v1+linepatrol-cplid-v1", CPU) == [corridor,
+    assert model_paths("linepatrol-corridor-v2+linepatrol-cplid-v1", CPU) == [corridor,
                                                                                cplid_int8]
     assert resolve_models(f"{corridor} + linepatrol-cplid-v1") == [corridor, cplid]
     with pytest.raises(ModelNotFoundError, match="'nope' is neither"):
