@@ -8,6 +8,7 @@ import json
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ class ModelInfo:
     def input_size(self) -> int:
         return max(self.input_height, self.input_width)
 
-    @property
+    @cached_property  # read once: every photo's decode asks (an unreadable value warns once)
     def class_conf(self) -> dict[str, float]:
         """The model's own operating thresholds for some classes (see :data:`CLASS_CONF_KEY`);
         empty where it has none."""
