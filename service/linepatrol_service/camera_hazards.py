@@ -28,10 +28,11 @@ from linepatrol.corridor import Box, Seen, confirmed, ended, match
 from linepatrol.geo.geodesy import distance_m
 from linepatrol.geo.locate import Defect as GeoDefect
 from linepatrol.tracking import more_severe
+from linepatrol_service.coverage import line_ledger
 from linepatrol_service.domain import DefectStatus, PhotoStatus, Worker, check
 from linepatrol_service.edge import cameras_edge
-from linepatrol_service.geotag import LedgerText, defect_row, locate, stored_evidence, stored_photo
-from linepatrol_service.models import Camera, Defect, DefectEvent, Image, Ledger
+from linepatrol_service.geotag import defect_row, locate, stored_evidence, stored_photo
+from linepatrol_service.models import Camera, Defect, DefectEvent, Image
 from linepatrol_service.schemas import FlightEdgeOut
 from linepatrol_service.services import Services
 from linepatrol_service.tracking import lock_line
@@ -83,10 +84,8 @@ def located_hazards(session: Session, services: Services, camera: Camera,
                     image: Image) -> list[GeoDefect]:
     """The photo's hazards, geotagged from its registry pose like a flight photo's, inside the
     camera's zone, most confident first."""
-    ledger_row = session.get(Ledger, camera.line)
-    ledger = LedgerText(ledger_row.text, ledger_row.format) if ledger_row else None
     photo = stored_photo(image, services.store.path_for(image.sha256))
-    located = locate([photo], camera.line, ledger)
+    located = locate([photo], camera.line, line_ledger(session, camera.line))
     hazards = [d for d in located if d.category == _HAZARD and d.evidence and _in_zone(camera, d)]
     return sorted(hazards, key=lambda d: -float(d.confidence))
 

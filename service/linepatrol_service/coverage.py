@@ -69,19 +69,21 @@ def _flight_poses(session: Session, flight: Flight) -> list[CameraPose]:
                                  Image.pose.is_not(None)).order_by(Image.id)))
 
 
-def covered_places(session: Session, settings: ServiceSettings,
-                   flight: Flight) -> set[tuple[str, str, str]]:
-    """(kind, line, id) of the towers and spans the flight covered; none without a ledger."""
-    out = flight_coverage_of(session, settings, flight)
+def covered_places(session: Session, settings: ServiceSettings, flight: Flight,
+                   ledger: GeoLedger | None = None) -> set[tuple[str, str, str]]:
+    """(kind, line, id) of the towers and spans the flight covered; none without a ledger.
+    ``ledger``: the line's, where the caller has parsed it already (else read here)."""
+    out = flight_coverage_of(session, settings, flight, ledger)
     if out is None:
         return set()
     return {(i.kind, i.line, i.id) for i in (*out.towers, *out.spans) if i.covered}
 
 
-def flight_coverage_of(session: Session, settings: ServiceSettings,
-                       flight: Flight) -> FlightCoverageOut | None:
-    """The flight's coverage of its line's ledger; None when the line has no ledger."""
-    ledger = line_ledger(session, flight.line)
+def flight_coverage_of(session: Session, settings: ServiceSettings, flight: Flight,
+                       ledger: GeoLedger | None = None) -> FlightCoverageOut | None:
+    """The flight's coverage of its line's ledger (``ledger``, or read here); None when the
+    line has no ledger."""
+    ledger = ledger or line_ledger(session, flight.line)
     if ledger is None:
         return None
     poses = _flight_poses(session, flight)

@@ -11,7 +11,6 @@ position, placement), so the service's reports show what the CLI's show
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +24,6 @@ from linepatrol.geo.pose import CameraPose, read_pose_or_reason
 from linepatrol.report.view import evidence_from_geo
 from linepatrol_service.domain import DefectStatus
 from linepatrol_service.models import Defect, Image
-
-
-@dataclasses.dataclass(frozen=True)
-class LedgerText:
-    text: str
-    format: str
 
 
 def read_pose_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -60,12 +53,12 @@ def stored_photo(image: Image, path: Path) -> DetectedPhoto:
 
 
 def locate(photos: Sequence[DetectedPhoto], line: str,
-           ledger: LedgerText | None) -> list[GeoDefect]:
+           ledger: GeoLedger | None) -> list[GeoDefect]:
     """The flight's defects through the core's :func:`linepatrol.flight.locate_photos`, the
-    photos in upload order (row id), which fixes the defects' order and ids."""
-    parsed = GeoLedger.parse(ledger.text, ledger.format) if ledger else None
+    photos in upload order (row id), which fixes the defects' order and ids; ``ledger`` the
+    line's, parsed (:func:`linepatrol_service.coverage.line_ledger`)."""
     ordered = sorted(photos, key=lambda p: int(p.name))
-    return locate_photos(ordered, parsed, GeoConfig(), line=line)
+    return locate_photos(ordered, ledger, GeoConfig(), line=line)
 
 
 def stored_evidence(d: GeoDefect) -> list[dict[str, Any]]:

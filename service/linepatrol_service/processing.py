@@ -26,10 +26,10 @@ from linepatrol import taxonomy
 from linepatrol.detections import DetectionRecord
 from linepatrol.flight import FlightPhoto, detect_photos
 from linepatrol_service.camera_hazards import update_camera_hazards
-from linepatrol_service.coverage import covered_places
+from linepatrol_service.coverage import covered_places, line_ledger
 from linepatrol_service.domain import ACTIVE_FLIGHT, FlightStatus, PhotoStatus
-from linepatrol_service.geotag import LedgerText, flight_photo, locate, stored_photo
-from linepatrol_service.models import Camera, Defect, Flight, Image, Ledger, utcnow
+from linepatrol_service.geotag import flight_photo, locate, stored_photo
+from linepatrol_service.models import Camera, Defect, Flight, Image, utcnow
 from linepatrol_service.registry import Deployed, deployment
 from linepatrol_service.services import Services
 from linepatrol_service.tracking import attach_flight, forget_flight, lock_line, mark_not_seen
@@ -201,10 +201,9 @@ def finalize(services: Services, flight_id: int) -> bool:
             select(Image).where(Image.flight_id == flight_id, Image.status == PhotoStatus.DONE)
         ).all()
         photos = [stored_photo(im, services.store.path_for(im.sha256)) for im in images]
-        ledger_row = s.get(Ledger, flight.line)
-        ledger = LedgerText(ledger_row.text, ledger_row.format) if ledger_row else None
+        ledger = line_ledger(s, flight.line)  # parsed once, for placing and for coverage
         line = flight.line
-        covered = covered_places(s, services.settings, flight)  # for the candidate fixes
+        covered = covered_places(s, services.settings, flight, ledger)  # candidate fixes
     located = locate(photos, line, ledger)
     with services.sessions.begin() as s:
         won = s.execute(

@@ -26,6 +26,7 @@ from linepatrol import taxonomy
 from linepatrol.detections import Detections
 from linepatrol.flight import detected_photo
 from linepatrol_service.auth import Principal
+from linepatrol_service.coverage import line_ledger
 from linepatrol_service.domain import (
     OVERDUE_STATUSES,
     BoxOrigin,
@@ -35,8 +36,8 @@ from linepatrol_service.domain import (
     PhotoStatus,
     due_at,
 )
-from linepatrol_service.geotag import LedgerText, defect_row, flight_photo, locate
-from linepatrol_service.models import Defect, DefectEvent, Flight, Image, Ledger, Sighting
+from linepatrol_service.geotag import defect_row, flight_photo, locate
+from linepatrol_service.models import Defect, DefectEvent, Flight, Image, Sighting
 from linepatrol_service.tracking import sighting_row
 from linepatrol_service.views import _utc
 
@@ -172,9 +173,7 @@ def draw_item(session: Session, image: Image, path: Path, class_key: str,
     drawn = Detections(np.array([box.as_list()], np.float32), np.ones(1, np.float32),
                        np.zeros(1, np.int64), (class_key,))
     photo = detected_photo(flight_photo(image, path), image.width, image.height, drawn)
-    ledger_row = session.get(Ledger, flight.line)
-    ledger = LedgerText(ledger_row.text, ledger_row.format) if ledger_row else None
-    located = locate([photo], flight.line, ledger)
+    located = locate([photo], flight.line, line_ledger(session, flight.line))
     if len(located) != 1:  # pragma: no cover - one box of a defect class is one defect
         raise ReviewError(f"the drawn box made {len(located)} defects, not one")
     geo = located[0]
