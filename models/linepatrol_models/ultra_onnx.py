@@ -15,7 +15,6 @@ and losing the biases.
 
 from __future__ import annotations
 
-import ast
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +27,8 @@ from onnx import numpy_helper
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.nn.tasks import DetectionModel
 
+from linepatrol.runtime.model_info import ModelLoadError, parse_names
+
 # Largest difference allowed between the rebuilt network and the ONNX file on the probe (the
 # outputs are pixel coordinates and sigmoid scores; float32 sums differ in the last digits).
 PARITY_ATOL = 1e-2
@@ -37,14 +38,13 @@ class OnnxRebuildError(ValueError):
     """The ONNX file does not map onto the architecture: names, shapes or outputs differ."""
 
 
-def onnx_names(path: Path) -> tuple[str, ...]:
-    model = onnx.load(str(path), load_external_data=False)
+def onnx_names(model: onnx.ModelProto, path: Path) -> tuple[str, ...]:
+    """The file's class names, read as the core reads them."""
     meta = {p.key: p.value for p in model.metadata_props}
-    if "names" not in meta:
-        raise OnnxRebuildError(f"{path}: no class names in its metadata")
-    value = ast.literal_eval(meta["names"])
-    names = [value[k] for k in sorted(value)] if isinstance(value, dict) else list(value)
-    return tuple(str(n) for n in names)
+    try:
+        return parse_names(meta.get("names"), None, str(path))
+    except ModelLoadError as exc:
+        raise OnnxRebuildError(str(exc)) from None
 
 
 def is_fused(model: torch.nn.Module) -> bool:
@@ -65,12 +65,13 @@ def file_tensors(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 def fused_from_onnx(path: Path, arch: str) -> DetectionModel:
     """The network of ``arch`` (e.g. ``yolov8n.yaml``), fused, with the ONNX file's weights;
     checked against ONNX Runtime on a probe input."""
-    names = onnx_names(path)
+    proto = onnx.load(str(path))
+    names = onnx_names(proto, path)
     model = DetectionModel(arch, nc=len(names), verbose=False)  # type: ignore[no-untyped-call]
     model.names = dict(enumerate(names))
     model.fuse(verbose=False)  # type: ignore[no-untyped-call]
     state = model.state_dict()
-    tensors = file_tensors(onnx.load(str(path)))
+    tensors = file_tensors(proto)
     wanted = {k for k, v in state.items() if v.dtype.is_floating_point and k in tensors}
     missing = sorted(k for k in state if k not in tensors and not k.endswith("anchors")
                      and not k.endswith("strides") and "dfl" not in k)

@@ -83,7 +83,8 @@ def flight_coverage_of(session: Session, settings: ServiceSettings, flight: Flig
                        ledger: GeoLedger | None = None) -> FlightCoverageOut | None:
     """The flight's coverage of its line's ledger (``ledger``, or read here); None when the
     line has no ledger."""
-    ledger = ledger or line_ledger(session, flight.line)
+    if ledger is None:
+        ledger = line_ledger(session, flight.line)
     if ledger is None:
         return None
     poses = _flight_poses(session, flight)

@@ -161,7 +161,8 @@ def parse_auto_tile(raw: str | None, path: str = "model") -> float | None:
         return DEFAULT_AUTO_TILE_FACTOR
 
 
-def _parse_names(raw: str | None, n_classes: int | None, path: str) -> tuple[str, ...]:
+def parse_names(raw: str | None, n_classes: int | None, path: str) -> tuple[str, ...]:
+    """The class names of a model's ``names`` metadata (ultralytics writes a dict literal)."""
     if raw is None:
         raise ModelLoadError(path, "no 'names' in the model metadata (export with class names)")
     try:
@@ -245,7 +246,7 @@ def read_model_info(session: Any, path: Path | str, network_dtype: str | None = 
         layout, n_classes = OutputLayout.RAW, d1 - 4
     else:
         raise ModelLoadError(path, f"cannot decode output shape {out_shape}")
-    names = _parse_names(meta.get("names"), n_classes, path)
+    names = parse_names(meta.get("names"), n_classes, path)
     stride = 32
     if "stride" in meta:
         with contextlib.suppress(ValueError, SyntaxError, TypeError):
